@@ -1,0 +1,239 @@
+"""Download the pinned build artefacts (Pyodide, browser wheels) into a local cache.
+
+Why: the browser build and the Pyodide tests need exact, verified bytes from npm and PyPI, and
+nothing else. Every artefact is pinned in ``artefacts.lock.json`` by URL and sha256; a file whose
+hash differs is deleted and refused, never used. Standard library only, so it runs before any
+install step.
+
+    python build/fetch.py [NAME ...] [--cache DIR] [--pyodide]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+LOCK_FILE = Path(__file__).with_name("artefacts.lock.json")
+PYODIDE_FILES = (
+    "pyodide.mjs",
+    "pyodide.asm.mjs",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+)
+_CHUNK = 1 << 16
+_ATTEMPTS = 3
+
+
+class ArtefactError(RuntimeError):
+    """An artefact could not be had with the pinned bytes."""
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """One pinned download, as written in the lock file."""
+
+    name: str
+    version: str
+    kind: str
+    filename: str
+    url: str
+    sha256: str
+    group: str
+    reason: str
+    npm_integrity: str | None = None
+
+
+def load_lock(path: Path = LOCK_FILE) -> dict[str, Artefact]:
+    """Read the lock file, keyed by artefact name, in file order."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {entry["name"]: Artefact(**entry) for entry in doc["artefacts"]}
+
+
+def names_in(*groups: str) -> list[str]:
+    """Names of the artefacts in the given groups (``core``, ``export``, ``signing``)."""
+    return [a.name for a in load_lock().values() if a.group in groups]
+
+
+def default_cache() -> Path:
+    """``$JIXIAO_CACHE``, else ``~/.cache/jixiao/artefacts``."""
+    env = os.environ.get("JIXIAO_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "jixiao" / "artefacts"
+
+
+def _log(message: str) -> None:
+    # Progress goes to stderr so that the CLI's stdout stays a clean list of paths.
+    print(f"fetch: {message}", file=sys.stderr, flush=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(art: Artefact, dest: Path) -> None:
+    """Stream ``art.url`` into a temp file beside ``dest``; rename only once the hash matches."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{art.filename}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        sha256, sha512 = hashlib.sha256(), hashlib.sha512()
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(art.url, timeout=60) as resp:
+            while chunk := resp.read(_CHUNK):
+                out.write(chunk)
+                sha256.update(chunk)
+                sha512.update(chunk)
+        actual = sha256.hexdigest()
+        if actual != art.sha256:
+            raise ArtefactError(
+                f"sha256 mismatch for {art.name} {art.version} ({art.url}): "
+                f"expected {art.sha256}, got {actual}; the download was deleted"
+            )
+        if art.npm_integrity:
+            integrity = "sha512-" + base64.b64encode(sha512.digest()).decode()
+            if integrity != art.npm_integrity:
+                raise ArtefactError(
+                    f"npm integrity mismatch for {art.name} {art.version}: "
+                    f"expected {art.npm_integrity}, got {integrity}; the download was deleted"
+                )
+        tmp.chmod(0o644)  # mkstemp makes 0600; the build serves these files
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fetch_one(art: Artefact, cache: Path) -> Path:
+    dest = cache / art.filename
+    if dest.is_file():
+        if _sha256(dest) == art.sha256:
+            _log(f"{art.name} {art.version}: cached")
+            return dest
+        _log(f"{art.name} {art.version}: cached file has the wrong sha256, fetching again")
+        dest.unlink()
+    for attempt in range(1, _ATTEMPTS + 1):
+        started = time.monotonic()
+        _log(f"{art.name} {art.version}: downloading {art.url}")
+        try:
+            _download(art, dest)
+            break
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+            # Retry only what may pass next time: network trouble and server errors.
+            client_error = isinstance(exc, urllib.error.HTTPError) and exc.code < 500
+            if client_error or attempt == _ATTEMPTS:
+                raise ArtefactError(f"cannot download {art.name} from {art.url}: {exc}") from exc
+            _log(f"{art.name}: {exc}; retrying ({attempt}/{_ATTEMPTS})")
+            time.sleep(attempt)
+    size = dest.stat().st_size
+    _log(f"{art.name} {art.version}: ok, {size / 1e6:.2f} MB in {time.monotonic() - started:.1f} s")
+    return dest
+
+
+def fetch(names: Iterable[str] | None = None, cache_dir: Path | None = None) -> dict[str, Path]:
+    """Make sure the named artefacts (default: all) are in the cache; return name -> file."""
+    lock = load_lock()
+    wanted = list(lock) if names is None else list(names)
+    unknown = [n for n in wanted if n not in lock]
+    if unknown:
+        raise ArtefactError(f"not in {LOCK_FILE.name}: {', '.join(unknown)}")
+    cache = Path(cache_dir) if cache_dir else default_cache()
+    cache.mkdir(parents=True, exist_ok=True)
+    return {name: _fetch_one(lock[name], cache) for name in wanted}
+
+
+def _safe_member(member: tarfile.TarInfo) -> PurePosixPath:
+    """The member's path below ``package/``; refuses anything that could land elsewhere."""
+    path = PurePosixPath(member.name)
+    if (
+        path.is_absolute()
+        or ".." in path.parts
+        or "\\" in member.name
+        or not path.parts
+        or path.parts[0] != "package"
+    ):
+        raise ArtefactError(f"refusing unsafe path in the Pyodide tarball: {member.name!r}")
+    if not (member.isfile() or member.isdir()):
+        raise ArtefactError(f"refusing link or special file in the tarball: {member.name!r}")
+    return PurePosixPath(*path.parts[1:])
+
+
+def _extract(tarball: Path, dest: Path) -> None:
+    """Extract member by member (no ``extractall``): only plain files and folders, inside dest."""
+    root = dest.resolve()
+    with tarfile.open(tarball, "r:gz") as tar:
+        for member in tar:
+            rel = _safe_member(member)
+            target = (root / rel).resolve()
+            if target != root and root not in target.parents:
+                raise ArtefactError(f"refusing path outside the cache: {member.name!r}")
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = tar.extractfile(member)
+            if source is None:
+                raise ArtefactError(f"cannot read {member.name!r} from the Pyodide tarball")
+            with source, target.open("wb") as out:
+                shutil.copyfileobj(source, out)
+
+
+def pyodide_dir(cache_dir: Path | None = None) -> Path:
+    """Fetch and unpack the Pyodide npm tarball once; return the folder holding pyodide.mjs."""
+    cache = Path(cache_dir) if cache_dir else default_cache()
+    art = load_lock()["pyodide"]
+    final = cache / f"pyodide-{art.version}"
+    if not final.is_dir():
+        tarball = fetch(["pyodide"], cache)["pyodide"]
+        tmp = Path(tempfile.mkdtemp(prefix=f".pyodide-{art.version}.", dir=cache))
+        try:
+            _extract(tarball, tmp)
+            tmp.chmod(0o755)  # mkdtemp makes 0700
+            try:
+                tmp.rename(final)  # atomic: the folder appears complete or not at all
+            except OSError:
+                if not final.is_dir():  # lost a race to another process: theirs is as good
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        _log(f"pyodide {art.version}: unpacked into {final}")
+    missing = [f for f in PYODIDE_FILES if not (final / f).is_file()]
+    if missing:
+        raise ArtefactError(f"{final} lacks {', '.join(missing)}; delete it and fetch again")
+    return final
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="artefact names (default: all in the lock)")
+    parser.add_argument("--cache", type=Path, default=None, help="cache folder")
+    parser.add_argument("--pyodide", action="store_true", help="also unpack Pyodide")
+    args = parser.parse_args(argv)
+    try:
+        paths = fetch(args.names or None, args.cache)
+        if args.pyodide:
+            paths["pyodide-dir"] = pyodide_dir(args.cache)
+    except ArtefactError as exc:
+        print(f"fetch: error: {exc}", file=sys.stderr)
+        return 1
+    for name, path in paths.items():
+        print(f"{name}\t{path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

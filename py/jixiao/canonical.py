@@ -1,0 +1,64 @@
+"""Canonical JSON (RFC 8785, JCS) for the values this project hashes and signs.
+
+Our documents hold only strings, integers, booleans, null, arrays and objects: every amount
+is a decimal string, so the one hard part of JCS — printing binary floats — never arises and
+a float is refused. Keys sort by their UTF-16 code units, as JCS requires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+
+def _key(text: str) -> bytes:
+    return text.encode("utf-16-be", "surrogatepass")
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        if abs(value) > 2**53 - 1:
+            raise ValueError("整数超出 JSON 可安全表示的范围")
+        out.append(str(value))
+    elif isinstance(value, float):
+        raise ValueError("规范化 JSON 不接受浮点数：金额与分数应为十进制字符串")
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    elif isinstance(value, dict):
+        out.append("{")
+        for i, key in enumerate(sorted(value, key=_key)):
+            if not isinstance(key, str):
+                raise ValueError("JSON 对象的键必须是字符串")
+            if i:
+                out.append(",")
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+            _encode(value[key], out)
+        out.append("}")
+    else:
+        raise ValueError(f"无法规范化的值类型：{type(value).__name__}")
+
+
+def canonical_json(value: Any) -> bytes:
+    """The JCS bytes of `value` (UTF-8)."""
+    out: list[str] = []
+    _encode(value, out)
+    return "".join(out).encode("utf-8")
+
+
+def sha256_hex(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()

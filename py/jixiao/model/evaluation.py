@@ -1,0 +1,75 @@
+"""What `evaluate` computes: rates, subtotals, the total, the grade, suggestions, findings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .numbers import Dec, Fixed2
+
+Severity = Literal["error", "warning"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Finding(_Out):
+    """One problem, named in Chinese, pointing at the field it is about."""
+
+    code: str
+    severity: Severity
+    path: str
+    message: str
+
+
+class FrameworkRef(_Out):
+    id: str
+    version: str
+    sha256: str
+
+
+class FundResult(_Out):
+    budget: Fixed2 = None
+    executed: Fixed2 = None
+    rate: Fixed2 = Field(default=None, description="计算所得执行率（%）")
+
+
+class IndicatorResult(_Out):
+    path: str
+    name: str
+    rule: str | None = Field(description="评分规则种类；None 表示无法套用规则")
+    max_score: Dec = None
+    score: Dec = None
+    suggested: Dec = Field(default=None, description="按规则计算的建议得分")
+
+
+class Level1Result(_Out):
+    path: str
+    name: str
+    weight: Dec = None
+    max_sum: Dec = None
+    score_sum: Dec = None
+
+
+class Evaluation(_Out):
+    framework: FrameworkRef
+    funds: dict[str, FundResult]
+    execution_rate: Fixed2 = Field(default=None, description="整体执行率（%）")
+    level1: list[Level1Result]
+    indicators: list[IndicatorResult]
+    total: Dec = None
+    grade: str | None = None
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def codes(self, severity: Severity | None = None) -> list[str]:
+        return [f.code for f in self.findings if severity in (None, f.severity)]

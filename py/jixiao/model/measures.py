@@ -1,0 +1,79 @@
+"""Reading the 年度指标值 / 全年完成值 cells: `≥95%`, `≤5%`, `83家`, `706.73`, `完整`.
+
+A cell is either a measure (an optional comparator, a number and a unit) or qualitative
+text. Units are compared as written — a mismatch is reported, never converted — except that
+a bare 0 matches any unit (the seed's 结转结余率 `≤5%` / `0`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+
+GE, LE, GT, LT, EQ = ">=", "<=", ">", "<", "="
+
+# Longest words first so that 大于等于 wins over 大于.
+_PREFIXES: list[tuple[str, str]] = sorted(
+    [
+        (">=", GE), ("≥", GE), ("≧", GE), ("⩾", GE), ("不低于", GE), ("不少于", GE),
+        ("大于等于", GE), ("大于或等于", GE), ("至少", GE), ("不小于", GE),
+        ("<=", LE), ("≤", LE), ("≦", LE), ("⩽", LE), ("不高于", LE), ("不超过", LE),
+        ("不多于", LE), ("小于等于", LE), ("小于或等于", LE), ("不大于", LE), ("最多", LE),
+        (">", GT), ("大于", GT), ("高于", GT), ("超过", GT),
+        ("<", LT), ("小于", LT), ("低于", LT),
+        ("=", EQ), ("等于", EQ),
+    ],
+    key=lambda pair: -len(pair[0]),
+)
+_SUFFIXES: list[tuple[str, str]] = [("以上", GE), ("及以上", GE), ("以内", LE), ("以下", LE)]
+_BODY = re.compile(r"^(?P<num>[+-]?(\d+(\.\d+)?|\.\d+))(?P<unit>[^\d.+-]{0,8})$")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A number with its comparator and unit, as a target or an actual was written."""
+
+    comparator: str | None
+    value: Decimal
+    unit: str
+
+    @property
+    def bare_zero(self) -> bool:
+        return self.value == 0 and self.unit == ""
+
+
+def normalize_text(text: str | None) -> str:
+    """Fold full-width forms and drop all white space, so '规范\\n合理' == '规范 合理'."""
+    if not text:
+        return ""
+    folded = unicodedata.normalize("NFKC", text)
+    return re.sub(r"\s+", "", folded).replace(",", "")
+
+
+def parse_measure(text: str | None) -> Measure | None:
+    """The measure a cell states, or None when it is qualitative (or blank)."""
+    body = normalize_text(text)
+    if not body:
+        return None
+    comparator: str | None = None
+    for word, comp in _PREFIXES:
+        if body.startswith(word):
+            comparator, body = comp, body[len(word):]
+            break
+    for word, comp in sorted(_SUFFIXES, key=lambda pair: -len(pair[0])):
+        if body.endswith(word):
+            if comparator is None:
+                comparator = comp
+            body = body[: -len(word)]
+            break
+    match = _BODY.match(body)
+    if not match:
+        return None
+    unit = match.group("unit")
+    return Measure(comparator, Decimal(match.group("num")), unit)
+
+
+def is_blank(text: str | None) -> bool:
+    return normalize_text(text) == ""

@@ -1,0 +1,114 @@
+"""Decimal arithmetic for money, rates and scores.
+
+Every amount is a `Decimal`, rounded half up (四舍五入) at the precision the tables print:
+money and rates with two decimals, scores with at most two. Floats never enter: a float
+given as input is refused by the model before it gets here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+
+def round2(value: Decimal) -> Decimal:
+    """Round half up to two decimals, the precision of every printed amount."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def plain(value: Decimal) -> str:
+    """Decimal as a plain string without exponent or trailing zeros: 98, 1.5, 0.25."""
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return format(value.normalize(), "f")
+
+
+def percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    """numerator / denominator as a percentage with two decimals; None when undefined."""
+    if denominator == 0:
+        return None
+    return round2(numerator * HUNDRED / denominator)
+
+
+def matches_as_written(declared: Decimal, computed: Decimal) -> bool:
+    """Compare at the precision the unit wrote (0–2 places): a declared 100% matches 99.996%."""
+    exponent = declared.as_tuple().exponent
+    places = max(0, min(2, -exponent)) if isinstance(exponent, int) else 0
+    step = Decimal(1).scaleb(-places)
+    return computed.quantize(step, rounding=ROUND_HALF_UP) == declared.quantize(step)
+
+
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def parse_decimal(raw: object) -> Decimal | None:
+    """Read a number a person typed: '5,462.67', '１００', '98分', '100%', ' 8\\n'.
+
+    Returns None for blank input. Raises ValueError with a Chinese message for text that
+    is not a number, so the model can name the field.
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        raise ValueError("应为数字")
+    if isinstance(raw, Decimal):
+        if not raw.is_finite():
+            raise ValueError("应为有限数字")
+        return raw
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        raise ValueError("数字请以字符串书写（例如 \"5479.62\"），以免二进制浮点误差")
+    if not isinstance(raw, str):
+        raise ValueError("应为数字")
+    text = unicodedata.normalize("NFKC", raw).strip().replace(",", "").replace(" ", "")
+    for suffix in ("万元", "分", "%"):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+    if text == "":
+        return None
+    if not _NUMBER_TEXT.match(text):
+        raise ValueError(f"“{raw.strip()[:40]}”不是数字")
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
+        raise ValueError(f"“{raw.strip()[:40]}”不是数字") from exc
+
+
+def _serialize(value: Decimal | None) -> str | None:
+    return None if value is None else plain(value)
+
+
+def _serialize_fixed(value: Decimal | None) -> str | None:
+    return None if value is None else format(round2(value), "f")
+
+
+def _validate(raw: object) -> Decimal | None:
+    return parse_decimal(raw)
+
+
+_SCHEMA = {"type": ["string", "null"], "pattern": r"^-?\d+(\.\d+)?$"}
+
+# A decimal field: accepts "5479.62", 5479, "98分", "100%"; serialises as a plain string.
+Dec = Annotated[
+    Decimal | None,
+    BeforeValidator(_validate),
+    PlainSerializer(_serialize, return_type=str | None, when_used="always"),
+    WithJsonSchema(_SCHEMA),
+]
+
+# Money and rates as printed in the tables: always two decimals ("5479.62", "100.00").
+Fixed2 = Annotated[
+    Decimal | None,
+    BeforeValidator(_validate),
+    PlainSerializer(_serialize_fixed, return_type=str | None, when_used="always"),
+    WithJsonSchema(_SCHEMA),
+]
