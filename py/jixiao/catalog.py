@@ -39,9 +39,10 @@ def example_names() -> list[str]:
 
 
 def framework_from_data(data: dict[str, Any]) -> Framework:
-    """Validate framework data and stamp it with the hash of its canonical form."""
-    data = {k: v for k, v in data.items() if k != "sha256"}
-    return Framework.model_validate({**data, "sha256": sha256_hex(data)})
+    """Validate framework data and stamp it with the hash of its validated canonical form."""
+    framework = Framework.model_validate({k: v for k, v in data.items() if k != "sha256"})
+    digest = sha256_hex(framework.model_dump(mode="json", exclude={"sha256"}))
+    return framework.model_copy(update={"sha256": digest})
 
 
 @cache

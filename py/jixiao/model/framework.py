@@ -130,8 +130,8 @@ class Framework(_Strict):
     @model_validator(mode="after")
     def _grades_descending(self) -> Framework:
         mins = [g.min for g in self.grades]
-        if mins != sorted(mins, reverse=True):
-            raise ValueError("等级须按最低分从高到低排列")
+        if None in mins or mins != sorted((m for m in mins if m is not None), reverse=True):
+            raise ValueError("等级须给出最低分，并按最低分从高到低排列")
         return self
 
     def grade_of(self, total: Decimal) -> str | None:

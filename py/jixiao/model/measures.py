@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 GE, LE, GT, LT, EQ = ">=", "<=", ">", "<", "="
 
@@ -44,14 +45,19 @@ class Measure:
         return self.value == 0 and self.unit == ""
 
 
+@lru_cache(maxsize=8192)
 def normalize_text(text: str | None) -> str:
-    """Fold full-width forms and drop all white space, so '规范\\n合理' == '规范 合理'."""
+    """Fold full-width forms and drop all white space, so '规范\\n合理' == '规范 合理'.
+
+    Cached: the same cells are read again on every keystroke in the browser.
+    """
     if not text:
         return ""
     folded = unicodedata.normalize("NFKC", text)
     return re.sub(r"\s+", "", folded).replace(",", "")
 
 
+@lru_cache(maxsize=8192)
 def parse_measure(text: str | None) -> Measure | None:
     """The measure a cell states, or None when it is qualitative (or blank)."""
     body = normalize_text(text)
@@ -76,4 +82,5 @@ def parse_measure(text: str | None) -> Measure | None:
 
 
 def is_blank(text: str | None) -> bool:
-    return normalize_text(text) == ""
+    """Nothing but white space (full-width spaces and newlines included)."""
+    return not text or not text.strip()

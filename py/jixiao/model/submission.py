@@ -119,7 +119,7 @@ class Contact(_Model):
 class Submission(_Model):
     """A unit's 附件6 + 附件7 for one year, under one framework."""
 
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["1"] = "1"
     framework_id: str = Field(title="指标体系", min_length=1, max_length=100)
     framework_version: str = Field(default="", title="指标体系版本", max_length=50)
     year: int = Field(title="年度", ge=2000, le=2100)

@@ -8,27 +8,27 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..model.evaluation import Finding, IndicatorResult, Level1Result
-from ..model.framework import Framework, KnownIndicator, Level1Def, RULE_NAMES
+from ..model.framework import RULE_NAMES, Framework, KnownIndicator, Level1Def
 from ..model.measures import is_blank
 from ..model.numbers import HUNDRED, ZERO, plain, round2
 from ..model.submission import Indicator, Level1
 from .findings import finding
 from .scoring import Outcome, suggest
 
-_LABEL = re.compile(r"[（(]\s*(\d+(?:\.\d+)?)\s*分\s*[）)]\s*$")
+_LABEL = re.compile(r"[（(]\s*([0-9０-９]+(?:[.．][0-9０-９]+)?)\s*分\s*[）)]\s*$")
 
 
 def split_label(name: str) -> tuple[str, Decimal | None]:
-    """'预算编制完整性（2分）' → ('预算编制完整性', 2)."""
-    folded = unicodedata.normalize("NFKC", name).strip()
-    match = _LABEL.search(folded)
+    """'预算编制完整性（2分）' → ('预算编制完整性', 2); the name keeps its own characters."""
+    text = name.strip()
+    match = _LABEL.search(text)
     if not match:
-        return folded, None
-    return folded[: match.start()].strip(), Decimal(match.group(1))
+        return text, None
+    return text[: match.start()].strip(), Decimal(unicodedata.normalize("NFKC", match.group(1)))
 
 
 def _key(name: str) -> str:
-    return re.sub(r"\s+", "", split_label(name)[0])
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", split_label(name)[0]))
 
 
 def is_blank_row(item: Indicator) -> bool:

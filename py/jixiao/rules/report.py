@@ -47,16 +47,15 @@ def check_total_and_grade(sub: Submission, fw: Framework, total: Decimal,
 
 def _staffing(staff: Staffing) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    parts = (staff.authorized_admin, staff.authorized_institution)
-    if staff.authorized is not None and all(p is not None for p in parts):
-        s = sum(p for p in parts if p is not None)
-        if s != staff.authorized:
-            problems.append(("authorized", f"编制人数 {staff.authorized} 不等于行政编制与事业编制之和 {s}"))
-    parts = (staff.in_service, staff.retired_early, staff.retired)
-    if staff.actual is not None and all(p is not None for p in parts):
-        s = sum(p for p in parts if p is not None)
-        if s != staff.actual:
-            problems.append(("actual", f"实有人数 {staff.actual} 不等于在职、离休、退休人数之和 {s}"))
+    for field, whole, parts, words in (
+        ("authorized", staff.authorized, (staff.authorized_admin, staff.authorized_institution),
+         "编制人数 {whole} 不等于行政编制与事业编制之和 {sum}"),
+        ("actual", staff.actual, (staff.in_service, staff.retired_early, staff.retired),
+         "实有人数 {whole} 不等于在职、离休、退休人数之和 {sum}"),
+    ):
+        known = [p for p in parts if p is not None]
+        if whole is not None and len(known) == len(parts) and sum(known) != whole:
+            problems.append((field, words.format(whole=whole, sum=sum(known))))
     return problems
 
 
@@ -72,11 +71,11 @@ def check_report_figures(sub: Submission, total_row: FundResult) -> list[Finding
             out.append(finding("REPORT_TABLE_MISMATCH", f"report.figures.{field}",
                                what=f"自评报告中的{label} {plain(stated)} 万元与自评表的 "
                                     f"{plain(table)} 万元不一致"))
-    if fig.rate is not None and total_row.rate is not None:
-        if not matches_as_written(fig.rate, total_row.rate):
-            out.append(finding("REPORT_TABLE_MISMATCH", "report.figures.rate",
-                               what=f"自评报告中的执行率 {plain(fig.rate)}% 与自评表的 "
-                                    f"{format(total_row.rate, 'f')}% 不一致"))
+    rate, table_rate = fig.rate, total_row.rate
+    if rate is not None and table_rate is not None and not matches_as_written(rate, table_rate):
+        out.append(finding("REPORT_TABLE_MISMATCH", "report.figures.rate",
+                           what=f"自评报告中的执行率 {plain(rate)}% 与自评表的 "
+                                f"{format(table_rate, 'f')}% 不一致"))
     for field, message in _staffing(fig.staffing):
         out.append(finding("REPORT_TABLE_MISMATCH", f"report.figures.staffing.{field}",
                            what=f"自评报告中的{message}"))

@@ -14,7 +14,6 @@ from ..model.measures import EQ, GE, GT, LE, LT, Measure, normalize_text, parse_
 from ..model.numbers import HUNDRED, ZERO, round2
 
 
-
 @dataclass(frozen=True)
 class Outcome:
     """The result of applying a rule: a suggestion, or why there is none."""
@@ -80,10 +79,12 @@ def qualitative_met(target: str, actual: str) -> bool | None:
     t, a = normalize_text(target), normalize_text(actual)
     if not a:
         return None
-    if (t and (a == t or t in a)) or a in _MET_WORDS:
+    if a == t:
         return True
     if a.startswith(_NOT_MET_PREFIXES) or a in ("否", "无"):
         return False
+    if (t and t in a) or a in _MET_WORDS:
+        return True
     return None
 
 
