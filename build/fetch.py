@@ -43,6 +43,10 @@ class ArtefactError(RuntimeError):
     """An artefact could not be had with the pinned bytes."""
 
 
+class DownloadError(ArtefactError):
+    """The network failed us (as opposed to the bytes being wrong): callers may skip locally."""
+
+
 @dataclass(frozen=True)
 class Artefact:
     """One pinned download, as written in the lock file."""
@@ -136,7 +140,7 @@ def _fetch_one(art: Artefact, cache: Path) -> Path:
             # Retry only what may pass next time: network trouble and server errors.
             client_error = isinstance(exc, urllib.error.HTTPError) and exc.code < 500
             if client_error or attempt == _ATTEMPTS:
-                raise ArtefactError(f"cannot download {art.name} from {art.url}: {exc}") from exc
+                raise DownloadError(f"cannot download {art.name} from {art.url}: {exc}") from exc
             _log(f"{art.name}: {exc}; retrying ({attempt}/{_ATTEMPTS})")
             time.sleep(attempt)
     size = dest.stat().st_size

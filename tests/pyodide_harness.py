@@ -1,0 +1,117 @@
+"""Run Python code inside real Pyodide under Node, for tests that compare it with CPython.
+
+Why: the package must behave byte for byte the same in the browser. Node with the pinned
+Pyodide from ``build/`` is the fastest faithful stand-in. Without ``node`` the tests skip; a
+download failure skips only outside CI (``CI=true`` turns it into a failure).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NODE_RUNNER = REPO / "build" / "pyodide_node.mjs"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _load_fetch() -> ModuleType:
+    # build/ is not a package; load build/fetch.py by path (registered so dataclasses work).
+    name = "jixiao_build_fetch"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, REPO / "build" / "fetch.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+fetch = _load_fetch()
+
+
+def node_or_skip() -> str:
+    """Path to ``node``; skips the test when it is not installed."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot run Pyodide")
+    return node
+
+
+def _fetched(call: str, *args: object) -> object:
+    """Run a fetch.py function; network trouble skips locally and fails in CI."""
+    try:
+        return getattr(fetch, call)(*args)
+    except fetch.DownloadError as exc:
+        if IN_CI:
+            pytest.fail(f"artefact download failed in CI: {exc}")
+        pytest.skip(f"artefact download failed (offline?): {exc}")
+
+
+def lock_wheels(*groups: str) -> list[Path]:
+    """The pinned browser wheels of the given lock groups, downloaded and verified."""
+    names = [n for n in fetch.names_in(*groups) if fetch.load_lock()[n].kind == "wheel"]
+    paths = _fetched("fetch", names)
+    assert isinstance(paths, dict)
+    return [paths[n] for n in names]
+
+
+def run_in_pyodide(script: str, wheels: list[Path], timeout: float = 600) -> str:
+    """Install ``wheels`` into a fresh Pyodide, run ``script``, return exactly what it printed.
+
+    Fails the test, with Pyodide's stderr (the traceback), if the script raises.
+    """
+    node = node_or_skip()
+    pyodide = _fetched("pyodide_dir")
+    with tempfile.TemporaryDirectory(prefix="jixiao-pyodide-") as tmp:
+        script_path = Path(tmp) / "script.py"
+        script_path.write_text(script, encoding="utf-8")
+        cmd = [node, str(NODE_RUNNER), "--pyodide", str(pyodide)]
+        for wheel in wheels:
+            cmd += ["--wheel", str(wheel)]
+        cmd.append(str(script_path))
+        started = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        elapsed = time.monotonic() - started
+    stderr = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        pytest.fail(f"script failed in Pyodide (exit {proc.returncode}):\n{stderr}")
+    print(f"pyodide run: {elapsed:.2f} s ({len(wheels)} wheels)", file=sys.stderr)
+    return proc.stdout.decode("utf-8")
+
+
+def run_in_cpython(script: str, timeout: float = 600) -> str:
+    """Run ``script`` with this interpreter against the source tree; return its stdout."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "py"), env.get("PYTHONPATH")]))
+    with tempfile.TemporaryDirectory(prefix="jixiao-cpython-") as tmp:
+        script_path = Path(tmp) / "script.py"
+        script_path.write_text(script, encoding="utf-8")
+        cmd = [sys.executable, str(script_path)]
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, env=env)
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", "replace")
+        pytest.fail(f"script failed in CPython (exit {proc.returncode}):\n{stderr}")
+    return proc.stdout.decode("utf-8")
+
+
+def project_wheel(tmpdir: Path) -> Path:
+    """Build this project's wheel into ``tmpdir`` the way a user would (``pip wheel .``)."""
+    out = Path(tmpdir)
+    cmd = [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-w", str(out)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"building the project wheel failed:\n{proc.stdout}\n{proc.stderr}")
+    wheels = sorted(out.glob("jixiao-*.whl"))
+    assert len(wheels) == 1, f"expected one jixiao wheel in {out}, found {wheels}"
+    return wheels[0]
