@@ -68,7 +68,7 @@ class Group(_Model):
     """A 二级指标 and its rows."""
 
     name: Text = Field(title="二级指标")
-    items: list[Indicator] = Field(default_factory=list, max_length=200)
+    items: list[Indicator] = Field(default_factory=list, max_length=200, title="三级指标")
 
 
 class Level1(_Model):
@@ -76,7 +76,7 @@ class Level1(_Model):
 
     name: Text = Field(title="一级指标")
     weight: Dec = Field(default=None, title="权重")
-    groups: list[Group] = Field(default_factory=list, max_length=100)
+    groups: list[Group] = Field(default_factory=list, max_length=100, title="二级指标")
 
 
 class Staffing(_Model):

@@ -1,0 +1,80 @@
+"""The door the browser worker calls: JSON text in, evaluation JSON text out.
+
+In the form a person can type a word where a number belongs at any moment. The page must
+still score everything else, so unreadable values are cleared, reported as INVALID_VALUE
+findings on their fields, and the rest is evaluated by the same `evaluate` as everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from .catalog import UnknownName, load_framework
+from .model.evaluation import Evaluation, Finding
+from .model.fields import describe, explain
+from .model.submission import Submission
+from .rules.evaluate import evaluate
+from .rules.findings import finding
+
+_MAX_PASSES = 20
+
+
+def _clear(doc: Any, loc: tuple[Any, ...]) -> bool:
+    """Remove the value at `loc` so validation can go on without it."""
+    node = doc
+    for key in loc[:-1]:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return False
+    last = loc[-1]
+    if isinstance(node, dict) and last in node:
+        del node[last]
+        return True
+    if isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node):
+        node.pop(last)
+        return True
+    return False
+
+
+def validate_leniently(doc: dict[str, Any]) -> tuple[Submission, list[Finding]]:
+    """Validate, dropping each unreadable value and naming it, until the rest is valid."""
+    problems: list[Finding] = []
+    for _ in range(_MAX_PASSES):
+        try:
+            return Submission.model_validate(doc), problems
+        except ValidationError as exc:
+            errors = exc.errors()
+            cleared = False
+            for error in errors:
+                loc = tuple(error["loc"])
+                path = ".".join(str(p) for p in loc)
+                problems.append(finding("INVALID_VALUE", path, what=describe(loc),
+                                        problem=explain(error)))
+                cleared = _clear(doc, loc) or cleared
+            if not cleared:
+                break
+    raise ValueError("自评表数据无法读取：" + "；".join(f.message for f in problems[:3]))
+
+
+def evaluate_document(doc: dict[str, Any], default_framework: str) -> Evaluation:
+    sub, problems = validate_leniently(doc)
+    try:
+        framework = load_framework(sub.framework_id)
+    except UnknownName:
+        framework = load_framework(default_framework)
+    ev = evaluate(sub, framework)
+    if problems:
+        ev = ev.model_copy(update={"findings": [*problems, *ev.findings]})
+    return ev
+
+
+def evaluate_json(text: str, default_framework: str = "jinxian-2021") -> str:
+    """Evaluate a submission given as JSON text; returns the Evaluation as JSON text."""
+    doc = json.loads(text)
+    if not isinstance(doc, dict):
+        raise ValueError("应为 JSON 对象（一个单位的自评表）")
+    return evaluate_document(doc, default_framework).model_dump_json()

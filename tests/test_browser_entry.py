@@ -1,0 +1,43 @@
+"""The worker's entry point: a word typed where a number belongs never stops scoring."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jixiao import Submission, evaluate, load_example, load_framework
+from jixiao.browser import evaluate_json
+
+
+def test_seed_through_the_browser_entry_matches_evaluate(seed: Submission) -> None:
+    direct = evaluate(seed, load_framework("jinxian-2021")).model_dump_json()
+    assert evaluate_json(seed.model_dump_json()) == direct
+
+
+def test_unreadable_values_become_findings_and_the_rest_is_scored() -> None:
+    doc = load_example("jinxian-2021").model_dump(mode="json")
+    doc["indicators"][0]["groups"][0]["items"][0]["score"] = "两分"
+    doc["subordinate_units"] = "一个"
+    ev = json.loads(evaluate_json(json.dumps(doc, ensure_ascii=False)))
+    invalid = {f["path"]: f["message"] for f in ev["findings"] if f["code"] == "INVALID_VALUE"}
+    assert invalid == {
+        "indicators.0.groups.0.items.0.score":
+            "分解目标自评第1项 › 二级指标第1项 › 三级指标第1项 › 得分：“两分”不是数字",
+        "subordinate_units": "下属单位个数：应为整数",
+    }
+    assert ev["total"] == "96"  # the unreadable 2 points are not counted
+
+
+def test_unknown_framework_falls_back_to_the_page_default() -> None:
+    doc = load_example("jinxian-2021").model_dump(mode="json")
+    doc["framework_id"] = "no-such"
+    ev = json.loads(evaluate_json(json.dumps(doc), default_framework="jinxian-2021"))
+    assert ev["framework"]["id"] == "jinxian-2021"
+    assert "FRAMEWORK_MISMATCH" in [f["code"] for f in ev["findings"]]
+
+
+@pytest.mark.parametrize("text", ["[]", "3", '"x"'])
+def test_not_an_object_is_refused_with_a_reason(text: str) -> None:
+    with pytest.raises(ValueError, match="JSON 对象"):
+        evaluate_json(text)
