@@ -23,7 +23,8 @@ def test_unreadable_values_become_findings_and_the_rest_is_scored() -> None:
     invalid = {f["path"]: f["message"] for f in ev["findings"] if f["code"] == "INVALID_VALUE"}
     assert invalid == {
         "indicators.0.groups.0.items.0.score":
-            "分解目标自评第1项 › 二级指标第1项 › 三级指标第1项 › 得分：“两分”不是数字",
+            "分解目标自评 › 第1个一级指标“管理指标” › 第1个二级指标“预算编审管理” › "
+            "第1个三级指标“预算编制完整性（2分）” › 得分：“两分”不是数字",
         "subordinate_units": "下属单位个数：应为整数",
     }
     assert ev["total"] == "96"  # the unreadable 2 points are not counted

@@ -52,7 +52,7 @@ def validate_leniently(doc: dict[str, Any]) -> tuple[Submission, list[Finding]]:
             for error in errors:
                 loc = tuple(error["loc"])
                 path = ".".join(str(p) for p in loc)
-                problems.append(finding("INVALID_VALUE", path, what=describe(loc),
+                problems.append(finding("INVALID_VALUE", path, what=describe(loc, doc),
                                         problem=explain(error)))
                 cleared = _clear(doc, loc) or cleared
             if not cleared:
