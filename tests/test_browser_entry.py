@@ -42,3 +42,13 @@ def test_unknown_framework_falls_back_to_the_page_default() -> None:
 def test_not_an_object_is_refused_with_a_reason(text: str) -> None:
     with pytest.raises(ValueError, match="JSON 对象"):
         evaluate_json(text)
+
+
+@pytest.mark.parametrize("field", ["year", "framework_id"])
+def test_an_emptied_required_field_is_a_finding_not_a_failure(field: str) -> None:
+    doc = load_example("jinxian-2021").model_dump(mode="json")
+    doc[field] = None if field == "year" else ""
+    ev = json.loads(evaluate_json(json.dumps(doc)))
+    assert ev["total"] == "98"
+    if field == "year":
+        assert ("MISSING_REQUIRED", "year") in [(f["code"], f["path"]) for f in ev["findings"]]

@@ -61,6 +61,8 @@ def validate_leniently(doc: dict[str, Any]) -> tuple[Submission, list[Finding]]:
 
 
 def evaluate_document(doc: dict[str, Any], default_framework: str) -> Evaluation:
+    if not isinstance(doc.get("framework_id"), str) or not doc["framework_id"].strip():
+        doc = {**doc, "framework_id": default_framework}
     sub, problems = validate_leniently(doc)
     try:
         framework = load_framework(sub.framework_id)

@@ -122,7 +122,7 @@ class Submission(_Model):
     schema_version: Literal["1"] = "1"
     framework_id: str = Field(title="指标体系", min_length=1, max_length=100)
     framework_version: str = Field(default="", title="指标体系版本", max_length=50)
-    year: int = Field(title="年度", ge=2000, le=2100)
+    year: int | None = Field(default=None, title="年度", ge=2000, le=2100)
     unit_name: Text = Field(default="", title="评价部门名称", max_length=200)
     unit_code: Text = Field(default="", title="单位编码", max_length=50)
     department: Text = Field(default="", title="主管部门", max_length=200)

@@ -23,6 +23,8 @@ def check_required(sub: Submission, fw: Framework) -> list[Finding]:
     ):
         if is_blank(value):
             out.append(finding("MISSING_REQUIRED", path, what=label))
+    if sub.year is None:
+        out.append(finding("MISSING_REQUIRED", "year", what="年度"))
     for section in fw.leaf_sections():
         if section.required and is_blank(sub.report.sections.get(section.id)):
             out.append(finding("MISSING_REQUIRED", f"report.sections.{section.id}",

@@ -1,0 +1,201 @@
+// Page wiring, loaded as a module on every page; does nothing where there is no form.
+// The form works before (and without) the scoring engine: typing, drafts and export do not
+// wait for Python. The engine and the offline cache are loaded with dynamic imports so that
+// a failure in either leaves the rest of the page working.
+
+import { formConfig, readSubmission, syncShown, addItem, removeItem } from "./form.js";
+import { showEvaluation } from "./results.js";
+import { initDrafts } from "./drafts.js";
+
+const STAGES = {
+  download: "正在下载评分引擎",
+  start: "正在启动 Python",
+  packages: "正在加载评分组件",
+  ready: "评分引擎就绪",
+};
+const INSECURE = "此页面通过不安全的 HTTP 打开：无法保存离线副本，签名将使用内置的备用方式。" +
+  "请向管理员索取 HTTPS 地址，或使用便携版。";
+
+function notifier(root) {
+  const box = root.querySelector("#jx-notices");
+  return (key, text, { kind = "info", action = null } = {}) => {
+    if (!box) return;
+    box.querySelector(`[data-key="${key}"]`)?.remove();
+    if (!text) return;
+    const note = document.createElement("div");
+    note.className = `jx-notice jx-notice-${kind}`;
+    note.dataset.key = key;
+    note.setAttribute("role", kind === "error" ? "alert" : "status");
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "jx-dismiss";
+    close.setAttribute("aria-label", "关闭此提示");
+    close.textContent = "×";
+    close.addEventListener("click", () => note.remove());
+    const words = document.createElement("span");
+    words.textContent = text;
+    note.append(close, words);
+    if (action) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = action.label;
+      button.addEventListener("click", action.run);
+      note.append(" ", button);
+    }
+    box.append(note);
+    if (kind === "info" && !action) setTimeout(() => note.remove(), 10000);
+  };
+}
+
+function progress(root, fraction, text) {
+  const bar = root.querySelector("#jx-progress");
+  const status = root.querySelector("#jx-status");
+  if (bar && fraction !== null && fraction !== undefined) {
+    const percent = Math.max(0, Math.min(100, Math.round(fraction * 100)));
+    bar.setAttribute("aria-valuenow", String(percent));
+    bar.style.setProperty("--jx-progress", `${percent}%`);
+  }
+  if (status && text) status.textContent = text;
+}
+
+async function startEngine(root, onReady) {
+  let module;
+  try {
+    module = await import("./engine.js");
+  } catch (err) {
+    root.dataset.engineState = "failed";
+    progress(root, 0, `评分引擎无法加载（${err?.message || err}）。填写、草稿和导出不受影响。`);
+    return null;
+  }
+  const reason = module.browserSupport?.();
+  if (reason) {
+    root.dataset.engineState = "unsupported";
+    progress(root, 0, `${reason} 仍可填写、保存和导出草稿，但不能自动检查。`);
+    return null;
+  }
+  const engine = new module.Engine();
+  engine.onprogress = ({ stage, fraction, message }) => {
+    root.dataset.engineStage = stage;
+    const words = (message || STAGES[stage] || stage).replace(/[…。.]+$/, "");
+    const percent = typeof fraction === "number" ? `（${Math.round(fraction * 100)}%）` : "";
+    progress(root, fraction, stage === "ready" ? words : `${words}${percent}…`);
+  };
+  engine.ready.then(() => {
+    root.dataset.engineState = "ready";
+    progress(root, 1, "评分引擎就绪：填写时自动检查。");
+    onReady(engine);
+  }, (err) => {
+    root.dataset.engineState = "failed";
+    progress(root, 0, `评分引擎启动失败（${err?.message || err}）。填写和草稿不受影响，可刷新页面重试。`);
+  });
+  return engine;
+}
+
+async function startOffline(root, notify, beforeReload, after) {
+  if (!window.isSecureContext) notify("insecure", INSECURE, { kind: "warning" });
+  let module;
+  try {
+    module = await import("./offline.js");
+  } catch {
+    return;
+  }
+  const result = await module.registerServiceWorker({
+    after, // fill the offline cache only once the engine is up: it needs the bandwidth first
+    onUpdateReady(apply) {
+      notify("update", "网站已更新。", {
+        kind: "info",
+        action: { label: "新版本已就绪，点击重新加载", run: async () => { await beforeReload(); apply(); } },
+      });
+    },
+  }).catch(() => "unsupported");
+  root.dataset.offline = result;
+  const badge = root.querySelector("#jx-offline-status");
+  if (!badge) return;
+  if (result === "offline-ready") badge.textContent = "已可离线使用";
+  else if (result === "failed" || result === "unsupported") {
+    badge.textContent = module.STATUS_TEXT?.[result] || "";
+    badge.dataset.state = result;
+  }
+}
+
+async function main(root) {
+  if (root.dataset.jxStarted) return;
+  root.dataset.jxStarted = "1";
+  const config = formConfig(root);
+  const notify = notifier(root);
+  let engine = null;
+
+  // Evaluate the current form. Only the newest request's answer is shown: answers to older
+  // requests (superseded while typing) are dropped here whatever the engine resolves them with.
+  let requests = 0;
+  const evaluate = async () => {
+    if (!engine || root.dataset.engineState !== "ready") return;
+    const mine = ++requests;
+    const sub = readSubmission(root);
+    if (!Number.isInteger(sub.year)) {
+      notify("evaluate", "请先在“基本信息”中填写年度（四位数字），才能自动检查。", { kind: "warning" });
+      return;
+    }
+    try {
+      const result = await engine.evaluate(sub, config.framework.id);
+      if (mine !== requests || !result || result.superseded) return;
+      showEvaluation(root, result, config.rule_names);
+      notify("evaluate", "");
+    } catch (err) {
+      if (mine === requests) notify("evaluate", `无法检查：${err?.message || err}`, { kind: "error" });
+    }
+  };
+  let evalTimer = null;
+  const scheduleEvaluate = () => {
+    clearTimeout(evalTimer);
+    evalTimer = setTimeout(evaluate, 120);
+  };
+
+  let typedEarly = false;
+  let drafts = { changed() { typedEarly = true; }, flush: async () => {} };
+  const changed = () => {
+    drafts.changed();
+    scheduleEvaluate();
+  };
+
+  // Typing never re-renders anything: read, save, evaluate.
+  const onEdit = (event) => {
+    const el = event.target;
+    if (!el?.dataset?.path) return;
+    if (el.matches("[data-path=year], [data-path=unit_name]")) syncShown(root, el.dataset.path, el.value);
+    changed();
+  };
+  root.addEventListener("input", onEdit);
+  root.addEventListener("change", onEdit);
+  root.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const done = button.dataset.action === "add-item"
+      ? addItem(root, button.dataset.groupPath)
+      : button.dataset.action === "remove-item" ? removeItem(root, button.dataset.itemPath) : null;
+    if (done) changed();
+  });
+
+  const onLoaded = (sub) => {
+    const other = sub?.framework_id && sub.framework_id !== config.framework.id;
+    notify("framework", other
+      ? `此草稿按指标体系“${sub.framework_id}”填报，与本页的“${config.framework.name}”不同；检查按草稿自己的指标体系进行。`
+      : "", { kind: "warning" });
+    scheduleEvaluate();
+  };
+  const drafting = initDrafts(root, { onLoaded, notify, typedEarly: () => typedEarly }).then((d) => {
+    drafts = d;
+  }, (err) => {
+    root.dataset.draftState = "unavailable";
+    notify("drafts", `草稿功能无法启动（${err?.message || err}）。请用“导出草稿”保存填写内容。`, { kind: "warning" });
+  });
+
+  const started = await startEngine(root, (ready) => {
+    engine = ready;
+    drafting.then(evaluate);
+  });
+  startOffline(root, notify, () => drafts.flush(), started?.ready);
+}
+
+const root = document.getElementById("jixiao-form");
+if (root) main(root);

@@ -1,0 +1,384 @@
+// Drafts: kept in this browser's IndexedDB as {id, name, updated, submission}, saved on
+// every change. Where IndexedDB is unavailable (some private windows, blocked storage) the
+// drafts live in memory for this page only, and the page says so and offers 导出草稿.
+
+import { readSubmission, writeSubmission, formConfig } from "./form.js";
+
+const DB_NAME = "jixiao";
+const DB_VERSION = 1;
+const OPEN_TIMEOUT_MS = 3000;
+const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
+
+// ------------------------------------------------------------------ storage
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+class IdbStore {
+  constructor(db) {
+    this.db = db;
+    this.persistent = true;
+  }
+
+  store(name, mode = "readonly") {
+    return this.db.transaction(name, mode).objectStore(name);
+  }
+
+  all() { return request(this.store("drafts").getAll()); }
+  get(id) { return request(this.store("drafts").get(id)); }
+  put(draft) { return request(this.store("drafts", "readwrite").put(draft)); }
+  remove(id) { return request(this.store("drafts", "readwrite").delete(id)); }
+  async getMeta(key) { return (await request(this.store("meta").get(key)))?.value; }
+  setMeta(key, value) { return request(this.store("meta", "readwrite").put({ key, value })); }
+}
+
+class MemoryStore {
+  constructor() {
+    this.drafts = new Map();
+    this.meta = new Map();
+    this.persistent = false;
+  }
+
+  async all() { return [...this.drafts.values()].map((d) => JSON.parse(JSON.stringify(d))); }
+  async get(id) { const d = this.drafts.get(id); return d ? JSON.parse(JSON.stringify(d)) : undefined; }
+  async put(draft) { this.drafts.set(draft.id, JSON.parse(JSON.stringify(draft))); }
+  async remove(id) { this.drafts.delete(id); }
+  async getMeta(key) { return this.meta.get(key); }
+  async setMeta(key, value) { this.meta.set(key, value); }
+}
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    let req;
+    try {
+      req = indexedDB.open(DB_NAME, DB_VERSION);
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    const timer = setTimeout(() => reject(new Error("IndexedDB 无响应")), OPEN_TIMEOUT_MS);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      if (!db.objectStoreNames.contains("drafts")) db.createObjectStore("drafts", { keyPath: "id" });
+      if (!db.objectStoreNames.contains("meta")) db.createObjectStore("meta", { keyPath: "key" });
+    };
+    req.onsuccess = () => { clearTimeout(timer); resolve(req.result); };
+    req.onerror = () => { clearTimeout(timer); reject(req.error); };
+    req.onblocked = () => { clearTimeout(timer); reject(new Error("IndexedDB 被其他页面占用")); };
+  });
+}
+
+let store = null;
+
+/** Open the draft store once; falls back to memory when IndexedDB cannot be used. */
+export async function openDrafts() {
+  if (store) return store;
+  try {
+    store = new IdbStore(await openDb());
+  } catch {
+    store = new MemoryStore();
+  }
+  return store;
+}
+
+function newId() {
+  // crypto.randomUUID needs a secure context; getRandomValues works on plain-HTTP intranets too.
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return "d-" + Date.now().toString(36) + "-" + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Drafts without their content, most recently changed first. */
+export async function listDrafts() {
+  const drafts = await (await openDrafts()).all();
+  return drafts
+    .map(({ id, name, updated }) => ({ id, name, updated }))
+    .sort((a, b) => String(b.updated).localeCompare(String(a.updated)));
+}
+
+export async function loadDraft(id) {
+  return (await (await openDrafts()).get(id)) || null;
+}
+
+/** Save (create when `id` is missing); stamps `updated`. Returns the stored draft. */
+export async function saveDraft({ id, name, submission }) {
+  const draft = { id: id || newId(), name: name || "未命名草稿", updated: new Date().toISOString(), submission };
+  await (await openDrafts()).put(draft);
+  return draft;
+}
+
+export async function renameDraft(id, name) {
+  const draft = await loadDraft(id);
+  if (!draft) return null;
+  return saveDraft({ ...draft, name });
+}
+
+export async function deleteDraft(id) {
+  await (await openDrafts()).remove(id);
+}
+
+// ------------------------------------------------------------------ files
+
+/** Read an imported file's text: a JSON object with framework_id and year, else a Chinese error. */
+export function parseDraftFile(text) {
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new Error("无法导入：文件不是有效的 JSON。请选择本系统导出的草稿文件（.json）。");
+  }
+  if (data && typeof data === "object" && !Array.isArray(data) &&
+      data.submission && typeof data.submission === "object" && !("framework_id" in data)) {
+    data = data.submission; // a stored draft record rather than a bare submission
+  }
+  if (!data || typeof data !== "object" || Array.isArray(data)) {
+    throw new Error("无法导入：文件内容不是一份自评表。");
+  }
+  if (typeof data.framework_id !== "string" || data.framework_id.trim() === "") {
+    throw new Error("无法导入：文件中没有指标体系（framework_id），不像是自评表草稿。");
+  }
+  const year = typeof data.year === "string" ? Number(data.year.trim()) : data.year;
+  if (!Number.isInteger(year) || year < 2000 || year > 2100) {
+    throw new Error("无法导入：文件中没有有效的年度（year）。");
+  }
+  if (!treeIsReadable(data.indicators)) {
+    throw new Error("无法导入：文件中的分解目标自评（indicators）格式不正确。");
+  }
+  return { ...data, year };
+}
+
+// The shape the form can draw, within the model's own limits (20 一级, 100 二级, 200 三级).
+function treeIsReadable(levels) {
+  const list = (value, max) => value === undefined || (Array.isArray(value) && value.length <= max);
+  const object = (value) => value && typeof value === "object" && !Array.isArray(value);
+  return list(levels, 20) && (levels || []).every((level) => object(level) && list(level.groups, 100) &&
+    (level.groups || []).every((group) => object(group) && list(group.items, 200) &&
+      (group.items || []).every(object)));
+}
+
+function safePart(text) {
+  return String(text ?? "")
+    .replace(/[\\/:*?"<>|\u0000-\u001f\u007f]/g, "_")
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(/^[.\s]+|[.\s]+$/g, "")
+    .slice(0, 60);
+}
+
+/** `{year}-{unit code}-{unit name}-草稿.json`, characters unsafe in file names replaced. */
+export function exportFileName(sub) {
+  const parts = [sub?.year, sub?.unit_code, sub?.unit_name].map(safePart).filter(Boolean);
+  return [...parts, "草稿"].join("-") + ".json";
+}
+
+/** The same data with keys in the template's order (the model's), for a readable file. */
+export function orderLike(value, template) {
+  if (Array.isArray(value)) {
+    const shape = Array.isArray(template) ? template.find((t) => t && typeof t === "object") : undefined;
+    return value.map((item) => orderLike(item, shape));
+  }
+  if (!value || typeof value !== "object") return value;
+  const shape = template && typeof template === "object" && !Array.isArray(template) ? template : {};
+  const keys = [...Object.keys(shape).filter((k) => k in value), ...Object.keys(value).filter((k) => !(k in shape))];
+  return Object.fromEntries(keys.map((k) => [k, orderLike(value[k], shape[k])]));
+}
+
+export function downloadSubmission(sub) {
+  const blob = new Blob([JSON.stringify(sub, null, 2) + "\n"], { type: "application/json" });
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = exportFileName(sub);
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** Run `save` at most every `delay` ms while changes keep coming; `flush` saves now. */
+export function createAutosaver(save, delay = 300) {
+  let timer = null;
+  let running = Promise.resolve();
+  const run = () => {
+    timer = null;
+    running = running.then(save, save);
+    return running;
+  };
+  return {
+    schedule() {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(run, delay);
+    },
+    flush() {
+      if (!timer) return running;
+      clearTimeout(timer);
+      return run();
+    },
+    get pending() { return timer !== null; },
+  };
+}
+
+// ------------------------------------------------------------------ the drafts bar
+
+function stamp(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "" : date.toLocaleString("zh-CN", { hour12: false });
+}
+
+function defaultName() {
+  return "草稿 " + new Date().toLocaleString("zh-CN", { hour12: false });
+}
+
+/** A fresh submission for this page's framework; the year defaults to last year. */
+export function blankSubmission(root) {
+  const blank = JSON.parse(JSON.stringify(formConfig(root).blank || {}));
+  if (blank.year === null || blank.year === undefined) blank.year = new Date().getFullYear() - 1;
+  return blank;
+}
+
+/**
+ * Wire the drafts bar. `onLoaded(submission)` runs after a draft is written into the form;
+ * `notify(key, text, options)` shows a notice; `typedEarly()` says whether the user edited the
+ * form before the drafts were ready. Returns {changed, flush, exportNow}.
+ */
+export async function initDrafts(root, { onLoaded = () => {}, notify = () => {}, typedEarly = () => false } = {}) {
+  const $ = (id) => root.querySelector(`#${id}`);
+  const select = $("jx-draft-select");
+  const nameInput = $("jx-draft-name");
+  const saveStatus = $("jx-save-status");
+  const fileInput = $("jx-draft-import");
+  const drafts = await openDrafts();
+  let current = null; // {id, name}
+
+  const setState = (state, message) => {
+    root.dataset.draftState = drafts.persistent ? state : "unavailable";
+    if (saveStatus) saveStatus.textContent = message;
+  };
+
+  const refreshList = async () => {
+    const list = await listDrafts();
+    select.replaceChildren(...list.map((d) => new Option(`${d.name}（${stamp(d.updated)}）`, d.id)));
+    if (current) select.value = current.id;
+    return list;
+  };
+
+  const save = async () => {
+    if (!current) return;
+    const draft = await saveDraft({ ...current, submission: readSubmission(root) });
+    const option = [...select.options].find((o) => o.value === draft.id);
+    if (option) option.textContent = `${draft.name}（${stamp(draft.updated)}）`;
+    setState("saved", drafts.persistent
+      ? `已自动保存 ${new Date(draft.updated).toLocaleTimeString("zh-CN", { hour12: false })}`
+      : "未能保存到浏览器，请导出草稿");
+    if (drafts.persistent && !(await drafts.getMeta("persistRequested"))) {
+      await drafts.setMeta("persistRequested", true);
+      navigator.storage?.persist?.().catch(() => {});
+    }
+  };
+  const autosaver = createAutosaver(() => save().catch((err) => {
+    setState("pending", `保存失败：${err?.message || err}。请导出草稿。`);
+  }));
+
+  const open = async (draft) => {
+    current = { id: draft.id, name: draft.name };
+    writeSubmission(root, draft.submission);
+    nameInput.value = draft.name;
+    await drafts.setMeta("lastOpened", draft.id);
+    await refreshList();
+    root.dataset.draftId = draft.id;
+    setState("saved", drafts.persistent ? `已打开草稿（${stamp(draft.updated)}）` : "");
+    onLoaded(draft.submission);
+  };
+
+  const create = async (submission, name) => open(await saveDraft({ name: name || defaultName(), submission }));
+
+  // Restore the last-opened draft — unless the user already typed into this page, which
+  // then becomes a new draft (nothing typed is ever thrown away).
+  const list = await listDrafts();
+  const lastId = await drafts.getMeta("lastOpened");
+  const last = list.find((d) => d.id === lastId) || list[0];
+  if (last && !typedEarly()) {
+    await open(await loadDraft(last.id));
+  } else {
+    const typed = readSubmission(root);
+    if (typed.year === null || typed.year === undefined) typed.year = blankSubmission(root).year;
+    await create(typed);
+  }
+  if (!drafts.persistent) {
+    notify("drafts", "此浏览器不允许本页保存草稿（可能是隐私窗口，或浏览器设置禁止了网站存储）。" +
+      "关闭页面后填写内容不会保留，请随时用“导出草稿”保存到文件。", {
+      kind: "warning", action: { label: "导出草稿", run: () => exportNow() },
+    });
+  }
+  for (const el of [select, nameInput, $("jx-draft-rename"), $("jx-draft-new"), $("jx-draft-delete")]) {
+    el.disabled = false;
+  }
+
+  const exportNow = () => downloadSubmission(orderLike(readSubmission(root), formConfig(root).blank));
+
+  select.addEventListener("change", async () => {
+    await autosaver.flush();
+    const draft = await loadDraft(select.value);
+    if (draft) await open(draft);
+  });
+  const rename = async () => {
+    const name = nameInput.value.trim();
+    if (!current || !name || name === current.name) return;
+    await autosaver.flush();
+    current.name = name;
+    await save();
+    await refreshList();
+  };
+  $("jx-draft-rename").addEventListener("click", rename);
+  nameInput.addEventListener("change", rename);
+  nameInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") rename();
+  });
+  $("jx-draft-new").addEventListener("click", async () => {
+    await autosaver.flush();
+    await create(blankSubmission(root));
+  });
+  $("jx-draft-delete").addEventListener("click", async () => {
+    if (!current) return;
+    if (!window.confirm(`删除草稿“${current.name}”？删除后无法恢复（可先导出草稿）。`)) return;
+    await autosaver.flush();
+    await deleteDraft(current.id);
+    current = null;
+    const rest = await listDrafts();
+    if (rest.length) await open(await loadDraft(rest[0].id));
+    else await create(blankSubmission(root));
+  });
+  $("jx-draft-export").addEventListener("click", exportNow);
+  fileInput.addEventListener("change", async () => {
+    const file = fileInput.files?.[0];
+    fileInput.value = "";
+    if (!file) return;
+    try {
+      if (file.size > MAX_IMPORT_BYTES) throw new Error("无法导入：文件过大，不像是自评表草稿。");
+      const submission = parseDraftFile(await file.text());
+      await autosaver.flush();
+      await create(submission, file.name.replace(/\.json$/i, "") || defaultName());
+      notify("import", `已导入“${file.name}”为新草稿。`, { kind: "info" });
+    } catch (err) {
+      notify("import", err?.message || String(err), { kind: "error" });
+    }
+  });
+  const flushNow = () => { autosaver.flush(); };
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") flushNow();
+  });
+  window.addEventListener("pagehide", flushNow);
+
+  return {
+    changed() {
+      setState("pending", "正在保存…");
+      autosaver.schedule();
+    },
+    flush: () => autosaver.flush(),
+    exportNow,
+  };
+}

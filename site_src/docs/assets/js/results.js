@@ -1,0 +1,183 @@
+// Showing an evaluation: computed cells, marks on the fields findings point at, and the
+// summary list. All text goes in through textContent: messages quote what users typed.
+
+const SEVERITY = { error: "错误", warning: "警告" };
+const CONTROLS = "input[data-path], select[data-path], textarea[data-path]";
+
+function text(value, suffix = "") {
+  return value === null || value === undefined || value === "" ? "—" : `${value}${suffix}`;
+}
+
+function outputs(root) {
+  const map = new Map();
+  for (const el of root.querySelectorAll("[data-out]")) {
+    if (!map.has(el.dataset.out)) map.set(el.dataset.out, []);
+    map.get(el.dataset.out).push(el);
+  }
+  return map;
+}
+
+function put(map, name, value, title) {
+  for (const el of map.get(name) || []) {
+    el.textContent = value;
+    if (title !== undefined) el.title = title;
+  }
+}
+
+function clearMarks(root) {
+  for (const el of root.querySelectorAll(".jx-msg")) el.remove();
+  for (const el of root.querySelectorAll("[data-jx-marked]")) {
+    el.classList.remove("jx-flag-error", "jx-flag-warning");
+    if (el.matches(CONTROLS)) {
+      el.removeAttribute("aria-invalid");
+      const before = el.dataset.jxDescribedby;
+      if (before) el.setAttribute("aria-describedby", before);
+      else el.removeAttribute("aria-describedby");
+      delete el.dataset.jxDescribedby;
+    }
+    delete el.dataset.jxMarked;
+  }
+}
+
+/** Where a finding's path lands: its control, else the nearest anchor up the path. */
+function places(root) {
+  const controls = new Map();
+  for (const el of root.querySelectorAll(CONTROLS)) controls.set(el.dataset.path, el);
+  const anchors = new Map();
+  for (const el of root.querySelectorAll("[data-anchor]")) anchors.set(el.dataset.anchor, el);
+  return { controls, anchors };
+}
+
+export function locate(root, path, { controls, anchors } = places(root)) {
+  let p = path || "";
+  while (p) {
+    const el = controls.get(p);
+    if (el && el.type !== "hidden") return { control: el, box: el.parentElement };
+    if (el) return { control: null, box: el.closest("th, td") || el.parentElement };
+    if (anchors.has(p)) return { control: null, box: anchors.get(p) };
+    p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "";
+  }
+  return { control: null, box: root.querySelector(".jx-sheet") || root };
+}
+
+function mark(el, severity) {
+  el.dataset.jxMarked = "1";
+  const worst = el.classList.contains("jx-flag-error") ? "error" : severity;
+  el.classList.remove("jx-flag-error", "jx-flag-warning");
+  el.classList.add(`jx-flag-${worst}`);
+}
+
+function message(finding, id) {
+  const msg = document.createElement("div");
+  msg.className = `jx-msg jx-msg-${finding.severity}`;
+  msg.id = id;
+  const tag = document.createElement("span");
+  tag.className = "jx-mark";
+  tag.textContent = `${SEVERITY[finding.severity] || finding.severity}：`;
+  const words = document.createElement("span");
+  words.className = "jx-msg-text";
+  words.textContent = finding.message;
+  msg.title = finding.message;
+  msg.append(tag, words);
+  return msg;
+}
+
+function markFindings(root, findings) {
+  const index = places(root);
+  findings.forEach((finding, n) => {
+    const { control, box } = locate(root, finding.path, index);
+    const id = `jx-msg-${n}`;
+    const holder = box && ["TR", "TBODY", "TABLE"].includes(box.tagName)
+      ? box.querySelector("th, td") : box;
+    if (!holder) return;
+    holder.append(message(finding, id));
+    if (control) {
+      if (!control.dataset.jxMarked) {
+        control.dataset.jxDescribedby = control.getAttribute("aria-describedby") || "";
+      }
+      mark(control, finding.severity);
+      if (finding.severity === "error") control.setAttribute("aria-invalid", "true");
+      const ids = (control.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+      control.setAttribute("aria-describedby", [...ids, id].join(" "));
+    } else {
+      mark(holder, finding.severity);
+    }
+  });
+}
+
+/** Focus and scroll to what a finding is about (a field, or a cell/section for wider ones). */
+export function goTo(root, path) {
+  const { control, box } = locate(root, path);
+  const target = control || box;
+  if (!target) return;
+  if (!control && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+  target.scrollIntoView({ block: "center", behavior: "smooth" });
+  target.focus({ preventScroll: true });
+}
+
+function renderSummary(root, findings) {
+  const list = root.querySelector("#jx-findings-list");
+  const count = root.querySelector("#jx-findings-count");
+  const sorted = [
+    ...findings.filter((f) => f.severity === "error"),
+    ...findings.filter((f) => f.severity !== "error"),
+  ];
+  const errors = findings.filter((f) => f.severity === "error").length;
+  const warnings = findings.length - errors;
+  root.dataset.errorCount = String(errors);
+  root.dataset.warningCount = String(warnings);
+  if (count) count.textContent = findings.length ? `错误 ${errors} 项，警告 ${warnings} 项` : "未发现问题";
+  if (!list) return;
+  list.replaceChildren(...sorted.map((finding) => {
+    const item = document.createElement("li");
+    item.className = `jx-finding jx-finding-${finding.severity}`;
+    item.dataset.code = finding.code;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "jx-finding-link";
+    button.dataset.targetPath = finding.path;
+    const tag = document.createElement("span");
+    tag.className = "jx-mark";
+    tag.textContent = `${SEVERITY[finding.severity] || finding.severity}：`;
+    button.append(tag, document.createTextNode(finding.message));
+    item.append(button);
+    return item;
+  }));
+  if (!list.dataset.bound) {
+    list.dataset.bound = "1";
+    list.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-target-path]");
+      if (button) goTo(root, button.dataset.targetPath);
+    });
+  }
+}
+
+/** Fill the computed cells and findings from an Evaluation (its JSON form). */
+export function showEvaluation(root, evaluation, ruleNames = {}) {
+  const outs = outputs(root);
+  for (const [key, row] of Object.entries(evaluation.funds || {})) {
+    put(outs, `funds.${key}.rate`, text(row.rate, "%"));
+  }
+  put(outs, "execution_rate", text(evaluation.execution_rate, "%"));
+  for (const name of outs.keys()) {
+    if (name.endsWith(".suggested") || name.endsWith(".max_sum") || name.endsWith(".score_sum")) {
+      put(outs, name, "—", "");
+    }
+  }
+  for (const level of evaluation.level1 || []) {
+    put(outs, `${level.path}.max_sum`, text(level.max_sum));
+    put(outs, `${level.path}.score_sum`, text(level.score_sum));
+  }
+  for (const result of evaluation.indicators || []) {
+    const rule = result.rule ? ruleNames[result.rule] || result.rule : null;
+    put(outs, `${result.path}.suggested`, text(result.suggested),
+      rule ? `按“${rule}”规则计算的建议得分` : "没有可套用的评分规则，以填报得分为准");
+  }
+  put(outs, "total", text(evaluation.total));
+  put(outs, "grade", text(evaluation.grade));
+  const findings = evaluation.findings || [];
+  clearMarks(root);
+  markFindings(root, findings);
+  renderSummary(root, findings);
+  root.dataset.evaluatedSeq = String(Number(root.dataset.evaluatedSeq || 0) + 1);
+}
