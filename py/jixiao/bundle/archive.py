@@ -1,0 +1,197 @@
+"""The download: one zip with the envelope (.json), the spreadsheet (.xlsx) and the HTML.
+
+Made in two steps so the browser can sign with a key Python never sees (a non-extractable
+WebCrypto key): `prepare_bundle` gives the bytes to sign, `finish_bundle` takes signatures.
+`build_bundle` does both with a key file's key, for the CLI and the pure-Python fallback.
+No clock: the signing time comes from the caller and also dates the zip entries.
+
+Opening a zip from anywhere (`open_zip`) trusts nothing: entry count, declared sizes and
+compression ratios (zip bombs), names that climb out (`../`, absolute paths, drive letters,
+backslashes), symlinks, encryption and duplicates are all decided from the central directory
+before a byte is inflated; reads are capped at the declared size, which `zipfile` enforces.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import stat
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..model.evaluation import Evaluation
+from ..model.framework import Framework
+from ..model.submission import Submission
+from ..render.report_html import render_report_html
+from ..render.xlsx import write_xlsx
+from ..rules.evaluate import evaluate
+from .envelope import SUBMISSION_TYPE, Envelope, Signature, make_signature, pae
+from .keys import PrivateKey
+from .payload import CHINA, build_payload, parse_signed_at, payload_bytes, redact, signed_at_text
+
+SUFFIX = "整体支出绩效自评"
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+_NAME_LIMIT, _CODE_LIMIT = 60, 40
+
+
+def _safe(text: str, limit: int, empty: str) -> str:
+    """A file-name part: no path or reserved characters, no edge dots, at most `limit` chars."""
+    text = unicodedata.normalize("NFC", text)
+    text = _UNSAFE.sub("_", text)
+    text = re.sub(r"\s+", "_", text).strip("._ ")[:limit].strip("._ ")
+    return text or empty
+
+
+def bundle_stem(submission: Submission) -> str:
+    """'{year}-{unit code}-{unit name}-整体支出绩效自评', safe on Windows, macOS and Linux."""
+    code = _safe(submission.unit_code, _CODE_LIMIT, "无编码")
+    name = _safe(submission.unit_name, _NAME_LIMIT, "未填单位名称")
+    year = submission.year if submission.year is not None else "年度未填"
+    return f"{year}-{code}-{name}-{SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What is about to be signed: the redacted submission, its evaluation, the payload."""
+
+    submission: Submission
+    evaluation: Evaluation
+    framework: Framework
+    signed_at: str
+    payload: bytes
+
+    @property
+    def signing_input(self) -> bytes:
+        """The DSSE PAE bytes a signer signs (WebCrypto `sign` takes exactly these)."""
+        return pae(SUBMISSION_TYPE, self.payload)
+
+
+def prepare_bundle(submission: Submission, framework: Framework,
+                   signed_at: str | datetime) -> Prepared:
+    if submission.year is None:
+        raise ValueError("请先填写年度：签名材料以年度、单位编码区分")
+    clean = redact(submission, framework)
+    evaluation = evaluate(clean, framework)
+    when = signed_at_text(signed_at)
+    payload = payload_bytes(build_payload(clean, evaluation, framework, when))
+    return Prepared(clean, evaluation, framework, when, payload)
+
+
+def _zip(stem: str, files: Sequence[tuple[str, bytes]], signed_at: str) -> bytes:
+    local = parse_signed_at(signed_at).astimezone(CHINA)
+    stamp = (max(local.year, 1980), local.month, local.day, local.hour, local.minute, local.second)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for suffix, data in files:
+            info = zipfile.ZipInfo(f"{stem}{suffix}", date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return out.getvalue()
+
+
+def finish_bundle(prepared: Prepared, signatures: Sequence[Signature]) -> tuple[str, bytes]:
+    """(file name, zip bytes); every signature must verify over the prepared payload."""
+    envelope = Envelope(SUBMISSION_TYPE, prepared.payload, tuple(signatures))
+    if not signatures or len(envelope.valid_signatures()) != len(signatures):
+        raise ValueError("签名无效：与待签名内容不符")
+    text = envelope.to_json()
+    stem = bundle_stem(prepared.submission)
+    xlsx = write_xlsx(prepared.submission, prepared.evaluation, envelope.to_json(indent=None),
+                      framework=prepared.framework)
+    html = render_report_html(prepared.submission, prepared.evaluation,
+                              framework=prepared.framework, signed_at=prepared.signed_at)
+    files = [(".json", (text + "\n").encode("utf-8")), (".xlsx", xlsx), (".html", html.encode("utf-8"))]
+    return f"{stem}.zip", _zip(stem, files, prepared.signed_at)
+
+
+def build_bundle(submission: Submission, framework: Framework, key: PrivateKey,
+                 signed_at: str | datetime) -> tuple[str, bytes]:
+    """Redact, evaluate, sign and package one submission: (file name, zip bytes)."""
+    prepared = prepare_bundle(submission, framework, signed_at)
+    signature = make_signature(key, SUBMISSION_TYPE, prepared.payload)
+    return finish_bundle(prepared, [signature])
+
+
+# --- opening a zip that may be hostile ------------------------------------------------------------
+
+MAX_TOTAL_UNCOMPRESSED = 50 * 1024 * 1024
+MAX_RATIO = 200  # deflate rarely beats 100:1 on real files; bombs reach 1000:1
+RATIO_FLOOR = 1024 * 1024  # small entries may compress as well as they like
+
+
+class ArchiveError(Exception):
+    """A zip refused or unreadable; `unreadable` separates damage (exit 2) from danger (exit 1)."""
+
+    def __init__(self, message: str, *, unreadable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unreadable = unreadable
+
+
+@dataclass(frozen=True)
+class SafeZip:
+    archive: zipfile.ZipFile
+    entries: dict[str, zipfile.ZipInfo]
+
+    def read(self, name: str) -> bytes:
+        info = self.entries[name]
+        try:
+            with self.archive.open(info) as handle:
+                data = handle.read(info.file_size + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+            raise ArchiveError(f"压缩包中的“{name}”已损坏，无法解压", unreadable=True) from None
+        if len(data) > info.file_size:
+            raise ArchiveError(f"压缩包中的“{name}”实际大小超过声明大小，拒绝读取")
+        return data
+
+
+def _unsafe_name(name: str) -> str | None:
+    if not name or "\x00" in name:
+        return "条目名称为空或含有空字符"
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "条目使用了绝对路径"
+    if "\\" in name:
+        return "条目名称含有反斜杠"
+    if any(part == ".." for part in name.split("/")):
+        return "条目名称含有“../”，会写到解压目录之外"
+    return None
+
+
+def open_zip(data: bytes, what: str, *, max_entries: int) -> SafeZip:
+    """Check the central directory of `data`; raises `ArchiveError` with a Chinese reason."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError):
+        raise ArchiveError(f"{what}不完整或已损坏（可能下载中断），无法打开", unreadable=True) from None
+    if len(infos) > max_entries:
+        raise ArchiveError(f"{what}中的条目过多（{len(infos)} 个，上限 {max_entries}），拒绝解压")
+    entries: dict[str, zipfile.ZipInfo] = {}
+    total = 0
+    for info in infos:
+        name = info.filename
+        shown = name[:80]
+        if (problem := _unsafe_name(name)) is not None:
+            raise ArchiveError(f"{what}中有不安全的条目“{shown}”：{problem}，拒绝解压")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise ArchiveError(f"{what}中的“{shown}”是符号链接，拒绝解压")
+        if info.flag_bits & 0x1:
+            raise ArchiveError(f"{what}中的“{shown}”已加密，无法核验")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ArchiveError(f"{what}中的“{shown}”使用了不支持的压缩方式", unreadable=True)
+        if name in entries:
+            raise ArchiveError(f"{what}中有重名条目“{shown}”，拒绝解压")
+        total += info.file_size
+        if total > MAX_TOTAL_UNCOMPRESSED:
+            limit = MAX_TOTAL_UNCOMPRESSED // 1024 // 1024
+            raise ArchiveError(f"{what}解压后将超过 {limit} MB（疑似压缩炸弹），拒绝解压")
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            ratio = info.file_size // max(info.compress_size, 1)
+            raise ArchiveError(f"{what}中的“{shown}”压缩比高达 {ratio}:1（疑似压缩炸弹），拒绝解压")
+        entries[name] = info
+    return SafeZip(archive, entries)

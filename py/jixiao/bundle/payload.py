@@ -1,0 +1,155 @@
+"""What a unit signs: its submission, the evaluation, the framework, software and time.
+
+Everything that matters (unit code, year, framework id, version and hash) is inside the
+signed bytes, which are the RFC 8785 canonical JSON of the payload (our `canonical.py`: every
+amount is a decimal string, so there are no floats to print; `rfc8785` cross-checks it in a
+test). Fields the framework marks private (contact person, phone) are blanked before
+signing: a signed bundle may be published, and nothing can be removed from it afterwards.
+The signing time is passed in by the caller; the core never reads the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .. import __version__
+from ..canonical import canonical_json
+from ..model.evaluation import Evaluation, FrameworkRef
+from ..model.fields import describe_validation_error
+from ..model.framework import Framework
+from ..model.submission import Submission
+
+SOFTWARE = "jixiao"
+CHINA = timezone(timedelta(hours=8), "CST")
+_SIGNED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_KEYS = {"submission", "evaluation", "framework", "software", "signed_at"}
+
+
+class PayloadError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Software(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    version: str
+
+
+def signed_at_text(value: str | datetime) -> str:
+    """An ISO 8601 UTC time to the second, '2022-03-01T02:00:00Z'; naive datetimes are refused."""
+    if isinstance(value, str):
+        text = value
+        try:
+            value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"签名时间“{text[:40]}”不是 ISO 8601 时间（如 2022-03-01T10:00:00+08:00）") from None
+    if value.tzinfo is None:
+        raise ValueError("签名时间须带时区（如 2022-03-01T02:00:00Z）")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_signed_at(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def redact(submission: Submission, framework: Framework) -> Submission:
+    """Blank every field the framework marks private (dotted paths such as 'contact.phone')."""
+    data = submission.model_dump(mode="json")
+    for path in framework.private_fields:
+        *parents, last = path.split(".")
+        node: Any = data
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and last in node:
+            node[last] = "" if isinstance(node[last], str) else None
+    return Submission.model_validate(data)
+
+
+def build_payload(submission: Submission, evaluation: Evaluation, framework: Framework,
+                  signed_at: str | datetime) -> dict[str, Any]:
+    return {
+        "submission": submission.model_dump(mode="json"),
+        "evaluation": evaluation.model_dump(mode="json"),
+        "framework": {"id": framework.id, "version": framework.version, "sha256": framework.sha256},
+        "software": {"name": SOFTWARE, "version": __version__},
+        "signed_at": signed_at_text(signed_at),
+    }
+
+
+def payload_bytes(payload: dict[str, Any]) -> bytes:
+    return canonical_json(payload)
+
+
+@dataclass(frozen=True)
+class SignedContent:
+    """A parsed, schema-checked payload."""
+
+    submission: Submission
+    evaluation: Evaluation
+    framework: FrameworkRef
+    software: Software
+    signed_at: str
+    raw: dict[str, Any]
+
+    @property
+    def signed_time(self) -> datetime:
+        return parse_signed_at(self.signed_at)
+
+
+def _model(kind: type[BaseModel], data: Any, what: str) -> Any:
+    try:
+        return kind.model_validate(data)
+    except ValidationError as exc:
+        detail = describe_validation_error(exc, data) if kind is Submission else _first(exc)
+        raise PayloadError(f"签名内容中的{what}不符合格式：{detail}") from None
+
+
+def _first(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    return f"{'.'.join(str(p) for p in error['loc'])}：{error['msg']}"
+
+
+def parse_payload(data: bytes) -> SignedContent:
+    """Schema-check the signed bytes; raises `PayloadError` naming the first problem."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise PayloadError("签名内容的 JSON 嵌套过深") from None
+    except (ValueError, UnicodeDecodeError):
+        raise PayloadError("签名内容不是 UTF-8 编码的 JSON") from None
+    if not isinstance(raw, dict):
+        raise PayloadError("签名内容应为 JSON 对象")
+    if set(raw) != _KEYS:
+        missing, extra = _KEYS - set(raw), set(raw) - _KEYS
+        parts = ([f"缺少 {'、'.join(sorted(missing))}"] if missing else []) + (
+            [f"多出 {'、'.join(sorted(extra))[:60]}"] if extra else [])
+        raise PayloadError(f"签名内容的字段不对：{'；'.join(parts)}")
+    try:
+        canonical = canonical_json(raw)
+    except ValueError as exc:
+        raise PayloadError(f"签名内容含有不允许的值：{exc}") from None
+    if canonical != data:
+        raise PayloadError("签名内容不是规范化 JSON（RFC 8785）：可能不是本系统生成的")
+    signed_at = raw["signed_at"]
+    if not isinstance(signed_at, str) or not _SIGNED_AT.match(signed_at):
+        raise PayloadError("签名内容中的签名时间格式不对（应为 2022-03-01T02:00:00Z）")
+    try:
+        parse_signed_at(signed_at)
+    except ValueError:
+        raise PayloadError(f"签名内容中的签名时间“{signed_at}”不是有效时间") from None
+    return SignedContent(
+        submission=_model(Submission, raw["submission"], "自评表"),
+        evaluation=_model(Evaluation, raw["evaluation"], "评分结果"),
+        framework=_model(FrameworkRef, raw["framework"], "指标体系信息"),
+        software=_model(Software, raw["software"], "软件信息"),
+        signed_at=signed_at,
+        raw=raw,
+    )
