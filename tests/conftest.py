@@ -26,3 +26,8 @@ def jinxian() -> Framework:
 @pytest.fixture
 def national() -> Framework:
     return load_framework("national-2020")
+
+
+# Session fixtures for the browser tests (a built site, a server, Chromium); defined once here
+# so every test module shares one build.
+from browser_fixtures import *  # noqa: E402, F403

@@ -1,0 +1,200 @@
+"""The local / intranet web server: the built static site, served correctly and strictly.
+
+    create_app(site_dir) -> Starlette       # site_dir: what build/site.py built
+    run(site_dir, host, port, certfile, keyfile)
+
+Choices:
+
+* Every response says ``Cache-Control: no-cache``: the browser may keep a copy but asks
+  the server (a cheap 304 via ETag) before using it. Hashed file names would allow longer
+  caching for a few theme files, but the service worker already serves everything offline,
+  so one simple rule that is always correct wins.
+* The Content-Security-Policy comes from the build (``version.json``), which lists the
+  hashes of the theme's few inline scripts; the rest is ``'self'`` only, plus
+  ``'wasm-unsafe-eval'`` so Pyodide may compile WebAssembly.
+* Paths with ``..``, hidden parts (``.jixiao-build.json``), backslashes or NUL are refused
+  with the site's 404 page; so is anything that resolves outside the site folder.
+* Text, scripts and the wasm are gzip-compressed on the fly (the wasm goes from 9.6 MB to
+  about 3.5 MB); wheels and zips are already compressed and pass as they are.
+
+Intake routes (units submitting to the finance bureau) will come later: pass them as
+``extra_routes``; they are tried before the static files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Sequence
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".wasm": "application/wasm",
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+    ".xml": "application/xml",
+    ".woff2": "font/woff2",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
+_NOT_COMPRESSED = ("application/zip", "application/gzip", "image/png", "font/woff2", "image/x-icon")
+
+
+class _Policy:
+    """The site's CSP, re-read whenever a rebuild replaces version.json."""
+
+    def __init__(self, site_dir: Path) -> None:
+        self.path = site_dir / "version.json"
+        self.seen: tuple[float, int] | None = None
+        self.value = DEFAULT_CSP
+
+    def get(self) -> str:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return DEFAULT_CSP
+        if self.seen != (st.st_mtime, st.st_ino):
+            try:
+                doc = json.loads(self.path.read_text(encoding="utf-8"))
+                self.value = str(doc.get("content_security_policy") or DEFAULT_CSP)
+            except (OSError, ValueError):
+                self.value = DEFAULT_CSP
+            self.seen = (st.st_mtime, st.st_ino)
+        return self.value
+
+
+def resolve(site_dir: Path, url_path: str) -> Path | None:
+    """The file a URL path names inside ``site_dir``, or None (missing, hidden, or outside)."""
+    if "\\" in url_path or "\0" in url_path:
+        return None
+    parts = [p for p in url_path.split("/") if p]
+    if any(p.startswith(".") for p in parts):  # "..", "." and dotfiles alike
+        return None
+    root = site_dir.resolve()
+    target = root.joinpath(*parts)
+    try:
+        target = target.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if target != root and root not in target.parents:
+        return None  # a symlink leading out of the site
+    if target.is_dir():
+        target = target / "index.html"
+        if not target.is_file():
+            return None
+    return target
+
+
+def _headers(policy: _Policy, extra: dict[str, str] | None = None) -> dict[str, str]:
+    headers = {
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": policy.get(),
+        "Referrer-Policy": "no-referrer",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    headers.update(extra or {})
+    return headers
+
+
+def _not_modified(response: MutableHeaders, request: Headers) -> bool:
+    """Whether the browser's copy is current (If-None-Match, else If-Modified-Since)."""
+    if_none_match = request.get("if-none-match")
+    if if_none_match is not None:
+        tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+        return "*" in tags or response.get("etag") in tags
+    since, modified = request.get("if-modified-since"), response.get("last-modified")
+    if since and modified:
+        try:
+            return parsedate_to_datetime(since) >= parsedate_to_datetime(modified)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _content_type(path: Path) -> str:
+    return CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+
+
+def create_app(site_dir: Path, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The site as an ASGI app: static files under strict headers, after ``extra_routes``."""
+    site_dir = Path(site_dir)
+    policy = _Policy(site_dir)
+
+    def not_found() -> Response:
+        page = resolve(site_dir, "404.html")
+        if page is None:
+            return PlainTextResponse("404：页面不存在", status_code=404, headers=_headers(policy))
+        return FileResponse(page, status_code=404, media_type=_content_type(page), headers=_headers(policy))
+
+    async def static(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return PlainTextResponse("不支持此请求方法", status_code=405,
+                                     headers=_headers(policy, {"Allow": "GET, HEAD"}))
+        url_path = request.url.path
+        file = resolve(site_dir, url_path)
+        if file is None:
+            return not_found()
+        if file.name == "index.html" and not url_path.endswith(("/", "index.html")):
+            # A folder named without its slash: relative links inside it need the slash.
+            return RedirectResponse(url_path + "/", status_code=301, headers=_headers(policy))
+        st = os.stat(file)
+        if not stat.S_ISREG(st.st_mode):
+            return not_found()
+        response = FileResponse(file, media_type=_content_type(file), headers=_headers(policy), stat_result=st)
+        if _not_modified(response.headers, request.headers):
+            kept = {k: v for k, v in response.headers.items() if k in ("etag", "cache-control", "last-modified")}
+            return Response(status_code=304, headers=_headers(policy, kept))
+        return response
+
+    routes: list[BaseRoute] = [*extra_routes, Route("/{path:path}", static, methods=["GET", "HEAD", "POST", "PUT",
+                                                                                      "DELETE", "PATCH", "OPTIONS"])]
+    middleware = [Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6,
+                             exclude_content_types=_NOT_COMPRESSED)]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def run(site_dir: Path, host: str = "127.0.0.1", port: int = 8000, certfile: str | Path | None = None,
+        keyfile: str | Path | None = None, **uvicorn_options: Any) -> None:
+    """Serve ``site_dir`` with uvicorn; HTTPS when a certificate and key are given.
+
+    Over plain HTTP on anything but 127.0.0.1/localhost, browsers allow no service worker and
+    no WebCrypto: deploy with a certificate for the intranet.
+    """
+    import uvicorn
+
+    if (certfile is None) != (keyfile is None):
+        raise ValueError("HTTPS 需要同时提供证书（certfile）和私钥（keyfile）")
+    uvicorn.run(
+        create_app(site_dir),
+        host=host,
+        port=port,
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
+        log_level=uvicorn_options.pop("log_level", "info"),
+        **uvicorn_options,
+    )

@@ -1,0 +1,282 @@
+// 评分引擎（模块 Web Worker）：在浏览器里运行 Python（Pyodide），给填报表打分。
+//
+// Why a worker: Python boots in 1.5–3.5 s and each evaluation takes tens of milliseconds;
+// on the main thread both would freeze typing. Everything is loaded from this site's own
+// pyodide/ folder (two levels above this file): no other origin is ever asked.
+//
+// Protocol (see engine.js, which is the only intended client):
+//   main → worker  {type: "evaluate", seq, submission, framework}
+//                  {type: "need", id, packages: ["openpyxl"]}
+//   worker → main  {type: "progress", stage: "download"|"start"|"packages"|"ready", fraction, message}
+//                  {type: "ready", ms, phases: {loader, python, import}}  (ms since start)
+//                  {type: "result", seq, evaluation, ms}
+//                  {type: "error", seq, message}
+//                  {type: "error", seq: null, fatal: true, message}   the engine could not start
+//                  {type: "loaded", id, packages, ms}  |  {type: "error", id, message}
+// Evaluations are coalesced: while one runs, only the newest waiting request is kept; the
+// skipped ones get no reply of their own (the engine settles them with the newest outcome).
+
+const SITE_ROOT = new URL("../../", import.meta.url);
+const INDEX_URL = new URL("pyodide/", SITE_ROOT).href;
+const DEFAULT_FRAMEWORK = "jinxian-2021";
+
+// Python side of the door: messages, never tracebacks, go back to the page.
+const GLUE = `
+import json, traceback
+from jixiao.browser import evaluate_json
+
+def _message(exc):
+    if isinstance(exc, json.JSONDecodeError):
+        return f"填报数据不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）"
+    text = str(exc).strip()
+    if any("\\u4e00" <= ch <= "\\u9fff" for ch in text):
+        return text
+    return f"评分程序出错（{type(exc).__name__}）：{text}" if text else f"评分程序出错（{type(exc).__name__}）"
+
+def run(text, framework):
+    try:
+        return ["ok", evaluate_json(text, framework), ""]
+    except Exception as exc:
+        return ["error", _message(exc), traceback.format_exc()]
+`;
+
+const post = (message) => self.postMessage(message);
+
+// --- progress -----------------------------------------------------------------------------------
+// One overall fraction, never going back: downloads weigh 85 %, Python booting 5 %, loading the
+// scoring package 10 %. Download sizes come from version.json, written by the build.
+const MESSAGES = {
+  download: "正在下载…",
+  start: "正在启动 Python…",
+  packages: "正在加载评分程序…",
+  ready: "就绪",
+};
+const progress = { stage: "download", sizes: null, received: 0, total: 0, booted: 0, loaded: 0, last: 0, sent: -1 };
+
+function report(stage, force = false) {
+  if (stage) progress.stage = stage;
+  const bytes = progress.total > 0 ? Math.min(1, progress.received / progress.total) : 0;
+  let fraction = 0.85 * bytes + 0.05 * progress.booted + 0.1 * progress.loaded;
+  if (progress.stage === "ready") fraction = 1;
+  fraction = Math.max(progress.sent, Math.round(fraction * 1000) / 1000);
+  const now = performance.now();
+  if (!force && (now - progress.last < 100 || fraction === progress.sent)) return;
+  progress.last = now;
+  progress.sent = fraction;
+  post({ type: "progress", stage: progress.stage, fraction, message: MESSAGES[progress.stage] });
+}
+
+async function loadSizes() {
+  try {
+    const response = await fetch(new URL("version.json", SITE_ROOT));
+    if (!response.ok) return;
+    const startup = (await response.json()).startup || {};
+    progress.sizes = new Map(Object.entries(startup).map(([path, size]) => [new URL(path, SITE_ROOT).href, size]));
+    progress.total = [...progress.sizes.values()].reduce((a, b) => a + b, 0);
+  } catch {
+    // No sizes: the bar moves only with the stages.
+  }
+}
+
+// A startup failure whose message is already fit for the page.
+class StartupError extends Error {}
+let failStartup;
+const startupFailed = new Promise((_, reject) => {
+  failStartup = reject;
+});
+startupFailed.catch(() => {});
+
+const FILE_NAMES = {
+  "pyodide.asm.wasm": "Python 运行环境",
+  "python_stdlib.zip": "Python 标准库",
+  "pyodide-lock.json": "Python 包清单",
+};
+
+function missingFile(url, why) {
+  const name = url.slice(INDEX_URL.length);
+  const what = FILE_NAMES[name] || (name.endsWith(".whl") ? "评分程序的 Python 包" : "Python 运行环境的文件");
+  failStartup(new StartupError(`${what}无法下载（pyodide/${name}，${why}）。请确认站点完整部署后刷新页面。`));
+}
+
+// Pyodide hangs rather than fails when the wasm cannot be had: give up after this long without
+// any sign of progress (a slow download keeps resetting it).
+const STALL_MS = 120_000;
+let stallTimer = null;
+function stillAlive() {
+  clearTimeout(stallTimer);
+  stallTimer = setTimeout(() => failStartup(new StartupError("评分程序启动超时。请检查网络后刷新页面。")), STALL_MS);
+}
+
+// Watch the runtime's own downloads: fail fast on a missing file, and count the bytes of the
+// big ones as they stream in. A clone is read for counting and the original returned untouched:
+// a rebuilt Response would lose its URL, and with it the browser's cache of compiled
+// WebAssembly on later visits.
+const realFetch = self.fetch.bind(self);
+self.fetch = async (resource, init) => {
+  const url = new URL(typeof resource === "string" || resource instanceof URL ? resource : resource.url, self.location.href).href;
+  const ours = url.startsWith(INDEX_URL);
+  let response;
+  try {
+    response = await realFetch(resource, init);
+  } catch (error) {
+    if (ours) missingFile(url, init && init.integrity ? "下载失败或内容与清单不符" : "下载失败");
+    throw error;
+  }
+  if (ours && !response.ok) missingFile(url, `HTTP ${response.status}`);
+  if (!response.ok || !response.body || !progress.sizes || !progress.sizes.has(url)) return response;
+  const reader = response.clone().body.getReader();
+  (async () => {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      progress.received += chunk.value.byteLength;
+      stillAlive();
+      report(progress.stage === "download" && progress.received >= progress.total ? "start" : null);
+    }
+  })().catch(() => {}); // a failed download is reported by whoever awaits the original
+  return response;
+};
+
+// --- boot ---------------------------------------------------------------------------------------
+
+function startupError(error) {
+  if (error instanceof StartupError) return error.message;
+  if (error && error.constructor && error.constructor.name === "PythonError") {
+    // The package itself failed to import: its last traceback line, not the traceback.
+    const last = String(error.message).trim().split("\n").pop();
+    return `评分程序启动失败：${last}`;
+  }
+  const text = String(error && error.message ? error.message : error);
+  if (/pyodide\.mjs|Failed to fetch dynamically imported module|import/i.test(text) && !/Python/.test(text)) {
+    return "无法加载 Python 运行环境（pyodide.mjs）。请确认站点完整部署后刷新页面。";
+  }
+  if (/wasm|WebAssembly|magic word|CompileError/i.test(text)) {
+    return "无法加载 Python 运行环境（pyodide.asm.wasm）。请确认站点完整部署，且服务器以 application/wasm 类型提供 .wasm 文件。";
+  }
+  if (/python_stdlib|stdlib/i.test(text)) {
+    return "无法加载 Python 标准库（python_stdlib.zip）。请确认站点完整部署后刷新页面。";
+  }
+  if (/Failed to load|request failed|integrity|\.whl/i.test(text)) {
+    return "无法加载评分程序的 Python 包（pyodide/*.whl）。请确认站点完整部署后刷新页面。";
+  }
+  return `评分程序启动失败：${text}`;
+}
+
+async function boot() {
+  const started = performance.now();
+  const phases = {}; // milliseconds since start, for the page's diagnostics
+  const mark = (name) => (phases[name] = Math.round(performance.now() - started));
+  report("download", true);
+  stillAlive();
+  await loadSizes();
+  const { loadPyodide } = await import(new URL("pyodide.mjs", INDEX_URL).href);
+  mark("loader");
+  // `packages` makes Pyodide fetch the wheels while the interpreter is still starting.
+  const loading = loadPyodide({
+    indexURL: INDEX_URL,
+    packages: ["jixiao"],
+    stdout: (line) => console.log(line),
+    stderr: (line) => console.warn(line),
+  });
+  const pyodide = await Promise.race([loading, startupFailed]);
+  clearTimeout(stallTimer);
+  mark("python");
+  progress.booted = 1;
+  report("packages", true);
+  pyodide.runPython(GLUE);
+  mark("import");
+  progress.loaded = 1;
+  const run = pyodide.globals.get("run");
+  report("ready", true);
+  post({ type: "ready", ms: phases.import, phases });
+  return { pyodide, run };
+}
+
+const engine = boot();
+engine.catch((error) => {
+  console.error("jixiao worker: startup failed", error);
+  post({ type: "error", seq: null, fatal: true, message: startupError(error) });
+});
+
+// --- requests -----------------------------------------------------------------------------------
+
+let pending = null; // the newest evaluate request not yet started
+let busy = false;
+
+const nextTurn = () => new Promise((resolve) => setTimeout(resolve, 0)); // lets queued messages in
+
+async function pump() {
+  if (busy) return;
+  busy = true;
+  try {
+    let run;
+    try {
+      ({ run } = await engine);
+    } catch (error) {
+      // Startup failed (already reported): answer whatever waits with the same reason.
+      if (pending) post({ type: "error", seq: pending.seq, message: startupError(error) });
+      pending = null;
+      return;
+    }
+    await nextTurn();
+    while (pending) {
+      const request = pending;
+      pending = null;
+      try {
+        evaluate(run, request);
+      } catch (error) {
+        console.error(`jixiao worker: evaluation ${request.seq} failed`, error);
+        post({ type: "error", seq: request.seq, message: "评分程序出错，请刷新页面后重试" });
+      }
+      await nextTurn();
+    }
+  } finally {
+    busy = false;
+  }
+}
+
+function evaluate(run, request) {
+  const started = performance.now();
+  let text;
+  try {
+    text = typeof request.submission === "string" ? request.submission : JSON.stringify(request.submission);
+  } catch {
+    post({ type: "error", seq: request.seq, message: "填报数据无法转换为 JSON" });
+    return;
+  }
+  const answer = run(text, request.framework || DEFAULT_FRAMEWORK);
+  let status, value, trace;
+  try {
+    [status, value, trace] = answer.toJs();
+  } finally {
+    answer.destroy();
+  }
+  if (status !== "ok") {
+    console.error(`jixiao worker: evaluation ${request.seq} failed\n${trace}`);
+    post({ type: "error", seq: request.seq, message: value });
+    return;
+  }
+  post({ type: "result", seq: request.seq, evaluation: JSON.parse(value), ms: Math.round(performance.now() - started) });
+}
+
+async function need(request) {
+  const started = performance.now();
+  try {
+    const { pyodide } = await engine;
+    const packages = Array.isArray(request.packages) ? request.packages.map(String) : [];
+    await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
+    post({ type: "loaded", id: request.id, packages, ms: Math.round(performance.now() - started) });
+  } catch (error) {
+    console.error("jixiao worker: loading packages failed", error);
+    const names = (request.packages || []).join("、");
+    post({ type: "error", id: request.id, message: `无法加载所需的 Python 包：${names}` });
+  }
+}
+
+self.addEventListener("message", (event) => {
+  const request = event.data || {};
+  if (request.type === "evaluate") {
+    pending = request; // a newer request replaces one still waiting
+    pump();
+  } else if (request.type === "need") {
+    need(request);
+  }
+});

@@ -1,0 +1,253 @@
+"""Session fixtures for tests that need the built site, a server, or a real browser.
+
+Use from a test module (or, once, from conftest.py so each fixture exists only once):
+
+    from browser_fixtures import *  # noqa: F403  (built_site, site_server, browser, page_logged, …)
+
+    @pytest.mark.browser
+    def test_something(site_server, page_logged):
+        page_logged.goto(site_server + "/fill.html")
+
+* ``built_site`` -> Path: the site built once per session, or reused from ``.cache/test-site/``
+  when ``site_is_current`` says no input changed (a file lock keeps parallel runs apart). Until
+  the front end's pages exist, missing ones are stood in for by placeholders in a temp copy.
+* ``site_server`` -> str: ``http://127.0.0.1:PORT`` serving ``built_site`` with the real
+  server (uvicorn in a thread). Test-only pages: ``add_test_page(name, text)`` serves them at
+  ``/_test/<name>`` without touching the built folder.
+* ``browser``: Playwright (sync) driving Debian's Chromium, headless.
+* ``page_logged``: a fresh context and page; ``page_logged.requests`` lists every request URL.
+  At teardown the fixture fails the test if any request left the server's origin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib.util
+import json
+import mimetypes
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / ".cache" / "test-site"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Front-end files the build needs; stood in for until they exist in site_src/.
+PLACEHOLDERS = {
+    "docs/index.md": "# 部门整体支出绩效自评\n\n（占位首页）[填报](fill.md)\n",
+    "docs/guide.md": "# 填报说明\n\n（占位）\n",
+    "docs/fill.md": "# 填报\n\n<!-- jixiao:form -->\n",
+    "docs/offline.md": "# 离线使用\n\n（占位）\n",
+    "docs/assets/js/app.js": "// 占位：页面脚本尚未写好\n",
+    "docs/assets/css/portal.css": "/* 占位 */\n",
+}
+
+__all__ = [
+    "add_test_page",
+    "browser",
+    "built_site",
+    "load_build_module",
+    "page_logged",
+    "serving",
+    "site_server",
+    "site_sources",
+    "stand_in_renderer",
+]
+
+
+def load_build_module(name: str = "site") -> types.ModuleType:
+    """``build/<name>.py`` as module ``jixiao_build_<name>`` (build/ is not a package)."""
+    key = f"jixiao_build_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, REPO / "build" / f"{name}.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+def site_sources(tmp: Path) -> tuple[Path, Path]:
+    """(site_src, mkdocs.yml) to build from: the real ones, or a copy with placeholders added."""
+    src = REPO / "site_src"
+    missing = [rel for rel in PLACEHOLDERS if not (src / rel).is_file()]
+    if not missing:
+        return src, REPO / "mkdocs.yml"
+    overlay = tmp / "site_src"
+    if src.is_dir():
+        shutil.copytree(src, overlay, ignore=shutil.ignore_patterns("__pycache__"))
+    for rel in missing:
+        path = overlay / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(PLACEHOLDERS[rel], encoding="utf-8")
+    return overlay, REPO / "mkdocs.yml"
+
+
+@contextlib.contextmanager
+def stand_in_renderer() -> Iterator[bool]:
+    """Provide ``jixiao.render.form`` with minimal stand-ins while the real one is missing.
+
+    Yields True when the stand-in is in use.
+    """
+    try:
+        from jixiao.render import form
+
+        real = callable(getattr(form, "render_form", None)) and callable(
+            getattr(form, "render_framework_page", None))
+    except ImportError:
+        real = False
+    if real:
+        yield False
+        return
+    fake = types.ModuleType("jixiao.render.form")
+    fake.render_form = lambda fw: f'<form id="jx-form" data-framework="{fw.id}"><p>（表单占位）</p></form>'  # type: ignore[attr-defined]
+    fake.render_framework_page = lambda fw: f"# 指标体系\n\n{fw.name}（占位）\n"  # type: ignore[attr-defined]
+    with pytest.MonkeyPatch.context() as mp:
+        if "jixiao.render" not in sys.modules:
+            try:
+                import jixiao.render  # noqa: F401
+            except ImportError:
+                package = types.ModuleType("jixiao.render")
+                package.__path__ = []
+                mp.setitem(sys.modules, "jixiao.render", package)
+        mp.setitem(sys.modules, "jixiao.render.form", fake)
+        mp.setattr(sys.modules["jixiao.render"], "form", fake, raising=False)
+        yield True
+
+
+def _build_or_reuse(out: Path, tmp: Path) -> Path:
+    site = load_build_module("site")
+    src, config = site_sources(tmp)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another session may be building the same folder
+        with stand_in_renderer():
+            if site.site_is_current(out, src_dir=src, config_file=config):
+                return out
+            started = time.monotonic()
+            report = site.build_site(out, src_dir=src, config_file=config)
+            print(f"\nbuilt the test site in {time.monotonic() - started:.1f} s: {report.summary()}", file=sys.stderr)
+    return out
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built site (reused from .cache/test-site/ when no input changed)."""
+    fetch = load_build_module("fetch")
+    try:
+        return _build_or_reuse(CACHE, tmp_path_factory.mktemp("site-src"))
+    except fetch.DownloadError as exc:
+        if IN_CI:
+            pytest.fail(f"artefact download failed in CI: {exc}")
+        pytest.skip(f"artefact download failed (offline?): {exc}")
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Run an ASGI app with uvicorn in a thread on a free port; yields its base URL."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+_TEST_PAGES: dict[str, str] = {}
+
+
+def add_test_page(name: str, text: str) -> str:
+    """Serve ``text`` at ``/_test/<name>`` on ``site_server``; returns that path."""
+    _TEST_PAGES[name] = text
+    return f"/_test/{name}"
+
+
+@pytest.fixture(scope="session")
+def site_server(built_site: Path) -> Iterator[str]:
+    """Base URL of the real server (jixiao.server) serving the built site, in a thread."""
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    from jixiao.server import create_app
+
+    policy = json.loads((built_site / "version.json").read_text(encoding="utf-8"))["content_security_policy"]
+
+    async def test_page(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in _TEST_PAGES:
+            return PlainTextResponse("no such test page", status_code=404)
+        kind = mimetypes.guess_type(name)[0] or "text/plain"
+        if kind == "application/javascript":
+            kind = "text/javascript"
+        # Under the site's own policy, so a test page proves what a real page may do.
+        headers = {"Cache-Control": "no-store", "Content-Security-Policy": policy}
+        return Response(_TEST_PAGES[name], media_type=kind, headers=headers)
+
+    app = create_app(built_site, extra_routes=[Route("/_test/{name}", test_page)])
+    with serving(app) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright's sync API (never a downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page_logged(browser: Any, site_server: str) -> Iterator[Any]:
+    """A new context and page; ``.requests`` logs every URL; teardown asserts none left the origin."""
+    context = browser.new_context(service_workers="allow")
+    context.set_default_timeout(60_000)
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    page = context.new_page()
+    page.requests = requests
+    yield page
+    context.close()
+    offsite = [u for u in requests if not (u.startswith(site_server + "/") or u.startswith(("data:", "blob:")))]
+    assert not offsite, f"requests left {site_server}: {offsite}"
