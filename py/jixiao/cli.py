@@ -558,6 +558,58 @@ def roster_list(path: str, as_json: bool) -> None:
     sys.exit(EXIT_OK if loaded.trusted else EXIT_ERRORS)
 
 
+_FRAMEWORK_OPTION = click.option("--framework", "framework", metavar="ID", default="jinxian-2021",
+                                 show_default=True, help="填报页使用的指标体系")
+
+
+@cli.command("build-site", short_help="构建离线门户站点（含 Pyodide 与评分程序）",
+             help="构建离线门户：文档页面、按指标体系生成的填报页、Pyodide 运行环境与本项目的 wheel、"
+                  "离线缓存清单。下载的文件均按 build/artefacts.lock.json 校验 sha256。")
+@click.option("-o", "--output", "output", metavar="DIR", required=True, help="输出文件夹（构建成功后整体替换）")
+@_FRAMEWORK_OPTION
+@_guard(lambda kw: "无法构建站点：")
+def build_site_command(output: str, framework: str) -> None:
+    from . import sitebuild
+
+    check_framework_id(framework)
+    report = sitebuild.build_module().build_site(Path(output), framework_id=framework, progress=lambda line: None)
+    click.echo(report.summary())
+
+
+@cli.command(short_help="运行门户：http://127.0.0.1:8000",
+             help="运行门户网站。默认先构建站点（源码未变时跳过），再在 http://127.0.0.1:8000 提供服务；"
+                  "给出 --cert 与 --key 时使用 HTTPS（内网部署请用 HTTPS，否则浏览器不允许离线缓存与 WebCrypto）。")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="端口")
+@click.option("--site", "site", metavar="DIR", default=None,
+              help="直接提供已构建的站点文件夹（不重新构建）")
+@click.option("--cert", "cert", metavar="CERT", default=None, help="HTTPS 证书文件（PEM）")
+@click.option("--key", "key", metavar="KEY", default=None, help="HTTPS 私钥文件（PEM）")
+@_FRAMEWORK_OPTION
+@_guard(lambda kw: "无法启动门户：")
+def serve(host: str, port: int, site: str | None, cert: str | None, key: str | None, framework: str) -> None:
+    from . import server, sitebuild
+
+    if (cert is None) != (key is None):
+        raise InputError("HTTPS 需要同时给出 --cert 与 --key")
+    for path in (cert, key):
+        if path is not None and not Path(path).is_file():
+            raise InputError(f"找不到文件 {path}")
+    if site is not None:
+        site_dir = Path(site)
+        sitebuild.check_built_site(site_dir)
+    else:
+        check_framework_id(framework)
+        site_dir = sitebuild.DEFAULT_SITE
+        click.echo("正在检查站点是否需要重新构建…", err=True)
+        built, report = sitebuild.ensure_site(site_dir, framework, progress=lambda line: None)
+        if built:
+            click.echo(report.summary(), err=True)
+    scheme = "https" if cert else "http"
+    click.echo(f"门户已启动：{scheme}://{host}:{port}/  （按 Ctrl+C 停止）", err=True)
+    server.run(site_dir, host=host, port=port, certfile=cert, keyfile=key)
+
+
 def _utf8_stdio() -> None:
     """UTF-8 output whatever the locale or code page, so redirected output is always UTF-8."""
     for stream in (sys.stdout, sys.stderr):
