@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from browser_fixtures import *  # noqa: F403
 from browser_fixtures import add_test_page, load_build_module, site_sources, stand_in_renderer
 from jixiao.catalog import example_json
 

@@ -23,15 +23,18 @@ Intake routes (units submitting to the finance bureau) will come later: pass the
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import stat
+import threading
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -140,10 +143,50 @@ def _content_type(path: Path) -> str:
     return CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
 
 
+class _Gzipped:
+    """gzip bodies compressed once per file version and kept in memory.
+
+    Compressing the 9.6 MB wasm on every first visit cost about a second of server CPU on the
+    critical path; the site is small (about 6 MB compressed), so each file is compressed once,
+    in a background thread at start, and again only when a rebuild changes it.
+    """
+
+    def __init__(self, site_dir: Path) -> None:
+        self.site_dir = site_dir
+        self.cache: dict[Path, tuple[tuple[int, int], bytes]] = {}
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def wanted(path: Path, size: int) -> bool:
+        return size >= 1024 and _content_type(path) not in _NOT_COMPRESSED
+
+    def get(self, path: Path, st: os.stat_result) -> bytes:
+        key = (st.st_mtime_ns, st.st_size)
+        with self.lock:
+            hit = self.cache.get(path)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        body = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+        with self.lock:
+            self.cache[path] = (key, body)
+        return body
+
+    def warm(self) -> None:
+        for path in sorted(self.site_dir.rglob("*")):
+            try:
+                st = path.stat()
+                if path.is_file() and not path.name.startswith(".") and self.wanted(path, st.st_size):
+                    self.get(path.resolve(), st)
+            except OSError:
+                continue
+
+
 def create_app(site_dir: Path, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
     """The site as an ASGI app: static files under strict headers, after ``extra_routes``."""
     site_dir = Path(site_dir)
     policy = _Policy(site_dir)
+    gzipped = _Gzipped(site_dir)
+    threading.Thread(target=gzipped.warm, name="jixiao-gzip-warm", daemon=True).start()
 
     def not_found() -> Response:
         page = resolve(site_dir, "404.html")
@@ -169,12 +212,19 @@ def create_app(site_dir: Path, extra_routes: Sequence[BaseRoute] = ()) -> Starle
         if _not_modified(response.headers, request.headers):
             kept = {k: v for k, v in response.headers.items() if k in ("etag", "cache-control", "last-modified")}
             return Response(status_code=304, headers=_headers(policy, kept))
+        if "gzip" in request.headers.get("accept-encoding", "") and gzipped.wanted(file, st.st_size):
+            kept = {k: v for k, v in response.headers.items() if k in ("etag", "last-modified")}
+            body = await run_in_threadpool(gzipped.get, file, st)
+            extra = {**kept, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+            return Response(b"" if request.method == "HEAD" else body, media_type=_content_type(file),
+                            headers=_headers(policy, extra))
         return response
 
     routes: list[BaseRoute] = [*extra_routes, Route("/{path:path}", static, methods=["GET", "HEAD", "POST", "PUT",
                                                                                       "DELETE", "PATCH", "OPTIONS"])]
+    # Other responses (the intake API, 404 pages) are compressed as they go.
     middleware = [Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6,
-                             exclude_content_types=_NOT_COMPRESSED)]
+                             exclude_content_types=(*_NOT_COMPRESSED, *set(CONTENT_TYPES.values())))]
     return Starlette(routes=routes, middleware=middleware)
 
 

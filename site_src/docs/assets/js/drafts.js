@@ -240,6 +240,27 @@ export function blankSubmission(root) {
   return blank;
 }
 
+const UNLOAD_KEY = "jixiao-unload-copy";
+
+function keepUnloadCopy(copy) {
+  try {
+    sessionStorage.setItem(UNLOAD_KEY, JSON.stringify(copy));
+  } catch {
+    // storage full or blocked: the IndexedDB save is still on its way
+  }
+}
+
+function takeUnloadCopy() {
+  try {
+    const text = sessionStorage.getItem(UNLOAD_KEY);
+    sessionStorage.removeItem(UNLOAD_KEY);
+    const copy = text ? JSON.parse(text) : null;
+    return copy && typeof copy.submission === "object" ? copy : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Wire the drafts bar. `onLoaded(submission)` runs after a draft is written into the form;
  * `notify(key, text, options)` shows a notice; `typedEarly()` says whether the user edited the
@@ -301,7 +322,14 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
   const list = await listDrafts();
   const lastId = await drafts.getMeta("lastOpened");
   const last = list.find((d) => d.id === lastId) || list[0];
-  if (last && !typedEarly()) {
+  const unsaved = takeUnloadCopy();
+  if (unsaved && !typedEarly()) {
+    // The page was closed or reloaded before the last autosave reached IndexedDB.
+    const stored = unsaved.id ? await loadDraft(unsaved.id) : null;
+    await open({ ...(stored || {}), id: unsaved.id || undefined, name: unsaved.name || defaultName(),
+      submission: unsaved.submission });
+    await save();
+  } else if (last && !typedEarly()) {
     await open(await loadDraft(last.id));
   } else {
     const typed = readSubmission(root);
@@ -367,7 +395,12 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
       notify("import", err?.message || String(err), { kind: "error" });
     }
   });
-  const flushNow = () => { autosaver.flush(); };
+  const flushNow = () => {
+    // IndexedDB writes started while a page unloads may be dropped; sessionStorage is
+    // synchronous and survives a reload of this tab, so keep a copy there too.
+    if (current) keepUnloadCopy({ id: current.id, name: current.name, submission: readSubmission(root) });
+    autosaver.flush();
+  };
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden") flushNow();
   });

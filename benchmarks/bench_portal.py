@@ -1,0 +1,230 @@
+"""The offline portal in headless Chromium: how soon a unit can type, and how soon it sees a score.
+
+Run: python benchmarks/bench_portal.py [--runs 3] [--edits 200] [--site DIR]
+Prints figures; asserts nothing (targets live in the README, not in timed tests).
+
+For each run:
+
+* first visit: a fresh browser profile (empty HTTP cache, no service worker);
+* repeat visit: the same profile opened again (browser restarted) after the first visit's
+  service worker has cached the site.
+
+All times are read back from the page (``performance.now()``, whose origin is the navigation
+start), never measured around Playwright calls:
+
+* form accepts input: DOMContentLoaded, when the first form field is checked to be enabled
+  and focusable (an init script does the check);
+* score shown: when the first evaluation was written into the DOM (``data-evaluated-at``,
+  stamped by results.js);
+* re-score: from an edit's input event (``data-input-at``, stamped by app.js) to the DOM
+  update that followed it, over N edits of a score field;
+* bytes: counted by the server as they leave it (after gzip), before the first score and in
+  all (the service worker's precache included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+FIELD = '#jixiao-form [data-path="indicators.0.groups.1.items.0.score"]'
+
+# Runs in the page before its own scripts (DevTools injection: not subject to the page's CSP).
+PROBE = """
+document.addEventListener("DOMContentLoaded", () => {
+  const t = performance.now();
+  const el = document.querySelector("#jixiao-form input[data-path]:not([type=hidden])");
+  let ok = false;
+  if (el && !el.disabled && !el.readOnly) { el.focus({ preventScroll: true }); ok = document.activeElement === el; el.blur(); }
+  window.__jxProbe = { dcl: t, inputOk: ok };
+});
+"""
+
+
+class ByteCounter:
+    """ASGI wrapper counting response body bytes as sent."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.sent = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def counting(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                self.sent += len(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, counting)
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def poll(page: Any, script: str, timeout: float = 180) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(script)
+        time.sleep(0.02)
+
+
+def visit(context: Any, base: str, counter: ByteCounter, *, wait_offline: bool) -> dict[str, Any]:
+    page = context.new_page()
+    counter.sent = 0
+    page.goto(base + "/fill.html")
+    poll(page, "() => window.__jxProbe")
+    poll(page, "() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq || 0) >= 1")
+    to_score = counter.sent
+    out = page.evaluate("""() => {
+      const root = document.querySelector('#jixiao-form');
+      const nav = performance.getEntriesByType('navigation')[0];
+      return { input: window.__jxProbe.dcl, inputOk: window.__jxProbe.inputOk,
+               score: Number(root.dataset.evaluatedAt), controlled: !!navigator.serviceWorker.controller,
+               domInteractive: nav.domInteractive,
+               paint: performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint')?.startTime };
+    }""")
+    out["phases"] = page.evaluate("() => document.querySelector('#jixiao-form').dataset.enginePhases")
+    out["bytes_to_score"] = to_score
+    if wait_offline:
+        poll(page, "() => document.querySelector('#jixiao-form').dataset.offline === 'offline-ready'")
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+        out["bytes_all"] = counter.sent
+    out["page"] = page
+    return out
+
+
+def rescore(page: Any, edits: int) -> list[float]:
+    """Type into a score field `edits` times; ms from each input event to the DOM update."""
+    box = page.locator(FIELD)
+    times: list[float] = []
+    for n in range(edits):
+        seq = page.evaluate("() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq)")
+        box.fill("1" if n % 2 == 0 else "2")
+        poll(page, f"() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq) > {seq}", 30)
+        at = page.evaluate("() => { const d = document.querySelector('#jixiao-form').dataset;"
+                           " return Number(d.evaluatedAt) - Number(d.inputAt); }")
+        times.append(at)
+    return times
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{model}, {os.cpu_count()} cores, load average {load}; {platform.platform()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--edits", type=int, default=200)
+    parser.add_argument("--site", type=Path, default=REPO / ".cache" / "site",
+                        help="built site folder (built first if missing or stale)")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    from jixiao.server import create_app
+    from jixiao.sitebuild import ensure_site
+
+    built, _ = ensure_site(args.site, "jinxian-2021")
+    print(f"site: {args.site} ({'built now' if built else 'up to date'})")
+    print(f"machine: {machine()}")
+    counter = ByteCounter(create_app(args.site))
+    rows: dict[str, list[float]] = {k: [] for k in (
+        "first.input", "first.score", "repeat.input", "repeat.score", "bytes.score", "bytes.all",
+        "rescore.median", "rescore.p95")}
+    with serve(counter) as base, sync_playwright() as pw:
+        for run in range(args.runs):
+            profile = Path(tempfile.mkdtemp(prefix="jx-bench-"))
+            try:
+                ctx = pw.chromium.launch_persistent_context(
+                    profile, executable_path=CHROMIUM, args=ARGS, headless=True, service_workers="allow")
+                ctx.add_init_script(PROBE)
+                first = visit(ctx, base, counter, wait_offline=True)
+                ctx.close()
+                ctx = pw.chromium.launch_persistent_context(
+                    profile, executable_path=CHROMIUM, args=ARGS, headless=True, service_workers="allow")
+                ctx.add_init_script(PROBE)
+                again = visit(ctx, base, counter, wait_offline=False)
+                edits = rescore(again["page"], args.edits) if args.edits else [0.0]
+                ctx.close()
+            finally:
+                shutil.rmtree(profile, ignore_errors=True)
+            assert first["inputOk"] and again["inputOk"], "the first field was not enabled and focusable"
+            assert again["controlled"], "the repeat visit was not served by the service worker"
+            rows["first.input"].append(first["input"])
+            rows["first.score"].append(first["score"])
+            rows["repeat.input"].append(again["input"])
+            rows["repeat.score"].append(again["score"])
+            rows["bytes.score"].append(first["bytes_to_score"])
+            rows["bytes.all"].append(first["bytes_all"])
+            rows["rescore.median"].append(statistics.median(edits))
+            rows["rescore.p95"].append(p95(edits))
+            print(f"run {run + 1}: first visit HTML parsed {first['domInteractive']:.0f} ms, first paint "
+                  f"{first['paint'] or 0:.0f} ms, input {first['input']:.0f} ms, score {first['score']:.0f} ms; "
+                  f"repeat input {again['input']:.0f} ms, score {again['score']:.0f} ms; "
+                  f"re-score median {statistics.median(edits):.1f} ms, p95 {p95(edits):.1f} ms; "
+                  f"first-visit bytes {first['bytes_to_score'] / 1e6:.2f} MB to score, "
+                  f"{first['bytes_all'] / 1e6:.2f} MB with the offline cache; worker phases (ms from worker start) "
+                  f"first {first['phases']}, repeat {again['phases']}", flush=True)
+
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    print(f"\nmedian of {args.runs} runs (targets in brackets):")
+    print(f"  first visit : form accepts input {med['first.input'] / 1000:.3f} s [≤ 0.3 s], "
+          f"score shown {med['first.score'] / 1000:.2f} s [≤ 3.0 s]")
+    print(f"  repeat visit: form accepts input {med['repeat.input'] / 1000:.3f} s [≤ 0.3 s], "
+          f"score shown {med['repeat.score'] / 1000:.2f} s [≤ 1.0 s]")
+    print(f"  re-score after an edit ({args.edits} edits): median {med['rescore.median']:.1f} ms, "
+          f"p95 {med['rescore.p95']:.1f} ms [p95 ≤ 50 ms]")
+    print(f"  bytes on a first visit: {med['bytes.score'] / 1e6:.2f} MB until the first score, "
+          f"{med['bytes.all'] / 1e6:.2f} MB including the offline cache")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

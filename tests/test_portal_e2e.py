@@ -1,0 +1,260 @@
+"""The offline portal end to end, in Debian's Chromium through Playwright.
+
+What a unit does: open 填报, import the seed through 导入草稿, see 98 / 优 and the two missing
+deviation reasons, change a score and see the total and findings follow, jump to a finding's
+field, reload and find the draft intact, cut the network and keep filling in and scoring. The
+``page_logged`` fixture fails any test whose page asked anything of another origin; the tests
+also check that log themselves.
+
+Playwright's ``wait_for_function`` needs ``eval``, which the site's CSP forbids: conditions are
+polled with ``page.evaluate`` instead.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jixiao.catalog import example_json
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOT = REPO / "docs" / "img" / "portal-form.png"
+FORM = "#jixiao-form"
+BUDGET_RATE = "indicators.0.groups.1.items.0.score"  # 预算完成率（2分）, seed score 2
+COST_CONTROL = "indicators.0.groups.1.items.1.score"  # 三公经费控制率（2分）, seed score 2
+
+
+def field(path: str) -> str:
+    return f'{FORM} [data-path="{path}"]'
+
+
+def wait_until(page: Any, script: str, arg: Any = None, timeout: float = 120, what: str = "") -> Any:
+    """Poll ``script`` (a JS function of one argument) until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            state = page.evaluate(
+                "() => { const r = document.querySelector('#jixiao-form'); return r && {...r.dataset,"
+                " status: document.querySelector('#jx-status')?.textContent}; }")
+            raise AssertionError(f"timed out waiting for {what or script}: {state}")
+        page.wait_for_timeout(50)
+
+
+def form_state(page: Any) -> dict[str, Any]:
+    return page.evaluate("""() => {
+      const root = document.querySelector("#jixiao-form");
+      return {
+        engine: root.dataset.engineState,
+        seq: Number(root.dataset.evaluatedSeq || 0),
+        draft: root.dataset.draftState,
+        draftId: root.dataset.draftId,
+        offline: root.dataset.offline,
+        total: root.querySelector("[data-testid=total-score]").textContent.trim(),
+        grade: root.querySelector("[data-testid=grade]").textContent.trim(),
+        findings: [...root.querySelectorAll("[data-testid=findings] li.jx-finding")].map((li) => ({
+          code: li.dataset.code,
+          text: li.textContent,
+          path: li.querySelector("button[data-target-path]")?.dataset.targetPath,
+        })),
+      };
+    }""")
+
+
+def wait_engine(page: Any) -> None:
+    wait_until(page, "() => document.querySelector('#jixiao-form')?.dataset.engineState === 'ready'",
+               what="engine ready", timeout=180)
+
+
+def wait_total(page: Any, total: str) -> dict[str, Any]:
+    """Wait until the engine is ready, an evaluation is shown and the total reads ``total``."""
+    wait_engine(page)
+    wait_until(page, """(total) => {
+      const root = document.querySelector("#jixiao-form");
+      return Number(root.dataset.evaluatedSeq || 0) >= 1
+        && root.querySelector("[data-testid=total-score]").textContent.trim() === total;
+    }""", total, what=f"total {total}")
+    return form_state(page)
+
+
+def wait_saved(page: Any) -> None:
+    wait_until(page, "() => document.querySelector('#jixiao-form').dataset.draftState === 'saved'",
+               what="draft saved")
+
+
+def open_form(page: Any, base: str) -> None:
+    page.goto(base + "/fill.html")
+    page.wait_for_selector(f"{FORM} [data-path]")
+
+
+def import_seed(page: Any, tmp_path: Path) -> dict[str, Any]:
+    seed = tmp_path / "进贤县科技和工业信息化局2021.json"
+    seed.write_text(example_json("jinxian-2021"), encoding="utf-8")
+    wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
+    before = page.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId")
+    page.get_by_label("导入草稿").set_input_files(str(seed))
+    wait_until(page, "(before) => document.querySelector('#jixiao-form').dataset.draftId !== before",
+               before, what="imported draft opened")
+    return wait_total(page, "98")
+
+
+def deviation_errors(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in state["findings"] if f["code"] == "DEVIATION_REASON_MISSING"]
+
+
+def type_into(page: Any, path: str, value: str) -> None:
+    box = page.locator(field(path))
+    box.fill(value)  # fires `input`
+    box.dispatch_event("change")
+
+
+def offsite(page: Any, base: str) -> list[str]:
+    return [u for u in page.requests if not (u.startswith(base + "/") or u.startswith(("data:", "blob:")))]
+
+
+def test_fill_score_reload_and_work_offline(site_server: str, page_logged: Any, tmp_path: Path) -> None:
+    page = page_logged
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("dialog", lambda d: d.accept())  # any confirm() is accepted explicitly
+    open_form(page, site_server)
+
+    # Import the seed through 导入草稿: 98, 优, and the two missing deviation reasons.
+    state = import_seed(page, tmp_path)
+    assert (state["total"], state["grade"]) == ("98", "优")
+    errors = deviation_errors(state)
+    assert len(errors) == 2, state["findings"]
+    assert any("服务群众办事效率" in f["text"] for f in errors), errors
+    assert any("提升群众满意率" in f["text"] for f in errors), errors
+    assert page.locator(field(BUDGET_RATE)).input_value() == "2"
+    take_screenshot(page)  # the filled form, findings shown: docs/img/portal-form.png
+
+    # Change 预算完成率 2 → 1: the total follows and a new finding appears for that row.
+    seq = state["seq"]
+    type_into(page, BUDGET_RATE, "1")
+    state = wait_total(page, "97")
+    assert state["seq"] > seq
+    assert state["grade"] == "优"
+    row = BUDGET_RATE.rsplit(".", 1)[0]
+    new = [f for f in state["findings"] if f["path"] and f["path"].startswith(row)]
+    assert new, state["findings"]
+    assert len(state["findings"]) > len(errors)
+
+    # Clicking a finding moves the focus to its field.
+    target = new[0]["path"]
+    page.locator(f'[data-testid=findings] button[data-target-path="{target}"]').first.click()
+    focused = wait_until(page, "() => document.activeElement?.dataset?.path", what="focus on a field")
+    assert focused.startswith(row), (focused, target)
+    assert page.evaluate("() => document.activeElement.closest('#jixiao-form') !== null")
+
+    # Reload: the draft is intact, same values and total.
+    wait_saved(page)
+    draft = state["draftId"]
+    page.reload()
+    state = wait_total(page, "97")
+    assert state["draftId"] == draft
+    assert page.locator(field(BUDGET_RATE)).input_value() == "1"
+    assert page.locator(field("unit_name")).input_value() == "进贤县科技和工业信息化局"
+    assert len(deviation_errors(state)) >= 2
+
+    # Offline: once the service worker holds every file, cut the network, reload, fill in, score.
+    wait_until(page, "() => document.querySelector('#jixiao-form').dataset.offline === 'offline-ready'",
+               timeout=180, what="offline-ready")
+    assert page.evaluate("() => navigator.serviceWorker.ready.then((r) => !!r.active)")
+    page.context.set_offline(True)
+    try:
+        page.reload()
+        state = wait_total(page, "97")
+        assert state["draftId"] == draft
+        type_into(page, COST_CONTROL, "1.5")
+        state = wait_total(page, "96.5")
+        assert state["grade"] == "优"
+        wait_saved(page)
+    finally:
+        page.context.set_offline(False)
+
+    # Nothing ever left 127.0.0.1 (the fixture checks again at teardown); no CSP violations.
+    assert page.requests and all(u.startswith(site_server) for u in page.requests if u.startswith("http"))
+    assert not offsite(page, site_server), offsite(page, site_server)
+    assert not [line for line in console if "Content Security Policy" in line], console
+
+
+def take_screenshot(page: Any) -> None:
+    """The indicator table with the seed's findings, at 1400 px, viewport only."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.evaluate("""() => {
+      const el = document.querySelector('[data-path="indicators.2.groups.1.items.0.score"]')
+        || document.querySelector('#jx-table');
+      el.scrollIntoView({ block: "center" });
+      document.activeElement?.blur?.();
+    }""")
+    page.wait_for_timeout(300)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=False)
+
+
+def test_rows_notices_and_no_loss_on_reload(site_server: str, page_logged: Any) -> None:
+    page = page_logged
+    dialogs: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    open_form(page, site_server)
+    wait_engine(page)
+    wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
+
+    # On 127.0.0.1 (a secure context) the plain-HTTP warning is not shown.
+    assert page.evaluate("() => window.isSecureContext")
+    assert page.locator("#jx-notices .jx-notice[data-key=insecure]").count() == 0
+
+    # Add a 三级 row to a group, fill it, then remove it (its confirm dialog accepted).
+    group = "indicators.0.groups.1"
+    items = page.locator(f'{FORM} [data-path^="{group}.items."][data-path$=".name"]')
+    before = items.count()
+    page.locator(f'{FORM} button[data-action=add-item][data-group-path="{group}"]').click()
+    assert items.count() == before + 1
+    new = f"{group}.items.{before}"
+    name = page.locator(field(f"{new}.name"))
+    assert page.evaluate("() => document.activeElement?.dataset?.path") == f"{new}.name"
+    label = page.evaluate("(id) => document.querySelector(`label[for='${id}']`)?.textContent",
+                          page.locator(field(f"{new}.name")).get_attribute("id"))
+    assert label, "the new row's control has no <label for>"
+    name.fill("自定指标：科技服务次数")
+    page.locator(field(f"{new}.max_score")).fill("1")
+    wait_saved(page)
+    page.evaluate("""(path) => [...document.querySelectorAll('#jixiao-form button[data-action=remove-item]')]
+        .find((b) => b.dataset.itemPath === path).click()""", new)
+    assert dialogs and "自定指标" in dialogs[-1]
+    assert items.count() == before
+    assert page.locator(field(f"{new}.name")).count() == 0
+
+    # A reload once the autosave has run (it waits 300 ms after the last keystroke) loses nothing.
+    page.locator(field("contact.name")).fill("张三")
+    wait_saved(page)
+    page.reload()
+    page.wait_for_selector(f"{FORM} [data-path]")
+    wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
+    assert page.locator(field("contact.name")).input_value() == "张三"
+    assert page.locator(f'{FORM} [data-path^="{group}.items."][data-path$=".name"]').count() == before
+    assert not offsite(page, site_server)
+
+
+def test_reload_straight_after_typing_loses_nothing(site_server: str, page_logged: Any) -> None:
+    page = page_logged
+    open_form(page, site_server)
+    wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
+    page.locator(field("contact.name")).fill("李四")
+    page.reload()  # before the autosave's debounce ran
+    page.wait_for_selector(f"{FORM} [data-path]")
+    wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
+    assert page.locator(field("contact.name")).input_value() == "李四"
