@@ -37,6 +37,11 @@ LOCK_NAME = "pyodide-lock.json"
 
 PROJECT = "jixiao"
 
+# Requirements with no pure wheel on PyPI that the browser gets from a pure-Python stand-in
+# installed by jixiao.browser_bundle before it imports them (jinja2 needs markupsafe; the
+# passphrase key file needs pyaes). A wheel requiring one of these is not refused for it.
+STAND_INS = frozenset({"markupsafe", "pyaes"})
+
 
 class RuntimeBuildError(RuntimeError):
     """The runtime folder cannot be made consistent (a wheel does not fit, a dependency lacks)."""
@@ -147,7 +152,7 @@ def package_entry(wheel: Path, info: InfoSpec, available: set[str], on_demand: f
         if req.marker is not None and not Marker(str(req.marker)).evaluate(environment):
             continue
         dep = canonicalize_name(req.name)
-        if dep in on_demand:
+        if dep in on_demand or (dep in STAND_INS and dep not in available):
             continue
         if dep not in available:
             if missing is None:

@@ -80,7 +80,8 @@ async function startEngine(root, onReady) {
     const percent = typeof fraction === "number" ? `（${Math.round(fraction * 100)}%）` : "";
     progress(root, fraction, stage === "ready" ? words : `${words}${percent}…`);
   };
-  engine.ready.then(() => {
+  engine.ready.then((ready) => {
+    root.dataset.enginePhases = JSON.stringify(ready?.phases || {}); // for benchmarks/bench_portal.py
     root.dataset.engineState = "ready";
     progress(root, 1, "评分引擎就绪：填写时自动检查。");
     onReady(engine);
@@ -148,7 +149,9 @@ async function main(root) {
   let evalTimer = null;
   const scheduleEvaluate = () => {
     clearTimeout(evalTimer);
-    evalTimer = setTimeout(evaluate, 120);
+    // No debounce: the engine keeps only the newest waiting request (latest wins), so a burst
+    // of keystrokes costs one evaluation, and a single edit is scored at once.
+    evalTimer = setTimeout(evaluate, 0);
   };
 
   let typedEarly = false;
@@ -162,6 +165,7 @@ async function main(root) {
   const onEdit = (event) => {
     const el = event.target;
     if (!el?.dataset?.path) return;
+    root.dataset.inputAt = event.timeStamp.toFixed(1); // for benchmarks/bench_portal.py
     if (el.matches("[data-path=year], [data-path=unit_name]")) syncShown(root, el.dataset.path, el.value);
     changed();
   };
@@ -193,9 +197,16 @@ async function main(root) {
   const started = await startEngine(root, (ready) => {
     engine = ready;
     drafting.then(evaluate);
+    // 导出签名材料 (bundle.js): its own module, so a failure there leaves the form working.
+    import("./bundle.js").then((m) => m.initBundle(root, ready, { notify, config }), (err) => {
+      notify("bundle", `签名导出功能无法加载（${err?.message || err}）。`, { kind: "warning" });
+    });
   });
   startOffline(root, notify, () => drafts.flush(), started?.ready);
 }
 
 const root = document.getElementById("jixiao-form");
 if (root) main(root);
+// 核验 page: verify.js starts its own engine.
+const verifyRoot = document.getElementById("jx-verify");
+if (verifyRoot) import("./verify.js").then((m) => m.initVerify(verifyRoot));

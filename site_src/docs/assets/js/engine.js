@@ -7,6 +7,7 @@
 //   await engine.ready;                       // rejects with a Chinese Error if Python cannot start
 //   const evaluation = await engine.evaluate(submission, "jinxian-2021");
 //   await engine.need(["openpyxl"]);          // before exporting .xlsx
+//   const v = await engine.call("jixiao.browser_bundle", "fingerprint", [bytes], { packages: [...] });
 //
 // Latest wins: while one evaluation runs, newer calls replace older waiting ones, and all
 // waiting promises settle together with the outcome of the newest call: a superseded call
@@ -132,6 +133,19 @@ export class Engine {
     return promise;
   }
 
+  /**
+   * Run `module.func(...args)` in the worker's Python (module must be jixiao or jixiao.*),
+   * after loading `packages` from the site's lock. Bytes go and come back as Uint8Array.
+   * Resolves with the function's value; rejects with an Error carrying a Chinese message.
+   */
+  call(module, func, args = [], { packages = [] } = {}) {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const id = ++this.#id;
+    const promise = new Promise((resolve, reject) => this.#needs.set(id, { resolve, reject }));
+    this.#worker.postMessage({ type: "call", id, module, func, args, packages });
+    return promise;
+  }
+
   /** Stop the worker; pending calls reject. */
   terminate() {
     if (this.#worker) this.#worker.terminate();
@@ -153,6 +167,10 @@ export class Engine {
         this.lastSeq = message.seq;
         this.lastMs = message.ms;
         this.#settle(message.seq, (w) => w.resolve(message.evaluation));
+        break;
+      case "returned":
+        this.#needs.get(message.id)?.resolve(message.value);
+        this.#needs.delete(message.id);
         break;
       case "loaded":
         this.#needs.get(message.id)?.resolve({ packages: message.packages, ms: message.ms });

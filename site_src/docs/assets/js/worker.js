@@ -271,9 +271,78 @@ async function need(request) {
   }
 }
 
+// --- generic calls (signed bundles, keys, 核验: jixiao.browser_bundle) ----------------------------
+//   main → worker  {type: "call", id, module: "jixiao.…", func, args: [...], packages: [...]}
+//   worker → main  {type: "returned", id, value, ms}  |  {type: "error", id, message}
+// Bytes travel as Uint8Array both ways; other values as plain objects/arrays/strings/numbers.
+const CALL_GLUE = `
+import importlib, traceback
+from pyodide.ffi import JsProxy, to_js
+import js
+
+def _plain(value):
+    if isinstance(value, JsProxy):
+        value = value.to_py()
+    if isinstance(value, (memoryview, bytearray)):
+        return bytes(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+def _jx_call(module, func, args):
+    try:
+        if not (module == "jixiao" or module.startswith("jixiao.")) or func.startswith("_"):
+            raise ValueError(f"不允许调用 {module}.{func}")
+        target = getattr(importlib.import_module(module), func)
+        value = target(*_plain(args))
+        return to_js(["ok", value, ""], dict_converter=js.Object.fromEntries, create_pyproxies=False)
+    except Exception as exc:
+        return to_js(["error", _message(exc), traceback.format_exc()], create_pyproxies=False)
+`;
+let callGlue = null;
+
+async function call(request) {
+  const started = performance.now();
+  let pyodide;
+  try {
+    ({ pyodide } = await engine);
+  } catch (error) {
+    post({ type: "error", id: request.id, message: startupError(error) });
+    return;
+  }
+  const packages = Array.isArray(request.packages) ? request.packages.map(String) : [];
+  try {
+    if (packages.length) await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
+  } catch (error) {
+    console.error("jixiao worker: loading packages failed", error);
+    post({ type: "error", id: request.id, message: `无法加载所需的 Python 包：${packages.join("、")}` });
+    return;
+  }
+  try {
+    if (!callGlue) {
+      pyodide.runPython(CALL_GLUE);
+      callGlue = pyodide.globals.get("_jx_call");
+    }
+    const [status, value, trace] = callGlue(String(request.module), String(request.func), request.args || []);
+    if (status !== "ok") {
+      console.error(`jixiao worker: ${request.module}.${request.func} failed\n${trace}`);
+      post({ type: "error", id: request.id, message: value });
+      return;
+    }
+    post({ type: "returned", id: request.id, value, ms: Math.round(performance.now() - started) });
+  } catch (error) {
+    console.error(`jixiao worker: ${request.module}.${request.func} failed`, error);
+    post({ type: "error", id: request.id, message: "程序出错，请刷新页面后重试" });
+  }
+}
+
 self.addEventListener("message", (event) => {
   const request = event.data || {};
-  if (request.type === "evaluate") {
+  if (request.type === "call") {
+    call(request);
+  } else if (request.type === "evaluate") {
     pending = request; // a newer request replaces one still waiting
     pump();
   } else if (request.type === "need") {
