@@ -610,6 +610,46 @@ def serve(host: str, port: int, site: str | None, cert: str | None, key: str | N
     server.run(site_dir, host=host, port=port, certfile=cert, keyfile=key)
 
 
+@cli.command(short_help="生成公开网站：经核验的材料的公开版（脱敏、重新签名）",
+             help="把签名材料（.zip/.json/.xlsx，或含 .zip 的文件夹）生成静态公开网站：按年度和主管部门的索引、"
+                  "每个单位的附件6/附件7、分数与等级、公钥指纹和可下载的公开版签名材料，以及核验说明与离线全文搜索。"
+                  "每份材料先核验，未通过的不公开并列出原因；公开的是删去联系人、电话等信息后由发布机关密钥重新签名的公开版，"
+                  "原件不公开。退出码：0 全部公开，1 有材料未通过核验，2 无法生成。")
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.option("-o", "--output", "output", metavar="DIR", required=True,
+              help="输出文件夹（新建，或替换之前发布的网站）")
+@click.option("--key", "keyfile", metavar="KEYFILE", required=True, help="发布机关的密钥文件（签名公开版）")
+@click.option("--roster", "roster_path", metavar="ROSTER", default=None,
+              help="公钥名册：给出时，单位公钥须登记在名册中才公开")
+@_PASSPHRASE_OPTION
+@click.option("--signed-at", default=None, metavar="TIME",
+              help="公开版的签名时间（ISO 8601；默认为当前时间）")
+@_guard(lambda kw: "无法生成公开网站：")
+def publish(inputs: tuple[str, ...], output: str, keyfile: str, roster_path: str | None,
+            passphrase_env: str | None, signed_at: str | None) -> None:
+    from .bundle.roster import load_roster
+    from .publish import publish as build_public_site
+
+    roster = load_roster(_read_small(Path(roster_path), "名册文件")) if roster_path else None
+    if roster is not None and roster.problem is not None:
+        raise InputError(f"公钥名册有问题：{roster.problem}")
+    key = _load_key(keyfile, passphrase_env)
+    report = build_public_site([Path(p) for p in inputs], Path(output), key, signed_at or _utc_now(), roster)
+    for entry in report.published:
+        sub = entry.copy.submission
+        click.echo(f"已公开：{sub.year} {_one_line(sub.unit_name)}（{_one_line(sub.unit_code)}）"
+                   f"总分 {entry.total}，等级 {entry.grade} → units/{entry.slug}.html")
+        if entry.slug in report.removed:
+            click.echo(f"  已删去：{'、'.join(report.removed[entry.slug][:8])}")
+    for rejected in report.rejected:
+        click.echo(click.style(f"未公开：{rejected.source}", fg="red", bold=True), err=True)
+        for reason in rejected.reasons[:5]:
+            click.echo(f"  ✗ {_one_line(reason)}", err=True)
+    click.echo(f"公开网站：{report.out_dir}（{len(report.published)} 个单位，未公开 {len(report.rejected)} 份）；"
+               f"公开版签名公钥指纹：{key.public.fingerprint}")
+    sys.exit(EXIT_ERRORS if report.rejected or not report.published else EXIT_OK)
+
+
 def _utf8_stdio() -> None:
     """UTF-8 output whatever the locale or code page, so redirected output is always UTF-8."""
     for stream in (sys.stdout, sys.stderr):

@@ -6,6 +6,10 @@ amount is a decimal string, so there are no floats to print; `rfc8785` cross-che
 test). Fields the framework marks private (contact person, phone) are blanked before
 signing: a signed bundle may be published, and nothing can be removed from it afterwards.
 The signing time is passed in by the caller; the core never reads the clock.
+
+A public copy (`jixiao publish`) is a second payload signed by the publisher: it carries
+`redacted: true` and `original` (the unit's envelope sha256, payload sha256, signers and
+signing time), so a reader knows it is not what the unit signed and which original it stands for.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import __version__
 from ..canonical import canonical_json
@@ -29,6 +33,7 @@ SOFTWARE = "jixiao"
 CHINA = timezone(timedelta(hours=8), "CST")
 _SIGNED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _KEYS = {"submission", "evaluation", "framework", "software", "signed_at"}
+_PUBLIC_KEYS = {"redacted", "original"}  # both or neither: only a publisher's public copy has them
 
 
 class PayloadError(Exception):
@@ -41,6 +46,16 @@ class Software(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     version: str
+
+
+class Original(BaseModel):
+    """The unit's own signed bundle a public copy was made from (which is never published)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    envelope_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    payload_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    signers: list[str] = Field(min_length=1, max_length=16)  # public key fingerprints, hex
+    signed_at: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
 def signed_at_text(value: str | datetime) -> str:
@@ -98,6 +113,11 @@ class SignedContent:
     software: Software
     signed_at: str
     raw: dict[str, Any]
+    original: Original | None = None  # set only on a publisher's redacted public copy
+
+    @property
+    def redacted(self) -> bool:
+        return self.original is not None
 
     @property
     def signed_time(self) -> datetime:
@@ -127,8 +147,11 @@ def parse_payload(data: bytes) -> SignedContent:
         raise PayloadError("签名内容不是 UTF-8 编码的 JSON") from None
     if not isinstance(raw, dict):
         raise PayloadError("签名内容应为 JSON 对象")
-    if set(raw) != _KEYS:
-        missing, extra = _KEYS - set(raw), set(raw) - _KEYS
+    public = set(raw) & _PUBLIC_KEYS
+    if public and (public != _PUBLIC_KEYS or raw["redacted"] is not True):
+        raise PayloadError("签名内容中的公开副本标记不完整：redacted 应为 true，且须同时注明原件（original）")
+    if set(raw) - public != _KEYS:
+        missing, extra = _KEYS - set(raw), set(raw) - _KEYS - public
         parts = ([f"缺少 {'、'.join(sorted(missing))}"] if missing else []) + (
             [f"多出 {'、'.join(sorted(extra))[:60]}"] if extra else [])
         raise PayloadError(f"签名内容的字段不对：{'；'.join(parts)}")
@@ -152,4 +175,5 @@ def parse_payload(data: bytes) -> SignedContent:
         software=_model(Software, raw["software"], "软件信息"),
         signed_at=signed_at,
         raw=raw,
+        original=_model(Original, raw["original"], "原件信息") if public else None,
     )

@@ -26,6 +26,7 @@ from .archive import ArchiveError, open_zip
 from .changes import compare_html, compare_workbook, evaluation_differences
 from .crypto import ALG_NAMES
 from .envelope import SUBMISSION_TYPE, Envelope, EnvelopeError, parse_envelope
+from .keys import group_hex
 from .payload import PayloadError, SignedContent, parse_payload
 from .roster import Roster, check_key
 
@@ -192,6 +193,12 @@ def _verify_envelope(verdict: Verdict, envelope: Envelope, roster: Roster | None
                 f"内容：{sub.unit_name or '（未填单位名称）'}（单位编码 {sub.unit_code or '（空）'}），"
                 f"{sub.year} 年度，指标体系 {content.framework.id}（{content.framework.version}），"
                 f"签名时间 {content.signed_at}，{content.software.name} {content.software.version}")
+    if content.original is not None:
+        original = content.original
+        verdict.add("PAYLOAD", "ok",
+                    f"这是发布者签名的公开副本（已删去不公开的字段），不是单位签名的原件：原件签名文件 sha256 "
+                    f"{original.envelope_sha256}，原件由公钥指纹 {'、'.join(group_hex(s) for s in original.signers)}"
+                    f" 签名于 {original.signed_at}")
     framework = _framework(verdict, content)
     if framework is not None:
         _recompute(verdict, content, framework)

@@ -1,0 +1,137 @@
+"""Which bundles may be published: each input verified, the rest listed with a reason.
+
+Publishing is the last door before the public, so nothing is taken on trust: every file goes
+through `verify_file` (signature, roster when given, schema, framework, recomputed score, cells
+and HTML against the signed payload) and only a verdict with no failure is kept. The envelope
+is then read a second time from the same bytes, so what is published is exactly what passed.
+A public copy made by `jixiao publish` is refused as input: only a unit's original is a source.
+When one unit has several verified bundles for a year, the latest signature wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..bundle.archive import ArchiveError, open_zip
+from ..bundle.envelope import SUBMISSION_TYPE, Envelope, parse_envelope
+from ..bundle.payload import SignedContent, parse_payload
+from ..bundle.roster import Roster
+from ..bundle.verify import MAX_BUNDLE_ENTRIES, MAX_FILE_BYTES, Verdict, verify_file
+from ..render.xlsx import envelope_from_book
+
+SUFFIXES = (".zip", ".json", ".xlsx")  # what a file named on the command line may be
+FOLDER_SUFFIXES = (".zip",)  # in a folder only bundles are looked at: key files are .json too
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A verified original: its envelope text (hashed into the public copy) and content."""
+
+    source: str
+    envelope: Envelope
+    envelope_sha256: str
+    content: SignedContent
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class Rejected:
+    source: str
+    reasons: list[str]
+
+
+def input_files(inputs: list[Path]) -> tuple[list[Path], list[Rejected]]:
+    """Files named, plus the bundles (.zip) found in folders named, in a stable order."""
+    files: list[Path] = []
+    missing: list[Rejected] = []
+    for item in inputs:
+        if item.is_dir():
+            files += sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES)
+        elif item.is_file():
+            files.append(item)
+        else:
+            missing.append(Rejected(str(item), ["文件或文件夹不存在"]))
+    unique: list[Path] = []
+    seen: set[Path] = set()
+    for path in files:
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
+            unique.append(path)
+    return unique, missing
+
+
+def _envelope_text(data: bytes) -> bytes | None:
+    """The envelope's bytes inside a zip bundle, a spreadsheet or a bare .json."""
+    if not data.startswith(b"PK"):
+        return data
+    try:
+        safe = open_zip(data, "压缩包", max_entries=max(MAX_BUNDLE_ENTRIES, 500))
+    except ArchiveError:
+        return None
+    if "xl/workbook.xml" in safe.entries:
+        import openpyxl  # type: ignore[import-untyped]
+
+        with warnings.catch_warnings(action="ignore"):
+            book = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
+        text = envelope_from_book(book)
+        return None if text is None else text.encode("utf-8")
+    names = [n for n in safe.entries if n.lower().endswith(".json")]
+    return safe.read(names[0]) if len(names) == 1 else None
+
+
+def _failures(verdict: Verdict) -> list[str]:
+    return [c.message for c in verdict.checks if c.status == "fail"] or ["无法读取"]
+
+
+def examine(path: Path, roster: Roster | None) -> Accepted | Rejected:
+    """Verify one file; an `Accepted` only when every check passed."""
+    name = str(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return Rejected(name, [f"文件过大（上限 {MAX_FILE_BYTES // 1024 // 1024} MB）"])
+        data = path.read_bytes()
+    except OSError as exc:
+        return Rejected(name, [f"读取失败（{exc.strerror or exc}）"])
+    verdict = verify_file(path.name, data, roster)
+    if not verdict.ok:
+        return Rejected(name, _failures(verdict))
+    text = _envelope_text(data)
+    if text is None:
+        return Rejected(name, ["找不到签名文件"])
+    envelope = parse_envelope(text, SUBMISSION_TYPE)
+    content = parse_payload(envelope.payload)
+    if content.redacted:
+        return Rejected(name, ["这是已公开的脱敏副本（发布者签名），不是单位签名的原件：请用原件发布"])
+    if content.submission.year is None:
+        return Rejected(name, ["签名内容中没有年度"])
+    return Accepted(name, envelope, hashlib.sha256(text).hexdigest(), content, verdict)
+
+
+def collect(inputs: list[Path], roster: Roster | None) -> tuple[list[Accepted], list[Rejected]]:
+    """Verify everything; keep the newest verified bundle per (year, unit code)."""
+    files, rejected = input_files(inputs)
+    latest: dict[tuple[int, str], Accepted] = {}
+    for path in files:
+        result = examine(path, roster)
+        if isinstance(result, Rejected):
+            rejected.append(result)
+            continue
+        sub = result.content.submission
+        key = (sub.year or 0, sub.unit_code.strip() or sub.unit_name.strip())
+        older = latest.get(key)
+        if older is not None:
+            newer, stale = ((result, older) if result.content.signed_at > older.content.signed_at
+                            else (older, result))
+            rejected.append(Rejected(stale.source, [
+                f"同一单位同一年度已有更新的签名材料（{newer.source}，签名时间 {newer.content.signed_at}）"]))
+            result = newer
+        latest[key] = result
+    accepted = sorted(latest.values(), key=lambda a: (-(a.content.submission.year or 0),
+                                                       a.content.submission.department,
+                                                       a.content.submission.unit_kind != "本级",
+                                                       a.content.submission.unit_code))
+    return accepted, rejected

@@ -1,0 +1,291 @@
+"""`publish`: verified bundles in, a static mkdocs-material site out.
+
+    publish(inputs, out_dir, key, signed_at, roster=None) -> PublishReport
+
+Steps: verify and choose (collect.py), make each public copy (redact.py), write the pages and
+downloads into a staging folder (pages.py), build with mkdocs' Python API, then check that
+nothing points off the site's origin and that no private value made it into any file, and
+swap the result into `out_dir` (a failed build never leaves half a site behind).
+
+The site is Chinese, `theme.font: false` (no font CDN), no repo or social links, no sitemap,
+and `use_directory_urls: false` so pages also open from a folder. Search is the theme's lunr
+search with the portal's separator (every Han character is a term). Material's `offline`
+plugin is deliberately not used: it adds a polyfill from another site. So search needs the
+site served over HTTP (`jixiao serve --site DIR`); reading works from a folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..bundle.keys import PrivateKey
+from ..bundle.roster import Roster
+from ..io.errors import InputError
+from . import pages
+from .collect import Rejected, collect
+from .redact import PublicCopy, public_copy
+
+SITE_NAME = "部门整体支出绩效自评结果公开"
+# The portal's mkdocs.yml separator (a test keeps the two equal): split before every Han
+# character, as there is no Chinese word segmenter; a lookahead, as old browsers lack lookbehind.
+SEARCH_SEPARATOR = r"[\s\u200b\u3000\-、。，．？！；：“”‘’（）《》【】]+|(?=[\u3400-\u9fff])"
+MARKER = "publish.json"  # says a folder holds a published site, so it may be replaced
+PRUNED = ("sitemap.xml", "sitemap.xml.gz")
+
+CSS = """
+.jx-pub .jx-title { margin-bottom: .4em; }
+.jx-redacted { border-left: .2rem solid #e8a33d; background: #fff8e6; padding: .6em .9em; }
+.jx-fp code, code.jx-fp { word-break: break-all; white-space: normal; }
+.jx-pub table { border-collapse: collapse; font-size: .72rem; }
+.jx-pub th, .jx-pub td { border: 1px solid #999; padding: .25em .45em; vertical-align: middle; }
+.jx-pub th { background: #f2f2f2; font-weight: bold; text-align: center; }
+.jx-summary { width: 100%; table-layout: fixed; }
+.jx-summary th { text-align: left; width: 34%; }
+.jx-summary td { word-break: break-all; }
+.jx-scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; max-width: 100%; }
+.jx-form { min-width: 46rem; width: 100%; table-layout: fixed; }
+.jx-form td, .jx-list td { word-break: break-all; }
+.jx-form td.t, .jx-report p { white-space: pre-wrap; }
+.jx-form td.c, .jx-list td.c { text-align: center; }
+.jx-form td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.jx-form td.l { font-weight: bold; text-align: center; background: #f7f7f7; }
+.jx-notes p { font-size: .64rem; margin: .2em 0; }
+.jx-report p { text-indent: 2em; }
+@media print {
+  @page { size: A4; margin: 12mm 10mm; }
+  .jx-scroll { overflow: visible; }
+  .jx-form { min-width: 0; font-size: 8pt; }
+  .jx-form tr { break-inside: avoid; }
+  .jx-downloads, .md-header, .md-tabs, .md-sidebar, .md-footer { display: none; }
+  .jx-pub th, .jx-pub td { border-color: #000; }
+}
+"""
+
+
+@dataclass
+class PublishReport:
+    out_dir: Path
+    published: list[pages.Entry] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    removed: dict[str, list[str]] = field(default_factory=dict)  # slug → what redaction removed
+    log: list[str] = field(default_factory=list)
+
+
+def _config(years: dict[int, dict[str, list[pages.Entry]]]) -> dict[str, Any]:
+    nav: list[Any] = [{"首页": "index.md"}]
+    for year, departments in years.items():
+        section: list[Any] = [{"年度总览": f"{year}/index.md"}]
+        section += [{pages.safe_title(name, "主管部门"): f"{year}/{pages.department_slug(year, name)}.md"}
+                    for name in departments]
+        nav.append({f"{year}年度": section})
+    nav.append({"如何核验": "verify.md"})
+    return {
+        "site_name": SITE_NAME,
+        "docs_dir": "docs",
+        "use_directory_urls": False,
+        "theme": {"name": "material", "language": "zh", "font": False,
+                  "features": ["navigation.tabs", "navigation.top", "search.highlight"]},
+        "plugins": [{"search": {"separator": SEARCH_SEPARATOR}}],
+        "markdown_extensions": ["tables", "attr_list", {"toc": {"permalink": False}}],
+        "extra": {"generator": False},
+        "extra_css": ["assets/publish.css"],
+        "nav": nav,
+    }
+
+
+def _member(data: bytes, suffix: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(suffix))
+        return archive.read(name)
+
+
+def stage(docs: Path, entries: Sequence[pages.Entry], publisher: str) -> dict[int, dict[str, list[pages.Entry]]]:
+    """Write every page, the downloads and the CSS under `docs`."""
+    years = pages.by_year(entries)
+    for folder in ("units", "downloads", "assets"):
+        (docs / folder).mkdir(parents=True, exist_ok=True)
+    (docs / "assets" / "publish.css").write_text(CSS.lstrip(), encoding="utf-8")
+    (docs / "index.md").write_text(pages.home_page(years, publisher, SITE_NAME), encoding="utf-8")
+    (docs / "verify.md").write_text(pages.verify_page(publisher), encoding="utf-8")
+    for year, departments in years.items():
+        (docs / str(year)).mkdir(exist_ok=True)
+        (docs / str(year) / "index.md").write_text(pages.year_page(year, departments), encoding="utf-8")
+        for name, units in departments.items():
+            page = docs / str(year) / f"{pages.department_slug(year, name)}.md"
+            page.write_text(pages.department_page(year, name, units), encoding="utf-8")
+    for entry in entries:
+        copy = entry.copy
+        (docs / "downloads" / f"{entry.slug}.zip").write_bytes(copy.zip_bytes)
+        (docs / "downloads" / f"{entry.slug}.xlsx").write_bytes(_member(copy.zip_bytes, ".xlsx"))
+        stem = copy.zip_name.removesuffix(".zip")
+        downloads = {"zip": f"../downloads/{entry.slug}.zip", "zip_name": copy.zip_name,
+                     "xlsx": f"../downloads/{entry.slug}.xlsx", "xlsx_name": f"{stem}.xlsx"}
+        (docs / "units" / f"{entry.slug}.md").write_text(pages.unit_page(entry, downloads), encoding="utf-8")
+    return years
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+        self.errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        (self.errors if record.levelno >= logging.ERROR else self.lines).append(message)
+
+
+@contextlib.contextmanager
+def _mkdocs_log() -> Iterator[_Collect]:
+    logger = logging.getLogger("mkdocs")
+    handler = _Collect()
+    saved = logger.handlers[:], logger.propagate, logger.level
+    logger.handlers, logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.handlers, logger.propagate = saved[0], saved[1]
+        logger.setLevel(saved[2])
+
+
+def build_pages(staging: Path, config: dict[str, Any], site_dir: Path) -> list[str]:
+    """mkdocs build through its Python API (the YAML written is JSON, which YAML reads)."""
+    try:
+        from mkdocs.commands.build import build as mkdocs_build
+        from mkdocs.config import load_config
+    except ImportError:
+        raise InputError("发布网站需要 mkdocs 与 mkdocs-material（pip install 'jixiao[site]'）") from None
+    config_file = staging / "mkdocs.yml"
+    config_file.write_text(json.dumps(config, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    with _mkdocs_log() as log, contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        loaded = load_config(config_file=str(config_file), site_dir=str(site_dir))
+        loaded.plugins.on_startup(command="build", dirty=False)
+        try:
+            mkdocs_build(loaded)
+        finally:
+            loaded.plugins.on_shutdown()
+    if log.errors:
+        raise InputError("网站生成失败：" + "；".join(log.errors))
+    for name in PRUNED:  # a sitemap needs a public site_url, which an offline copy has not
+        (site_dir / name).unlink(missing_ok=True)
+    for source_map in site_dir.rglob("*.map"):  # debugging aids, a third of the theme's bytes
+        source_map.unlink()
+    return log.lines
+
+
+def _check_module() -> Any:
+    """The portal build's off-origin scan and CSP (build/check.py), when run from a checkout."""
+    from ..sitebuild import REPO
+
+    path = REPO / "build" / "check.py"
+    if not path.is_file():
+        return None
+    import importlib.util
+    import sys
+
+    key = "jixiao_build_check"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+def check_site(site_dir: Path) -> list[str]:
+    """Off-origin references; writes version.json with the CSP the pages need (for `serve`)."""
+    check = _check_module()
+    if check is None:
+        return ["未找到 build/check.py：跳过站外链接检查"]
+    problems = [f"引用了其他网站：{ref}" for ref in check.off_origin_references(site_dir)]
+    if problems:
+        raise InputError("网站检查未通过：" + "；".join(problems[:5]))
+    policy = check.content_security_policy(site_dir)
+    (site_dir / "version.json").write_text(json.dumps({"content_security_policy": policy}, indent=1) + "\n",
+                                           encoding="utf-8")
+    return []
+
+
+def _contents(path: Path) -> Iterator[tuple[str, bytes]]:
+    """Every file's bytes, and the members of every zip (an .xlsx too), one level deep."""
+    data = path.read_bytes()
+    yield path.name, data
+    if data.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for name in archive.namelist():
+                inner = archive.read(name)
+                yield f"{path.name}/{name}", inner
+                if inner.startswith(b"PK"):
+                    with zipfile.ZipFile(io.BytesIO(inner)) as nested:
+                        yield from ((f"{path.name}/{name}/{n}", nested.read(n)) for n in nested.namelist())
+
+
+def leaks(site_dir: Path, secrets: Sequence[str]) -> list[str]:
+    """Files (or zip members) that hold a removed private value, in UTF-8 or as an HTML/JSON escape."""
+    needles = {s: [s.encode("utf-8"), json.dumps(s).strip('"').encode("ascii"),
+                   "".join(f"&#{ord(c)};" for c in s).encode("ascii")] for s in secrets}
+    found: list[str] = []
+    for path in sorted(p for p in site_dir.rglob("*") if p.is_file()):
+        for name, data in _contents(path):
+            found += [name for forms in needles.values() if any(form in data for form in forms)]
+    return found
+
+
+def _prepare_out(out_dir: Path) -> None:
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MARKER).is_file())):
+        raise InputError(f"{out_dir} 已存在且不是之前发布的网站：不会覆盖，请换一个文件夹")
+
+
+def _manifest(entries: Sequence[pages.Entry], publisher: str) -> str:
+    units = [{"year": e.year, "unit_code": e.copy.submission.unit_code, "page": f"units/{e.slug}.html",
+              "download": f"downloads/{e.slug}.zip", "total": e.total, "grade": e.grade} for e in entries]
+    return json.dumps({"publisher_fingerprint": publisher, "units": units}, ensure_ascii=False, indent=1) + "\n"
+
+
+def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: str | datetime,
+            roster: Roster | None = None, review_scores: dict[tuple[int, str], Decimal] | None = None
+            ) -> PublishReport:
+    """Verify, redact, re-sign and build; `out_dir` is replaced only when all of it worked."""
+    out_dir = Path(out_dir)
+    _prepare_out(out_dir)
+    report = PublishReport(out_dir)
+    accepted, report.rejected = collect(list(inputs), roster)
+    scores = review_scores or {}
+    copies: list[PublicCopy] = [public_copy(a, key, signed_at) for a in accepted]
+    for copy in copies:
+        sub = copy.submission
+        entry = pages.Entry(pages.unit_slug(copy), copy, scores.get((sub.year or 0, sub.unit_code)))
+        report.published.append(entry)
+        if copy.removed:
+            report.removed[entry.slug] = copy.removed
+    publisher = key.public.fingerprint
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".publish-", dir=out_dir.parent) as work:
+        staging, built = Path(work) / "staging", Path(work) / "site"
+        years = stage(staging / "docs", report.published, publisher)
+        report.log += build_pages(staging, _config(years), built)
+        report.log += check_site(built)
+        leaked = leaks(built, [s for c in copies for s in c.secrets])
+        if leaked:
+            raise InputError(f"不公开的信息仍出现在生成的文件中（{'、'.join(leaked[:5])}）：已停止发布")
+        (built / MARKER).write_text(_manifest(report.published, publisher), encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(built, out_dir)
+    return report

@@ -1,0 +1,209 @@
+"""jixiao publish without a browser: what is published, what is refused, what never leaks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jixiao import load_framework
+from jixiao.bundle import PrivateKey, verify_path
+from jixiao.bundle.envelope import SUBMISSION_TYPE, parse_envelope
+from jixiao.bundle.keys import key_file_json
+from jixiao.bundle.payload import SignedContent, parse_payload
+from jixiao.publish import PublishReport, publish, redact_submission
+from jixiao.publish.pages import safe_title
+from jixiao.publish.site import SEARCH_SEPARATOR, leaks
+from publish_helpers import (
+    CONTACT_NAME,
+    CONTACT_PHONE,
+    HOSTILE_CODE,
+    TEXT_PHONE,
+    all_bytes,
+    hostile_submission,
+    write_inputs,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+JIXIAO = Path(sys.executable).parent / "jixiao"
+PUBLISHED_AT = "2022-06-01T10:00:00+08:00"
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, PrivateKey]:
+    return {"unit": PrivateKey.generate(), "hostile": PrivateKey.generate(), "publisher": PrivateKey.generate()}
+
+
+@dataclass(frozen=True)
+class Published:
+    inputs: dict[str, Path]
+    report: PublishReport
+    site: Path
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, keys: dict[str, PrivateKey]) -> Published:
+    root = tmp_path_factory.mktemp("publish")
+    inputs = write_inputs(root / "in", keys["unit"], keys["hostile"])
+    report = publish([root / "in"], root / "site", keys["publisher"], PUBLISHED_AT)
+    return Published(inputs, report, root / "site")
+
+
+def test_only_verified_latest_bundles_are_published(published: Published) -> None:
+    report = published.report
+    inputs = published.inputs
+    assert len(report.published) == 2
+    rejected = {Path(r.source).name: r.reasons for r in report.rejected}
+    assert set(rejected) == {inputs["tampered"].name, inputs["older"].name}
+    assert "签名无效" in rejected["tampered.zip"][0]
+    assert "更新的签名材料" in rejected["seed-older.zip"][0]
+
+
+def test_private_fields_absent_from_every_byte(published: Published) -> None:
+    site = published.site
+    files = all_bytes(site)
+    assert any(".zip!" in name and ".xlsx!xl/worksheets/" in name for name, _ in files)  # zips were opened
+    forms = []
+    for secret in (CONTACT_NAME, CONTACT_PHONE, TEXT_PHONE):
+        forms += [secret.encode(), json.dumps(secret).strip('"').encode(), secret.encode("utf-16-le")]
+    hits = [name for name, data in files for form in forms if form in data]
+    assert hits == []
+    # ...while the hostile original did carry them in its signed payload
+    original = zipfile.ZipFile(published.inputs["hostile"])
+    content = _payload(original)
+    assert content.submission.contact.name == CONTACT_NAME
+
+
+def _payload(archive: zipfile.ZipFile) -> SignedContent:
+    name = next(n for n in archive.namelist() if n.endswith(".json"))
+    return parse_payload(parse_envelope(archive.read(name), SUBMISSION_TYPE).payload)
+
+
+def test_public_bundle_is_a_marked_redacted_copy(published: Published, keys: dict[str, PrivateKey]) -> None:
+    report = published.report
+    for entry in report.published:
+        content = _payload(zipfile.ZipFile(published.site / "downloads" / f"{entry.slug}.zip"))
+        assert content.redacted and content.raw["redacted"] is True
+        assert content.original is not None
+        assert content.original.envelope_sha256 == entry.copy.accepted.envelope_sha256
+        assert content.submission.contact.name == "" and content.submission.contact.phone == ""
+    hostile = next(e for e in report.published if e.copy.submission.unit_code == HOSTILE_CODE)
+    assert hostile.copy.accepted.content.submission.contact.phone == CONTACT_PHONE
+    assert content.original.signers
+    assert {"contact.name", "contact.phone", "report.sections.overview.duties"} <= set(hostile.copy.removed)
+
+
+def test_downloaded_bundle_verifies_with_the_cli(published: Published, keys: dict[str, PrivateKey]) -> None:
+    zips = sorted((published.site / "downloads").glob("*.zip"))
+    assert len(zips) == 2
+    result = subprocess.run([str(JIXIAO), "verify", "--json", *map(str, zips)], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONIOENCODING": "utf-8"}, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = json.loads(result.stdout)
+    for verdict in verdicts:
+        assert verdict["ok"]
+        assert verdict["fingerprints"] == [keys["publisher"].public.fingerprint]
+        assert any("公开副本" in c["message"] for c in verdict["checks"])
+    xlsx = next((published.site / "downloads").glob("*.xlsx"))
+    assert verify_path(xlsx).ok
+
+
+def test_pages_name_framework_fingerprints_and_redaction(published: Published, keys: dict[str, PrivateKey]
+                                                         ) -> None:
+    site = published.site
+    seed = next(e for e in published.report.published if e.copy.submission.unit_code == "360124-KGX")
+    html = (site / "units" / f"{seed.slug}.html").read_text(encoding="utf-8")
+    framework = load_framework("jinxian-2021")
+    for expected in (framework.id, framework.version, keys["unit"].public.fingerprint,
+                     keys["publisher"].public.fingerprint, "公开版（脱敏副本）", "98", "优", "附件6", "附件7"):
+        assert expected in html
+    assert f"../downloads/{seed.slug}.zip" in html
+    index = (site / "2021" / "index.html").read_text(encoding="utf-8")
+    assert f"../units/{seed.slug}.html" in index
+    assert (site / "verify.html").read_text(encoding="utf-8").count("jixiao verify") >= 1
+    manifest = json.loads((site / "publish.json").read_text(encoding="utf-8"))
+    assert manifest["publisher_fingerprint"] == keys["publisher"].public.fingerprint
+
+
+def test_no_off_origin_reference_and_search_index(published: Published) -> None:
+    site = published.site
+    sys.path.insert(0, str(REPO / "tests"))
+    from browser_fixtures import load_build_module
+
+    assert load_build_module("check").off_origin_references(site) == []
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert index["config"]["separator"] == SEARCH_SEPARATOR
+    portal = REPO / ".cache" / "test-site" / "search" / "search_index.json"
+    if portal.is_file():  # the same search configuration as the portal's built site
+        assert index["config"] == json.loads(portal.read_text(encoding="utf-8"))["config"]
+    assert any("进贤县科技和工业信息化局" in doc["text"] for doc in index["docs"])
+    assert "content_security_policy" in json.loads((site / "version.json").read_text(encoding="utf-8"))
+    assert not list(site.rglob("*.map")) and not (site / "sitemap.xml").exists()
+
+
+def test_separator_is_the_portals() -> None:
+    portal = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8").replace("!!python", "#"))
+    search = next(p["search"] for p in portal["plugins"] if isinstance(p, dict) and "search" in p)
+    assert search["separator"] == SEARCH_SEPARATOR
+
+
+def test_file_names_and_titles_are_sanitized(published: Published) -> None:
+    site = published.site
+    names = [p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()]
+    assert all(".." not in n and "<" not in n for n in names)
+    hostile = next(e for e in published.report.published if e.copy.submission.unit_code == HOSTILE_CODE)
+    assert hostile.slug.startswith("2021-X1-i-")
+    with zipfile.ZipFile(site / "downloads" / f"{hostile.slug}.zip") as archive:
+        assert all("/" not in n and "<" not in n and ".." not in n for n in archive.namelist())
+    for text in ('<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "{{ 7*7 }}"):
+        title = safe_title(text, "x")
+        assert not set(title) & set("<>&\"'{}[]")
+
+
+def test_redaction_masks_phones_and_review_keys() -> None:
+    framework = load_framework("jinxian-2021")
+    submission, removed, secrets = redact_submission(hostile_submission(), framework)
+    assert submission.contact.name == "" and TEXT_PHONE not in submission.report.sections["overview.duties"]
+    assert "（电话已删去）" in submission.report.sections["overview.duties"]
+    assert {CONTACT_NAME, CONTACT_PHONE, TEXT_PHONE} <= set(secrets)
+    assert "contact.name" in removed
+    # Money and codes are not phones: the seed's amounts survive untouched
+    assert submission.funds == hostile_submission().funds
+
+
+def test_leak_scan_looks_inside_zips(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("nothing", encoding="utf-8")
+    with zipfile.ZipFile(tmp_path / "b.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("inner.json", json.dumps({"name": CONTACT_NAME}))
+    assert leaks(tmp_path, [CONTACT_NAME]) == ["b.zip/inner.json"]
+
+
+def test_cli_publish(published: Published, keys: dict[str, PrivateKey], tmp_path: Path) -> None:
+    inputs = published.inputs
+    keyfile = tmp_path / "publisher.json"
+    keyfile.write_text(key_file_json(keys["publisher"]), encoding="utf-8")
+    out = tmp_path / "site"
+    args = [str(JIXIAO), "publish", str(inputs["seed"]), str(inputs["tampered"]), "-o", str(out),
+            "--key", str(keyfile), "--signed-at", PUBLISHED_AT]
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert result.returncode == 1, result.stderr  # one input refused
+    assert "已公开：2021 进贤县科技和工业信息化局" in result.stdout
+    assert "未公开" in result.stderr and "签名无效" in result.stderr
+    assert keys["publisher"].public.fingerprint in result.stdout
+    assert (out / "index.html").is_file() and (out / "publish.json").is_file()
+    # a second run replaces the published site; a folder that is not one is refused
+    again = subprocess.run([*args[:3], "-o", str(out), *args[6:]], capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine", encoding="utf-8")
+    refused = subprocess.run([*args[:3], "-o", str(other), *args[6:]], capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "不会覆盖" in refused.stderr
+    assert (other / "keep.txt").read_text(encoding="utf-8") == "mine"
