@@ -17,9 +17,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_portal import REPO, machine, poll, serve  # noqa: E402
+from bench_portal import REPO, machine, poll, serve
 
-from jixiao.catalog import example_json  # noqa: E402
+from jixiao.catalog import example_json
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--no-first-run", "--disable-sync"]
