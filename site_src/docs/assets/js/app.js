@@ -13,8 +13,9 @@ const STAGES = {
   packages: "正在加载评分组件",
   ready: "评分引擎就绪",
 };
-const INSECURE = "此页面通过不安全的 HTTP 打开：无法保存离线副本，签名将使用内置的备用方式。" +
-  "请向管理员索取 HTTPS 地址，或使用便携版。";
+// One calm sentence: what plain HTTP means here, and what to do about it.
+const INSECURE = "此页面经普通 HTTP 打开，浏览器不允许保存离线副本，签名改用内置的备用方式；" +
+  "如需断网使用，请向管理员索取 HTTPS 地址或使用便携版。";
 
 function notifier(root) {
   const box = root.querySelector("#jx-notices");
