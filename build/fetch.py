@@ -1,4 +1,4 @@
-"""Download the pinned build artefacts (Pyodide, browser wheels) into a local cache.
+"""Download the pinned build artefacts (Pyodide, browser wheels and sdists) into a local cache.
 
 Why: the browser build and the Pyodide tests need exact, verified bytes from npm and PyPI, and
 nothing else. Every artefact is pinned in ``artefacts.lock.json`` by URL and sha256; a file whose
@@ -35,6 +35,9 @@ PYODIDE_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
+# npm: a tarball (Pyodide); wheel: shipped as is; sdist: built into a py3-none-any wheel by
+# build/runtime.py (pure-Python projects that publish no wheel). Any other kind is refused.
+KINDS = frozenset({"npm", "wheel", "sdist"})
 _CHUNK = 1 << 16
 _ATTEMPTS = 3
 
@@ -65,7 +68,11 @@ class Artefact:
 def load_lock(path: Path = LOCK_FILE) -> dict[str, Artefact]:
     """Read the lock file, keyed by artefact name, in file order."""
     doc = json.loads(path.read_text(encoding="utf-8"))
-    return {entry["name"]: Artefact(**entry) for entry in doc["artefacts"]}
+    lock = {entry["name"]: Artefact(**entry) for entry in doc["artefacts"]}
+    unknown = sorted(f"{a.name} ({a.kind})" for a in lock.values() if a.kind not in KINDS)
+    if unknown:
+        raise ArtefactError(f"{path.name}: unknown artefact kind: {', '.join(unknown)}")
+    return lock
 
 
 def names_in(*groups: str) -> list[str]:

@@ -16,15 +16,18 @@ import email.parser
 import hashlib
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
+from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from pyodide_lock.spec import InfoSpec, PackageSpec
 
@@ -37,10 +40,10 @@ LOCK_NAME = "pyodide-lock.json"
 
 PROJECT = "jixiao"
 
-# Requirements with no pure wheel on PyPI that the browser gets from a pure-Python stand-in
-# installed by jixiao.browser_bundle before it imports them (jinja2 needs markupsafe; the
-# passphrase key file needs pyaes). A wheel requiring one of these is not refused for it.
-STAND_INS = frozenset({"markupsafe", "pyaes"})
+# The only tag a wheel built here from a pinned sdist may carry: pure Python, any platform.
+PURE_TAG = Tag("py3", "none", "any")
+# Zip timestamps of those wheels when SOURCE_DATE_EPOCH is unset (1980-01-01, the zip epoch).
+DEFAULT_EPOCH = "315532800"
 
 
 class RuntimeBuildError(RuntimeError):
@@ -73,6 +76,41 @@ def build_project_wheel(tmp: Path, repo: Path = REPO) -> Path:
     if len(wheels) != 1:
         raise RuntimeBuildError(f"应得到一个 jixiao 轮子，实际：{[w.name for w in wheels]}")
     return wheels[0]
+
+
+def build_sdist_wheel(sdist: Path, out: Path, name: str, version: str) -> Path:
+    """Build a pinned sdist into its pure ``py3-none-any`` wheel, offline and reproducibly.
+
+    Why: pyaes publishes no wheel, and MarkupSafe's are all compiled; both are pure Python at
+    heart. pip builds the cached, hash-checked sdist with this environment's setuptools (no
+    index, no build isolation: nothing is downloaded). ``CC=/bin/false`` makes MarkupSafe's
+    optional C speedups fail to build, so it falls back to its pure-Python code, and
+    ``SOURCE_DATE_EPOCH`` fixes the zip timestamps: the same sdist gives the same bytes.
+    Anything but one wheel of that name, version and tag is refused.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "CC": "/bin/false",
+        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH") or DEFAULT_EPOCH,
+        "PYTHONHASHSEED": "0",
+    }
+    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=out) as tmp:
+        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+               "--no-cache-dir", "-q", "-w", tmp, str(sdist)]
+        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeBuildError(f"由 {sdist.name} 构建轮子失败（需要 setuptools，见 pyproject 的 site 依赖）：\n"
+                                    f"{proc.stdout}\n{proc.stderr}")
+        built = sorted(Path(tmp).glob("*.whl"))
+        if len(built) != 1:
+            raise RuntimeBuildError(f"由 {sdist.name} 应得到一个轮子，实际：{[w.name for w in built]}")
+        wheel_name, wheel_version, _, tags = parse_wheel_filename(built[0].name)
+        if tags != frozenset({PURE_TAG}):
+            raise RuntimeBuildError(f"由 {sdist.name} 构建的 {built[0].name} 不是纯 Python 轮子（py3-none-any）")
+        if wheel_name != canonicalize_name(name) or str(wheel_version) != version:
+            raise RuntimeBuildError(f"由 {sdist.name} 构建的 {built[0].name} 不是锁定的 {name} {version}")
+        return Path(shutil.move(built[0], out / built[0].name))
 
 
 def marker_environment(info: InfoSpec) -> dict[str, str]:
@@ -152,7 +190,7 @@ def package_entry(wheel: Path, info: InfoSpec, available: set[str], on_demand: f
         if req.marker is not None and not Marker(str(req.marker)).evaluate(environment):
             continue
         dep = canonicalize_name(req.name)
-        if dep in on_demand or (dep in STAND_INS and dep not in available):
+        if dep in on_demand:
             continue
         if dep not in available:
             if missing is None:

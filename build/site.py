@@ -118,6 +118,7 @@ class _Build:
     precompile: bool
     say: Progress
     artefacts: dict[str, Path] = field(default_factory=dict)
+    sdists: dict[str, Path] = field(default_factory=dict)
     pyodide: Path | None = None
     packages: dict[str, Any] = field(default_factory=dict)
     precompiled: int = 0
@@ -145,6 +146,7 @@ def _artefacts(b: _Build) -> None:
         b.pyodide = fetch.pyodide_dir()
     lock = fetch.load_lock()
     b.artefacts = {n: p for n, p in paths.items() if lock[n].kind == "wheel"}
+    b.sdists = {n: p for n, p in paths.items() if lock[n].kind == "sdist"}
 
 
 def _stage(b: _Build) -> None:
@@ -267,10 +269,14 @@ def _runtime(b: _Build) -> None:
 
 
 def _wheels(b: _Build) -> None:
-    """The pinned wheels and our own, with CPython 3.14 bytecode compiled by Pyodide itself."""
+    """The pinned wheels, those built from pinned sdists, and our own, with CPython 3.14 bytecode
+    compiled by Pyodide itself."""
     assert b.pyodide is not None
+    lock = fetch.load_lock()
+    built = [runtime.build_sdist_wheel(path, b.work / "sdist", name, lock[name].version)
+             for name, path in b.sdists.items()]
     own = runtime.build_project_wheel(b.work / "own")
-    wheels = [*b.artefacts.values(), own]
+    wheels = [*b.artefacts.values(), *built, own]
     mode = "sourceless" if b.precompile else "none"
     # Our own code keeps its source beside the bytecode: its tracebacks stay readable.
     modes = {own.name: "alongside"} if b.precompile else {}
@@ -325,7 +331,8 @@ STEPS: tuple[Step, ...] = (
     Step("prune", "精简", ("*.map", "sitemap.xml", "assets/javascripts/lunr/"), (), _prune),
     Step("runtime", "复制 Python 运行环境", ("pyodide npm",), ("pyodide/*.mjs", "pyodide/*.wasm", "pyodide/*.zip"),
          _runtime),
-    Step("wheels", "打包并预编译 Python 包", ("locked wheels", "py/jixiao/"), ("pyodide/*.whl",), _wheels),
+    Step("wheels", "打包并预编译 Python 包", ("locked wheels", "locked sdists", "py/jixiao/"), ("pyodide/*.whl",),
+         _wheels),
     Step("lock", "写包清单", ("pyodide/*.whl", "upstream lock"), ("pyodide/pyodide-lock.json",), _lock),
     Step("offline", "生成离线缓存", ("every file",), ("version.json", "sw.js"), _offline),
     Step("check", "检查", ("every file",), (), _check),
@@ -344,7 +351,7 @@ def _package_version() -> str:
 
 def _tool_versions() -> dict[str, str]:
     found = {}
-    for dist in ("mkdocs", "mkdocs-material", "pymdown-extensions", "pyodide-lock", "packaging"):
+    for dist in ("mkdocs", "mkdocs-material", "pymdown-extensions", "pyodide-lock", "packaging", "setuptools"):
         try:
             found[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

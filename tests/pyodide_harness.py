@@ -24,12 +24,12 @@ NODE_RUNNER = REPO / "build" / "pyodide_node.mjs"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def _load_fetch() -> ModuleType:
-    # build/ is not a package; load build/fetch.py by path (registered so dataclasses work).
-    name = "jixiao_build_fetch"
+def _load_build(stem: str) -> ModuleType:
+    # build/ is not a package; load build/<stem>.py by path (registered so dataclasses work).
+    name = f"jixiao_build_{stem}"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "build" / "fetch.py")
+    spec = importlib.util.spec_from_file_location(name, REPO / "build" / f"{stem}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -37,7 +37,7 @@ def _load_fetch() -> ModuleType:
     return module
 
 
-fetch = _load_fetch()
+fetch = _load_build("fetch")
 
 
 def node_or_skip() -> str:
@@ -64,6 +64,16 @@ def lock_wheels(*groups: str) -> list[Path]:
     paths = _fetched("fetch", names)
     assert isinstance(paths, dict)
     return [paths[n] for n in names]
+
+
+def lock_sdist_wheels(out: Path, *groups: str) -> list[Path]:
+    """The pinned sdists of the given lock groups, built into pure wheels as the site build does."""
+    lock = fetch.load_lock()
+    names = [n for n in fetch.names_in(*groups) if lock[n].kind == "sdist"]
+    paths = _fetched("fetch", names)
+    assert isinstance(paths, dict)
+    runtime = _load_build("runtime")
+    return [runtime.build_sdist_wheel(paths[n], Path(out), n, lock[n].version) for n in names]
 
 
 def run_in_pyodide(script: str, wheels: list[Path], timeout: float = 600) -> str:

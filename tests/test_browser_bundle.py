@@ -1,23 +1,13 @@
-"""`jixiao.browser_bundle`, the worker's door for bundles, on CPython; and its stand-ins.
+"""`jixiao.browser_bundle`, the worker's door for bundles, on CPython.
 
-The browser has no MarkupSafe and no pyaes (neither has a pure wheel on PyPI), so the module
-supplies pure-Python stand-ins there. They must give byte-identical output: the verifier
-rebuilds the bundle's HTML and compares, and a key file encrypted in the browser must open
-with the CLI. A subprocess hides the real packages and renders the same things.
+The browser runs the same module with the real MarkupSafe and pyaes (pure wheels built from the
+pinned sdists; tests/test_bundle_pyodide.py runs it there).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
-import json
-import os
-import subprocess
-import sys
-import zipfile
 
-import pyaes  # type: ignore[import-untyped]
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -29,70 +19,6 @@ from jixiao.bundle.passphrase import WrongPassphrase
 from jixiao.catalog import example_json
 
 SEED = example_json("jinxian-2021")
-
-HIDDEN = """
-import base64, hashlib, importlib.util, io, json, sys, zipfile
-hidden = {"markupsafe", "pyaes"}
-class Hide:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in hidden:
-            raise ImportError(name)
-sys.meta_path.insert(0, Hide())
-real_find_spec = importlib.util.find_spec
-importlib.util.find_spec = lambda name, *a: None if name in hidden else real_find_spec(name, *a)
-from jixiao import browser_bundle as bb
-import markupsafe, pyaes
-assert markupsafe.__version__.endswith("stand-in"), markupsafe.__version__
-from jixiao.bundle import PrivateKey, build_bundle, key_file_json
-from jixiao import load_example, load_framework
-sub = load_example("jinxian-2021")
-key = PrivateKey("ed25519", bytes(range(32)))
-name, data = build_bundle(sub, load_framework(sub.framework_id), key, sys.argv[1])
-html = [n for n in zipfile.ZipFile(io.BytesIO(data)).namelist() if n.endswith(".html")][0]
-print(hashlib.sha256(zipfile.ZipFile(io.BytesIO(data)).read(html)).hexdigest())
-print(hashlib.sha256(bb.key_sheet(key.public.raw, "某<单位>&'\\"", "A1", "2022-03-01").encode()).hexdigest())
-print(json.dumps(key_file_json(key, "口令 pw", iterations=1000)))
-"""
-
-
-def test_stand_ins_give_identical_output() -> None:
-    proc = subprocess.run([sys.executable, "-c", HIDDEN, SIGNED_AT], capture_output=True, text=True,
-                          check=False, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    html_digest, sheet_digest, key_file = proc.stdout.splitlines()
-    from jixiao import load_example, load_framework
-    from jixiao.bundle import PrivateKey, build_bundle
-
-    sub = load_example("jinxian-2021")
-    key = PrivateKey("ed25519", bytes(range(32)))
-    _, data = build_bundle(sub, load_framework(sub.framework_id), key, SIGNED_AT)
-    zf = zipfile.ZipFile(io.BytesIO(data))
-    html = next(n for n in zf.namelist() if n.endswith(".html"))
-    assert html_digest == hashlib.sha256(zf.read(html)).hexdigest()
-    sheet = bb.key_sheet(key.public.raw, "某<单位>&'\"", "A1", "2022-03-01")
-    assert sheet_digest == hashlib.sha256(sheet.encode()).hexdigest()
-    assert read_key_file(json.loads(key_file), "口令 pw") == key  # encrypted by the stand-in AES
-
-
-@pytest.mark.parametrize("size", [16, 24, 32])
-def test_aes_ctr_stand_in_matches_pyaes(size: int) -> None:
-    stand_in = bb._pyaes_module()
-    for length in (0, 1, 15, 16, 17, 100):
-        key, iv, data = os.urandom(size), int.from_bytes(os.urandom(16), "big"), os.urandom(length)
-        real = pyaes.AESModeOfOperationCTR(key, counter=pyaes.Counter(initial_value=iv)).encrypt(data)
-        ours = stand_in.AESModeOfOperationCTR(key, counter=stand_in.Counter(initial_value=iv)).encrypt(data)
-        assert ours == real
-    # The counter wraps at 2**128 like pyaes's.
-    top = (1 << 128) - 1
-    key = os.urandom(size)
-    assert stand_in.AESModeOfOperationCTR(key, counter=stand_in.Counter(initial_value=top)).encrypt(bytes(40)) == \
-        pyaes.AESModeOfOperationCTR(key, counter=pyaes.Counter(initial_value=top)).encrypt(bytes(40))
-
-
-def test_aes_fips197_vector() -> None:
-    aes = bb._pyaes_module()
-    block = aes.encrypt_block(aes.expand_key(bytes(range(32))), bytes.fromhex("00112233445566778899aabbccddeeff"))
-    assert block.hex() == "8ea2b7ca516745bfeafc49904b496089"  # FIPS 197, appendix C.3
 
 
 def test_prepare_sign_elsewhere_finish() -> None:

@@ -3,17 +3,15 @@
 Why: the browser builds the bundle with this same Python, without OpenSSL, `hashlib.pbkdf2_hmac`
 or `cryptography`. The same key and time must give the same envelope bytes there (Ed25519 is
 deterministic and the payload canonical), a browser-made bundle must verify with the CLI, and
-a CLI-made one in the browser. The wheels not yet pinned in build/artefacts.lock.json (pyaes,
-MarkupSafe from their sdists, as pure py3 wheels; jinja2; segno) are built here from PyPI.
+a CLI-made one in the browser. The wheels are those the site ships: pinned in
+build/artefacts.lock.json, and pyaes and MarkupSafe built from their pinned sdists into pure py3
+wheels by build/runtime.py, so the real packages run here, not stand-ins.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,12 +21,9 @@ from jixiao import load_example, load_framework
 from jixiao.bundle import verify_file
 from jixiao.bundle.archive import prepare_bundle
 from jixiao.bundle.envelope import SUBMISSION_TYPE, sign_payload
-from pyodide_harness import IN_CI, lock_wheels, project_wheel, run_in_pyodide
+from pyodide_harness import lock_sdist_wheels, lock_wheels, project_wheel, run_in_pyodide
 
 pytestmark = pytest.mark.pyodide
-
-EXTRA = {"jinja2": "jinja2==3.1.6", "segno": "segno==1.6.6"}
-FROM_SDIST = {"markupsafe": "markupsafe==3.0.3", "pyaes": "pyaes==1.6.1"}
 
 SCRIPT = """\
 import base64, hashlib, sys
@@ -48,27 +43,18 @@ name, data = build_bundle(sub, fw, key, "{signed_at}")
 print(name)
 print(base64.b64encode(data).decode())
 print(sys.platform)
+import markupsafe, pyaes
+from importlib.metadata import version
+from jixiao.bundle import key_file_json, read_key_file
+print(version("markupsafe"), version("pyaes"), *("site-packages" in m.__file__ for m in (markupsafe, pyaes)))
+print(read_key_file(key_file_json(key, "口令 pw", iterations=1000), "口令 pw") == key)
 """
-
-
-def _pip(*args: str, cwd: Path, env: dict[str, str] | None = None) -> None:
-    proc = subprocess.run([sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True, text=True,
-                          env=env, check=False)
-    if proc.returncode != 0:
-        message = f"pip {' '.join(args[:2])} failed: {proc.stderr[-500:]}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    out = tmp_path_factory.mktemp("wheels")
-    _pip("download", "--no-deps", "--only-binary=:all:", "-d", str(out), *EXTRA.values(), cwd=out)
-    pure = {**os.environ, "CC": "/bin/false"}  # no C compiler: MarkupSafe builds its pure fallback
-    _pip("wheel", "--no-deps", "--no-binary", ":all:", "-w", str(out), *FROM_SDIST.values(), cwd=out, env=pure)
-    built = sorted(out.glob("*.whl"))
-    assert all(w.name.endswith("-py3-none-any.whl") or "py2.py3" in w.name for w in built), built
+    built = lock_sdist_wheels(tmp_path_factory.mktemp("sdist"), "core", "export", "signing")
+    assert {w.name for w in built} == {"markupsafe-3.0.4-py3-none-any.whl", "pyaes-1.6.1-py3-none-any.whl"}
     return [project_wheel(tmp_path_factory.mktemp("own")), *lock_wheels("core", "export", "signing"), *built]
 
 
@@ -76,8 +62,10 @@ def test_bundles_agree_between_pyodide_and_cpython(wheels: list[Path]) -> None:
     cli_name, cli_bundle = seed_bundle()
     script = SCRIPT.format(signed_at=SIGNED_AT, cli_bundle=base64.b64encode(cli_bundle).decode())
     lines = run_in_pyodide(script, wheels).splitlines()
-    digest, cli_verdict, name, browser_zip, platform = lines[:5]
+    digest, cli_verdict, name, browser_zip, platform, real, key_file_ok = lines[:7]
     assert platform == "emscripten"
+    assert real == "3.0.4 1.6.1 True True", real  # the real MarkupSafe and pyaes, from the built wheels
+    assert key_file_ok == "True"  # pyaes's AES-CTR round-trips a passphrase key file in Pyodide
 
 
     prepared = prepare_bundle(load_example("jinxian-2021"), load_framework("jinxian-2021"), SIGNED_AT)

@@ -5,11 +5,9 @@ The worker's generic `call` message runs `jixiao.browser_bundle.<func>(*args)`; 
 adapt: the real work is `jixiao.bundle` (the same code as the CLI), so a bundle made in the
 browser verifies with `jixiao verify` and the other way round.
 
-Two requirements have no pure-Python wheel on PyPI and are therefore not shipped to the
-browser: MarkupSafe (jinja2's escaping; its wheels are all compiled) and pyaes (sdist only).
-`install_stand_ins()` puts small pure-Python stand-ins in their place when, and only when,
-the real package cannot be imported: `Markup`/`escape` with MarkupSafe's exact output, and
-AES-CTR checked against pyaes in the tests. On CPython the real packages are always used.
+MarkupSafe (jinja2's escaping) and pyaes (the key file's AES-CTR) are the real packages here
+too: the site build makes pure py3 wheels of them from sdists pinned in
+build/artefacts.lock.json (MarkupSafe without its optional C speedups).
 
 Signing with WebCrypto happens in the page: `prepare` returns the DSSE pre-authentication
 bytes, the page signs them with its non-extractable key, and `finish` checks the signature and
@@ -19,261 +17,14 @@ encrypted key file (the CLI's format, so the same file works with `jixiao bundle
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
-import string
-import sys
-import types
 from typing import Any
 
-# --- stand-ins for MarkupSafe and pyaes (browser only) --------------------------------------------
-
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"}
-_ESCAPE_TABLE = str.maketrans(_ESCAPES)
-
-
-def _markupsafe_module() -> types.ModuleType:
-    """MarkupSafe's public API, pure Python, with the same escaping (`&#39;`, `&#34;`)."""
-
-    class Markup(str):
-        __slots__ = ()
-
-        def __new__(cls, obj: Any = "", encoding: str | None = None, errors: str = "strict") -> Markup:
-            if hasattr(obj, "__html__"):
-                obj = obj.__html__()
-            if encoding is None:
-                return super().__new__(cls, obj)
-            return super().__new__(cls, obj, encoding, errors)
-
-        def __html__(self) -> Markup:
-            return self
-
-        def __add__(self, other: Any) -> Markup:
-            if isinstance(other, str) or hasattr(other, "__html__"):
-                return self.__class__(super().__add__(self.escape(other)))
-            return NotImplemented
-
-        def __radd__(self, other: Any) -> Markup:
-            if isinstance(other, str) or hasattr(other, "__html__"):
-                return self.escape(other).__add__(self)
-            return NotImplemented
-
-        def __mul__(self, num: Any) -> Markup:
-            if isinstance(num, int):
-                return self.__class__(super().__mul__(num))
-            return NotImplemented
-
-        __rmul__ = __mul__
-
-        def __mod__(self, value: Any) -> Markup:
-            if isinstance(value, tuple):
-                value = tuple(_escape_arg(x) for x in value)
-            elif hasattr(type(value), "__getitem__") and not isinstance(value, str):
-                value = {k: _escape_arg(v) for k, v in value.items()} if isinstance(value, dict) else _escape_arg(value)
-            else:
-                value = (_escape_arg(value),)
-            return self.__class__(super().__mod__(value))
-
-        def __repr__(self) -> str:
-            return f"{self.__class__.__name__}({super().__repr__()})"
-
-        def join(self, seq: Any) -> Markup:
-            return self.__class__(super().join(map(self.escape, seq)))
-
-        def format(self, *args: Any, **kwargs: Any) -> Markup:
-            formatter = EscapeFormatter(self.escape)
-            return self.__class__(formatter.vformat(self, args, kwargs))
-
-        def __html_format__(self, format_spec: str) -> Markup:
-            if format_spec:
-                raise ValueError("Unsupported format specification for Markup.")
-            return self
-
-        def striptags(self) -> str:
-            import re
-
-            text = re.sub(r"<!--.*?-->|<[^>]*>", "", str(self), flags=re.S)
-            return self.__class__(" ".join(text.split())).unescape()
-
-        def unescape(self) -> str:
-            import html
-
-            return html.unescape(str(self))
-
-        @classmethod
-        def escape(cls, s: Any) -> Markup:
-            rv = escape(s)
-            if rv.__class__ is not cls:
-                return cls(rv)
-            return rv
-
-    class EscapeFormatter(string.Formatter):
-        __slots__ = ("escape",)
-
-        def __init__(self, escape: Any) -> None:
-            self.escape = escape
-            super().__init__()
-
-        def format_field(self, value: Any, format_spec: str) -> str:
-            if hasattr(value, "__html_format__"):
-                rv = value.__html_format__(format_spec)
-            elif hasattr(value, "__html__"):
-                if format_spec:
-                    raise ValueError(f"Format specifier {format_spec} given, but {type(value)} does not"
-                                     " define __html__. A class that defines __html__ must define"
-                                     " __html_format__ to work with format specifiers.")
-                rv = value.__html__()
-            else:
-                rv = string.Formatter.format_field(self, value, str(format_spec))
-            return str(self.escape(rv))
-
-    def _escape_arg(value: Any) -> Any:
-        if hasattr(value, "__html__") or isinstance(value, str):
-            return escape(value)
-        return value
-
-    def escape(s: Any) -> Markup:
-        if type(s) is str:
-            return Markup(s.translate(_ESCAPE_TABLE))
-        if hasattr(s, "__html__"):
-            return Markup(s.__html__())
-        return Markup(str(s).translate(_ESCAPE_TABLE))
-
-    def escape_silent(s: Any) -> Markup:
-        return Markup() if s is None else escape(s)
-
-    def soft_str(s: Any) -> str:
-        return s if isinstance(s, str) else str(s)
-
-    module = types.ModuleType("markupsafe", "Pure-Python stand-in for MarkupSafe (jixiao.browser_bundle)")
-    module.Markup = Markup  # type: ignore[attr-defined]
-    module.EscapeFormatter = EscapeFormatter  # type: ignore[attr-defined]
-    module.escape = escape  # type: ignore[attr-defined]
-    module.escape_silent = escape_silent  # type: ignore[attr-defined]
-    module.soft_str = soft_str  # type: ignore[attr-defined]
-    module.__version__ = "3.0.3+jixiao-stand-in"  # type: ignore[attr-defined]
-    Markup.__module__ = EscapeFormatter.__module__ = "markupsafe"
-    return module
-
-
-def _aes_tables() -> tuple[list[int], list[int]]:
-    """The AES S-box (FIPS 197) and round constants, computed rather than typed in."""
-    sbox = [0] * 256
-    p = q = 1
-    while True:  # p walks GF(2^8) by 3, q by its inverse 1/3
-        p = p ^ ((p << 1) & 0xFF) ^ (0x1B if p & 0x80 else 0)
-        q ^= q << 1
-        q ^= q << 2
-        q ^= q << 4
-        q &= 0xFF
-        if q & 0x80:
-            q ^= 0x09
-        x = q ^ ((q << 1 | q >> 7) & 0xFF) ^ ((q << 2 | q >> 6) & 0xFF) ^ ((q << 3 | q >> 5) & 0xFF) \
-            ^ ((q << 4 | q >> 4) & 0xFF)
-        sbox[p] = x ^ 0x63
-        if p == 1:
-            break
-    sbox[0] = 0x63
-    rcon, r = [], 1
-    for _ in range(10):
-        rcon.append(r)
-        r = ((r << 1) ^ (0x1B if r & 0x80 else 0)) & 0xFF
-    return sbox, rcon
-
-
-def _pyaes_module() -> types.ModuleType:
-    """What `jixiao.bundle.passphrase` uses of pyaes: `Counter` and `AESModeOfOperationCTR`."""
-    sbox, rcon = _aes_tables()
-
-    def xtime(a: int) -> int:
-        return ((a << 1) ^ 0x1B) & 0xFF if a & 0x80 else a << 1
-
-    def expand(key: bytes) -> list[list[int]]:
-        nk = len(key) // 4
-        if len(key) not in (16, 24, 32):
-            raise ValueError("Invalid key size")
-        rounds = nk + 6
-        words = [list(key[4 * i:4 * i + 4]) for i in range(nk)]
-        for i in range(nk, 4 * (rounds + 1)):
-            t = list(words[i - 1])
-            if i % nk == 0:
-                t = [sbox[b] for b in t[1:] + t[:1]]
-                t[0] ^= rcon[i // nk - 1]
-            elif nk > 6 and i % nk == 4:
-                t = [sbox[b] for b in t]
-            words.append([a ^ b for a, b in zip(words[i - nk], t, strict=True)])
-        return [[b for word in words[4 * r:4 * r + 4] for b in word] for r in range(rounds + 1)]
-
-    def encrypt_block(round_keys: list[list[int]], block: bytes) -> bytes:
-        s = [b ^ k for b, k in zip(block, round_keys[0], strict=True)]
-        last = len(round_keys) - 1
-        for rnd in range(1, last + 1):
-            s = [sbox[b] for b in s]
-            s = [s[(i + 4 * (i % 4)) % 16] for i in range(16)]  # ShiftRows (column-major state)
-            if rnd != last:
-                mixed = []
-                for c in range(4):
-                    a = s[4 * c:4 * c + 4]
-                    t = a[0] ^ a[1] ^ a[2] ^ a[3]
-                    mixed += [a[i] ^ t ^ xtime(a[i] ^ a[(i + 1) % 4]) for i in range(4)]
-                s = mixed
-            s = [b ^ k for b, k in zip(s, round_keys[rnd], strict=True)]
-        return bytes(s)
-
-    class Counter:
-        def __init__(self, initial_value: int = 1) -> None:
-            self.value = initial_value % (1 << 128)
-
-        def increment(self) -> None:
-            self.value = (self.value + 1) % (1 << 128)
-
-    class AESModeOfOperationCTR:
-        name = "Counter (CTR)"
-
-        def __init__(self, key: bytes, counter: Counter | None = None) -> None:
-            self._keys = expand(bytes(key))
-            self._counter = counter or Counter()
-            self._stream = b""
-
-        def encrypt(self, data: bytes) -> bytes:
-            while len(self._stream) < len(data):
-                self._stream += encrypt_block(self._keys, self._counter.value.to_bytes(16, "big"))
-                self._counter.increment()
-            out = bytes(a ^ b for a, b in zip(data, self._stream, strict=False))
-            self._stream = self._stream[len(data):]
-            return out
-
-        decrypt = encrypt
-
-    module = types.ModuleType("pyaes", "Pure-Python stand-in for pyaes's AES-CTR (jixiao.browser_bundle)")
-    module.Counter = Counter  # type: ignore[attr-defined]
-    module.AESModeOfOperationCTR = AESModeOfOperationCTR  # type: ignore[attr-defined]
-    module.encrypt_block = encrypt_block  # type: ignore[attr-defined]
-    module.expand_key = expand  # type: ignore[attr-defined]
-    return module
-
-
-def install_stand_ins(*, force: bool = False) -> list[str]:
-    """Put the stand-ins in `sys.modules` where the real package is missing; returns their names."""
-    installed = []
-    for name, make in (("markupsafe", _markupsafe_module), ("pyaes", _pyaes_module)):
-        if name in sys.modules and not force:
-            continue
-        if force or importlib.util.find_spec(name) is None:
-            sys.modules[name] = make()
-            installed.append(name)
-    return installed
-
-
-install_stand_ins()
-
-# --- the functions the page calls ---------------------------------------------------------------
-
-from .browser import validate_leniently  # noqa: E402
-from .bundle import archive as _archive  # noqa: E402  (after the stand-ins on purpose)
-from .bundle.envelope import SUBMISSION_TYPE, make_signature, signature_from_parts  # noqa: E402
-from .bundle.keys import (  # noqa: E402
+from .browser import validate_leniently
+from .bundle import archive as _archive
+from .bundle.envelope import SUBMISSION_TYPE, make_signature, signature_from_parts
+from .bundle.keys import (
     PrivateKey,
     PublicKey,
     key_file_is_encrypted,
@@ -282,9 +33,9 @@ from .bundle.keys import (  # noqa: E402
     read_key_file,
     read_public_key_file,
 )
-from .bundle.verify import verify_file  # noqa: E402
-from .catalog import UnknownName, load_framework  # noqa: E402
-from .io.errors import InputError  # noqa: E402
+from .bundle.verify import verify_file
+from .catalog import UnknownName, load_framework
+from .io.errors import InputError
 
 _prepared: dict[int, _archive.Prepared] = {}
 _tokens = itertools.count(1)

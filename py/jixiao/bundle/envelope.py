@@ -24,8 +24,11 @@ from .keys import KeyFileError, PrivateKey, PublicKey, b64
 
 SUBMISSION_TYPE = "application/vnd.jixiao.submission+json; version=1"
 ROSTER_TYPE = "application/vnd.jixiao.roster+json; version=1"
+REVIEW_TYPE = "application/vnd.jixiao.review+json; version=1"  # a supervisor's 复核 (consolidate/review.py)
+SUMMARY_TYPE = "application/vnd.jixiao.summary+json; version=1"  # a department's 附件4 (consolidate/summary.py)
 MAX_SIGNATURES = 16
-TYPE_NAMES = {SUBMISSION_TYPE: "签名自评材料", ROSTER_TYPE: "公钥名册"}
+TYPE_NAMES = {SUBMISSION_TYPE: "签名自评材料", ROSTER_TYPE: "公钥名册", REVIEW_TYPE: "主管部门复核意见",
+              SUMMARY_TYPE: "部门自评情况汇总表"}
 
 
 class EnvelopeError(Exception):

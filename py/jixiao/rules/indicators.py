@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from ..model.evaluation import Finding, IndicatorResult, Level1Result
 from ..model.framework import RULE_NAMES, Framework, KnownIndicator, Level1Def
@@ -27,7 +28,9 @@ def split_label(name: str) -> tuple[str, Decimal | None]:
     return text[: match.start()].strip(), Decimal(unicodedata.normalize("NFKC", match.group(1)))
 
 
+@lru_cache(maxsize=8192)
 def _key(name: str) -> str:
+    """Cached: the framework's own names are keyed again for every row of every submission."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", split_label(name)[0]))
 
 

@@ -17,8 +17,9 @@
 import { readSubmission } from "./form.js";
 
 const MODULE = "jixiao.browser_bundle";
-// Lock names: openpyxl (+ et_xmlfile), ecdsa (+ six), gmalg, rfc8785, jinja2, segno.
-export const BUNDLE_PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno"];
+// Lock names: openpyxl (+ et_xmlfile), ecdsa (+ six), gmalg, rfc8785, jinja2 (+ markupsafe), segno,
+// pyaes (jixiao.bundle imports it for passphrase key files).
+export const BUNDLE_PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno", "pyaes"];
 const DB_NAME = "jixiao-keys";
 const STORE = "keys";
 const SLOT = "current";

@@ -7,7 +7,7 @@
 import { Engine, browserSupport } from "./engine.js";
 
 const MODULE = "jixiao.browser_bundle";
-const PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno"];
+const PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno", "pyaes"];
 const MAX_BYTES = 20 * 1024 * 1024; // verify.py's own limit; bigger files are not even read
 
 const STATUS_WORDS = { ok: "通过", fail: "未通过", skip: "未检查", warn: "注意" };

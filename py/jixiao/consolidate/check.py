@@ -1,0 +1,572 @@
+"""Verifying a unit's bundle for consolidation: the signed envelope is the authority, cheaply.
+
+`bundle.verify.verify_file` rebuilds every visible cell of the spreadsheet and the whole HTML
+page and compares them (70–120 ms a zip). Consolidation takes nothing from those renderings:
+every number in 附件4 comes from the signed payload. So the default here is the envelope path
+(about 2 ms a zip on CPython):
+
+1. the zip is opened with the same hostile-input limits (`open_zip`) and must hold exactly one
+   .json, one .xlsx and one .html;
+2. the envelope (.json): its shape, every signature (Ed25519 through `cryptography` when it is
+   installed), the roster when one is given;
+3. the payload: RFC 8785 canonical form, the schema (`Submission`), the framework named by id,
+   version and hash, and the evaluation recomputed by `evaluate` and compared field for field;
+4. the spreadsheet carries the *same* envelope on its hidden sheet: only that sheet's XML and
+   the shared strings are read (never the whole workbook), and the envelope found there must
+   equal the .json one exactly (same payload, same signatures).
+
+What is not looked at: the visible cells and the HTML. A bundle whose visible cells were edited
+after signing still consolidates correctly (its row comes from the signed payload, not the
+cells); `deep=True` (the CLI's `--deep`) adds the full `verify_file` to name such edits.
+
+Every valid input takes the fast road; anything odd is handed to the strict parsers
+(`parse_envelope`, `parse_payload`, `evaluation_differences`) so a refusal carries exactly the
+message `jixiao verify` would give. Pure Python (zipfile, json, ElementTree): runs in Pyodide.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import PurePosixPath
+from typing import Any
+
+from .. import __version__
+from ..bundle import crypto
+from ..bundle.archive import ArchiveError, SafeZip, open_zip
+from ..bundle.changes import evaluation_differences
+from ..bundle.envelope import SUBMISSION_TYPE, EnvelopeError, pae, parse_envelope
+from ..bundle.keys import PublicKey
+from ..bundle.payload import PayloadError, parse_payload, parse_signed_at
+from ..bundle.roster import Roster, check_key
+from ..bundle.verify import MAX_BUNDLE_ENTRIES, MAX_FILE_BYTES, MAX_XLSX_ENTRIES, verify_file
+from ..canonical import canonical_json
+from ..catalog import UnknownName, load_framework
+from ..model.evaluation import Evaluation
+from ..model.framework import Framework
+from ..model.submission import Submission
+from ..render.xlsx import ENVELOPE_SHEET
+from ..rules.evaluate import evaluate
+
+_SIGNED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_PAYLOAD_KEYS = {"submission", "evaluation", "framework", "software", "signed_at"}
+_NON_BMP = re.compile(rb"[\xf0-\xf4]")  # a 4-byte UTF-8 sequence: JCS key order may differ from Python's
+_MAX_SAFE_INT = 2**53 - 1
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+# Findings on a unit's own 附件6 that put its 附件4 row in doubt (the row is still written).
+ROW_CODES = {"TOTAL_MISMATCH", "RATE_MISMATCH", "FUND_SUM_MISMATCH", "GRADE_MISMATCH", "EXECUTION_OVER_BUDGET"}
+ROW_PATHS = ("funds.total", "total")
+
+
+@dataclass(frozen=True)
+class IndicatorRef:
+    """A scored 三级指标 of the signed table: what a per-indicator review may name."""
+
+    path: str
+    name: str
+    max_score: Decimal | None
+    score: Decimal | None
+
+
+@dataclass(frozen=True)
+class UnitFacts:
+    """What consolidation needs from one verified bundle (picklable: crosses process pools)."""
+
+    unit_code: str
+    unit_name: str
+    unit_kind: str
+    department: str
+    year: int
+    framework_id: str
+    framework_version: str
+    signed_at: str
+    payload_sha256: str
+    signers: tuple[str, ...]
+    budget: Decimal | None
+    executed: Decimal | None
+    rate: Decimal | None
+    declared_total: Decimal | None
+    computed_total: Decimal | None
+    grade: str | None
+    errors: int
+    warnings: int
+    flags: tuple[str, ...]
+    indicators: tuple[IndicatorRef, ...] = ()
+
+    @property
+    def self_score(self) -> Decimal | None:
+        """The 总分 the unit declared on its 附件6 (Σ得分 when it left 总分 blank)."""
+        return self.declared_total if self.declared_total is not None else self.computed_total
+
+    @property
+    def department_name(self) -> str:
+        """The 主管部门 a unit belongs to; a 本级 that left it blank is its own department."""
+        name = self.department.strip()
+        if not name and self.unit_kind == "本级":
+            return self.unit_name.strip()
+        return name
+
+
+@dataclass
+class Checked:
+    """The outcome for one input: `unit` is set only when every check passed."""
+
+    source: str
+    sha256: str
+    kind: str = ""
+    reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unit: UnitFacts | None = None
+    unit_code: str = ""
+    unit_name: str = ""
+    year: int | None = None
+    received_at: str = ""  # set when the bytes came from a store
+    readable: bool = True  # False: not a bundle at all, or damaged (HTTP 400 rather than 422)
+
+    @property
+    def ok(self) -> bool:
+        return self.unit is not None and not self.reasons
+
+    def fail(self, message: str) -> Checked:
+        self.reasons.append(message)
+        return self
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, *, unreadable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unreadable = unreadable
+
+
+def check_bundle(source: str, data: bytes, roster: Roster | None = None, *, deep: bool = False) -> Checked:
+    """Verify one unit's bundle (.zip, envelope .json or signed .xlsx) for consolidation; never raises."""
+    checked = Checked(source, hashlib.sha256(data).hexdigest())
+    try:
+        _check(checked, data, roster)
+    except _Refused as exc:
+        checked.fail(exc.message)
+        checked.readable = not exc.unreadable
+    except Exception as exc:  # hostile input must come back as a reason, never a crash
+        checked.fail(f"核验中出现程序内部错误（{type(exc).__name__}），请联系维护人员")
+    if deep and checked.ok:
+        verdict = verify_file(PurePosixPath(source).name, data, roster)
+        checked.reasons += [c.message for c in verdict.checks if c.status == "fail"]
+    if checked.reasons:
+        checked.unit = None
+    return checked
+
+
+def _check(checked: Checked, data: bytes, roster: Roster | None) -> None:
+    if len(data) > MAX_FILE_BYTES:
+        raise _Refused(f"文件过大（{len(data) / 1024 / 1024:.1f} MB），上限 {MAX_FILE_BYTES // 1024 // 1024} MB")
+    if not data.strip():
+        raise _Refused("文件是空的", unreadable=True)
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        safe = _open(data, "压缩包", max(MAX_BUNDLE_ENTRIES, MAX_XLSX_ENTRIES))
+        if "xl/workbook.xml" in safe.entries:
+            checked.kind = "xlsx"
+            text = hidden_envelope(safe)
+            if text is None:
+                raise _Refused("表格中没有签名数据（不是由 jixiao 导出的签名表格，或签名页被删除）")
+            _check_envelope(checked, text.encode("utf-8"), roster)
+            return
+        checked.kind = "zip"
+        _check_zip(checked, safe, roster)
+        return
+    if data.lstrip()[:1] == b"{" or data.startswith(b"\xef\xbb\xbf"):
+        checked.kind = "json"
+        _check_envelope(checked, data, roster)
+        return
+    raise _Refused("无法识别的文件：既不是签名材料 .zip，也不是签名 .json 或 .xlsx", unreadable=True)
+
+
+def _open(data: bytes, what: str, max_entries: int) -> SafeZip:
+    try:
+        return open_zip(data, what, max_entries=max_entries)
+    except ArchiveError as exc:
+        raise _Refused(exc.message, unreadable=exc.unreadable) from None
+
+
+def _check_zip(checked: Checked, safe: SafeZip, roster: Roster | None) -> None:
+    if len(safe.entries) > MAX_BUNDLE_ENTRIES:
+        raise _Refused(f"压缩包中的条目过多（{len(safe.entries)} 个，上限 {MAX_BUNDLE_ENTRIES}）")
+    by_suffix: dict[str, list[str]] = {}
+    for name in safe.entries:
+        by_suffix.setdefault(PurePosixPath(name).suffix.lower(), []).append(name)
+    parts = (".json", ".xlsx", ".html")
+    extra = [n for s, names in by_suffix.items() for n in (names if s not in parts else names[1:])]
+    if extra:
+        raise _Refused(f"压缩包中有多余的文件：{'、'.join(e[:60] for e in extra[:5])}")
+    missing = [s for s in parts if s not in by_suffix]
+    if missing:
+        raise _Refused(f"压缩包不完整：缺少 {'、'.join(missing)} 文件")
+    try:
+        envelope_bytes = safe.read(by_suffix[".json"][0])
+        xlsx = safe.read(by_suffix[".xlsx"][0])
+    except ArchiveError as exc:
+        raise _Refused(exc.message) from None
+    doc = _check_envelope(checked, envelope_bytes, roster)
+    if doc is None:
+        return
+    inner_zip = _open(xlsx, "[xlsx] 表格", MAX_XLSX_ENTRIES)
+    inner = hidden_envelope(inner_zip)
+    if inner is None:
+        raise _Refused("[xlsx] 表格中没有签名数据（签名页被删除）")
+    try:
+        inner_doc = json.loads(inner)
+    except (ValueError, RecursionError):
+        raise _Refused("[xlsx] 表格中的签名数据已损坏") from None
+    if inner_doc != doc:
+        raise _Refused("[xlsx] 表格中的签名内容与 .json 签名文件不是同一份")
+
+
+# --- the envelope ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Sig:
+    alg: crypto.Alg
+    public: bytes
+    sig: bytes
+
+
+def _b64(value: Any) -> bytes | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    return data if base64.b64encode(data).decode("ascii") == value else None
+
+
+def _shape(doc: Any) -> tuple[bytes, list[_Sig]] | None:
+    """The payload and signatures of a well-formed submission envelope; None for anything odd."""
+    if not isinstance(doc, dict) or set(doc) != {"payloadType", "payload", "signatures"}:
+        return None
+    if doc["payloadType"] != SUBMISSION_TYPE:
+        return None
+    payload = _b64(doc["payload"])
+    raw_sigs = doc["signatures"]
+    if payload is None or not isinstance(raw_sigs, list) or not 1 <= len(raw_sigs) <= 16:
+        return None
+    sigs: list[_Sig] = []
+    for raw in raw_sigs:
+        if not isinstance(raw, dict) or raw.get("alg") not in crypto.ALGORITHMS:
+            return None
+        if not isinstance(raw.get("keyid", ""), str):
+            return None
+        alg = crypto.check_alg(str(raw["alg"]))
+        sig, public = _b64(raw.get("sig")), _b64(raw.get("public_key"))
+        if sig is None or public is None or len(sig) != crypto.SIGNATURE_LENGTH[alg] \
+                or len(public) != crypto.PUBLIC_LENGTH[alg]:
+            return None
+        sigs.append(_Sig(alg, public, sig))
+    return payload, sigs
+
+
+def _strict_envelope_problem(data: bytes) -> str:
+    """The message the strict parser gives for an envelope the fast reader did not take."""
+    try:
+        parse_envelope(data, SUBMISSION_TYPE)
+    except EnvelopeError as exc:
+        return exc.message
+    return "签名文件格式不对"
+
+
+def _check_envelope(checked: Checked, data: bytes, roster: Roster | None) -> dict[str, Any] | None:
+    """Check the envelope and its payload; returns the parsed envelope document when valid."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        raise _Refused(_strict_envelope_problem(data), unreadable=True) from None
+    shape = _shape(doc)
+    if shape is None:
+        raise _Refused(_strict_envelope_problem(data))
+    payload, sigs = shape
+    signed = pae(SUBMISSION_TYPE, payload)
+    valid = [s for s in sigs if crypto.verify(s.alg, s.public, signed, s.sig)]
+    if not valid:
+        problem = _strict_envelope_problem(data)
+        if problem == "签名文件格式不对":  # well formed, so the signature is what failed
+            problem = "签名无效：内容在签名后被改动，或签名不属于这份内容"
+        raise _Refused(problem)
+    invalid = len(sigs) - len(valid)
+    if invalid:
+        raise _Refused(f"有 {invalid} 个签名无效：内容在签名后被改动，或签名不属于这份内容")
+    facts = _check_payload(checked, payload, valid)
+    if roster is None:
+        checked.notes.append("未对照公钥名册核对（未提供名册）：只核验了完整性")
+    else:
+        when = parse_signed_at(facts.signed_at)
+        results = [check_key(roster, facts.unit_code, _public(s.alg, s.public), when) for s in valid]
+        if not any(ok for ok, _ in results):
+            raise _Refused(f"公钥未通过名册核对：{results[0][1]}")
+    checked.unit = facts
+    return doc  # type: ignore[no-any-return]
+
+
+def _public(alg: crypto.Alg, raw: bytes) -> PublicKey:
+    return PublicKey(alg, raw)
+
+
+# --- the payload -------------------------------------------------------------------------------
+
+def _no_float(text: str) -> Any:
+    raise ValueError("float")
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > _MAX_SAFE_INT:
+        raise ValueError("int")
+    return value
+
+
+def _strict_payload_problem(payload: bytes) -> str:
+    try:
+        parse_payload(payload)
+    except PayloadError as exc:
+        return exc.message
+    return "签名内容格式不对"
+
+
+def _canonical(raw: Any, payload: bytes) -> bool:
+    """Whether `payload` is the JCS form of `raw`. Python's sorted json.dumps is JCS whenever no
+    key holds a character outside the BMP (JCS orders keys by UTF-16 units), and floats, NaN and
+    unsafe integers were already refused while parsing."""
+    if _NON_BMP.search(payload):
+        try:
+            return canonical_json(raw) == payload
+        except ValueError:
+            return False
+    text = json.dumps(raw, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.encode("utf-8", "surrogatepass") == payload
+
+
+def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> UnitFacts:
+    try:
+        text = payload.decode("utf-8")
+        raw = json.loads(text, parse_float=_no_float, parse_constant=_no_float, parse_int=_safe_int)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        raise _Refused(_strict_payload_problem(payload)) from None
+    if not isinstance(raw, dict) or set(raw) != _PAYLOAD_KEYS or not _canonical(raw, payload):
+        if isinstance(raw, dict) and "original" in raw and raw.get("redacted") is True:
+            raise _Refused("这是已公开的脱敏副本（发布者签名），不是单位签名的原件：汇总须用单位的原件")
+        raise _Refused(_strict_payload_problem(payload))
+    signed_at = raw["signed_at"]
+    if not isinstance(signed_at, str) or not _SIGNED_AT.match(signed_at):
+        raise _Refused(_strict_payload_problem(payload))
+    try:
+        parse_signed_at(signed_at)
+        submission = Submission.model_validate(raw["submission"])
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        raise _Refused(_strict_payload_problem(payload)) from None
+    software = raw["software"]
+    if not (isinstance(software, dict) and set(software) == {"name", "version"}
+            and all(isinstance(v, str) for v in software.values())):
+        raise _Refused(_strict_payload_problem(payload))
+    checked.unit_code, checked.unit_name, checked.year = submission.unit_code, submission.unit_name, submission.year
+    framework = _framework(raw["framework"], submission)
+    recomputed = evaluate(submission, framework)
+    dumped = recomputed.model_dump(mode="json")
+    if dumped != raw["evaluation"]:
+        raise _Refused(_evaluation_problem(raw["evaluation"], recomputed, str(software["version"])))
+    if submission.year is None:
+        raise _Refused("签名内容中没有年度")
+    if not submission.unit_code.strip():
+        raise _Refused("签名内容中没有单位编码：无法确定是哪个单位")
+    return _facts(submission, recomputed, signed_at, hashlib.sha256(payload).hexdigest(),
+                  tuple(hashlib.sha256(s.public).hexdigest() for s in valid))
+
+
+def _framework(ref: Any, submission: Submission) -> Framework:
+    if not (isinstance(ref, dict) and set(ref) == {"id", "version", "sha256"}
+            and all(isinstance(v, str) for v in ref.values())):
+        raise _Refused("签名内容中的指标体系信息不符合格式")
+    if submission.framework_id != ref["id"]:
+        raise _Refused("签名内容前后矛盾：自评表、评分结果与所注明的指标体系不一致")
+    try:
+        framework = load_framework(ref["id"])
+    except UnknownName:
+        raise _Refused(f"签名内容所用的指标体系“{ref['id'][:60]}”不是本程序内置的，无法复算评分"
+                       f"（请升级 jixiao 后再核验）") from None
+    if framework.sha256 != ref["sha256"] or framework.version != ref["version"]:
+        raise _Refused(f"指标体系“{ref['id']}”与本程序内置的不同：签名时为 {ref['version'][:20]}"
+                       f"（sha256 {ref['sha256'][:12]}…），内置为 {framework.version}"
+                       f"（sha256 {framework.sha256[:12]}…），无法按同一标准复算")
+    return framework
+
+
+def _evaluation_problem(signed: Any, recomputed: Evaluation, version: str) -> str:
+    try:
+        differences = evaluation_differences(Evaluation.model_validate(signed), recomputed)
+    except ValueError:
+        return "签名内容中的评分结果不符合格式"
+    note = "" if version == __version__ else f"（签名时用的是 jixiao {version[:20]}，本程序为 {__version__}）"
+    return f"签名中的评分结果与复算不符{note}：{'；'.join(differences) or '评分结果的写法不同'}"
+
+
+def _facts(sub: Submission, ev: Evaluation, signed_at: str, payload_sha256: str,
+           signers: tuple[str, ...]) -> UnitFacts:
+    total = ev.funds["total"]
+    flags = tuple(f.message for f in ev.findings
+                  if f.code in ROW_CODES and f.path.startswith(ROW_PATHS))
+    missing = []
+    if total.budget is None:
+        missing.append("附件6未填全年预算数")
+    if sub.total is None:
+        missing.append("附件6未填总分，自评分数取各项得分之和")
+    indicators = tuple(IndicatorRef(i.path, i.name, i.max_score, i.score) for i in ev.indicators)
+    return UnitFacts(
+        unit_code=sub.unit_code.strip(), unit_name=sub.unit_name.strip(), unit_kind=sub.unit_kind,
+        department=sub.department.strip(), year=sub.year or 0, framework_id=ev.framework.id,
+        framework_version=ev.framework.version, signed_at=signed_at, payload_sha256=payload_sha256,
+        signers=signers, budget=total.budget, executed=total.executed, rate=total.rate,
+        declared_total=sub.total, computed_total=ev.total, grade=ev.grade,
+        errors=len(ev.errors), warnings=len(ev.warnings), flags=(*missing, *flags), indicators=indicators)
+
+
+# --- the hidden sheet of a spreadsheet -----------------------------------------------------------
+
+def _xml(safe: SafeZip, name: str) -> ET.Element | None:
+    if name not in safe.entries:
+        return None
+    try:
+        return ET.fromstring(safe.read(name))
+    except ArchiveError as exc:
+        raise _Refused(f"[xlsx] {exc.message}") from None
+    except ET.ParseError:
+        raise _Refused("[xlsx] 表格已损坏，无法读取签名页") from None
+
+
+def _sheet_path(safe: SafeZip) -> str | None:
+    """Where the hidden sheet's XML is, from workbook.xml and its relationships."""
+    names = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+    if not all(n in safe.entries for n in names):
+        return None
+    try:
+        book, rels = (safe.read(n) for n in names)
+    except ArchiveError as exc:
+        raise _Refused(f"[xlsx] {exc.message}") from None
+    return _sheet_target(book, rels)
+
+
+@lru_cache(maxsize=64)
+def _sheet_target(book: bytes, rels: bytes) -> str | None:
+    """Cached on the bytes: every workbook this program writes has the same two small files."""
+    try:
+        book_xml, rels_xml = ET.fromstring(book), ET.fromstring(rels)
+    except ET.ParseError:
+        raise _Refused("[xlsx] 表格已损坏，无法读取签名页") from None
+    rid = next((s.get(f"{_NS_REL}id") for s in book_xml.iter(f"{_NS_MAIN}sheet") if s.get("name") == ENVELOPE_SHEET),
+               None)
+    if rid is None:
+        return None
+    target = next((r.get("Target") for r in rels_xml.iter(f"{_NS_PKG_REL}Relationship") if r.get("Id") == rid), None)
+    if not target:
+        return None
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _text(node: ET.Element) -> str:
+    """A shared or inline string: the text of every <t> in it (rich text has several runs)."""
+    return "".join(t.text or "" for t in node.iter(f"{_NS_MAIN}t"))
+
+
+_SI = re.compile(rb"<si>(.*?)</si>", re.S)
+_T = re.compile(rb"<t(?: [^>]*)?>([^<&]*)</t>")
+_SI_WRAP = b'<si xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">%b</si>'
+
+
+class _Strings:
+    """The shared strings, decoded only where the hidden sheet points. Each <si> is cut out by a
+    regex (its text cannot hold '</si>': XML escapes '<'); a plain '<t>text</t>' is read as is,
+    anything with markup or entities is parsed alone, and a file spelt otherwise (prefixes,
+    attributes on <si>, comments, CDATA, empty <si/>) gets the full XML parse."""
+
+    def __init__(self, safe: SafeZip) -> None:
+        self.pieces: list[bytes] | None = None
+        self.parsed: list[str] | None = None
+        name = "xl/sharedStrings.xml"
+        if name not in safe.entries:
+            self.parsed = []
+            return
+        try:
+            data = safe.read(name)
+        except ArchiveError as exc:
+            raise _Refused(f"[xlsx] {exc.message}") from None
+        if not any(odd in data for odd in (b"<si ", b"<si/>", b":si", b"<!")):
+            self.pieces = _SI.findall(data)
+        else:
+            try:
+                table = ET.fromstring(data)
+            except ET.ParseError:
+                raise _Refused("[xlsx] 表格已损坏，无法读取签名页") from None
+            self.parsed = [_text(si) for si in table.iter(f"{_NS_MAIN}si")]
+
+    def __len__(self) -> int:
+        return len(self.pieces) if self.pieces is not None else len(self.parsed or [])
+
+    def __getitem__(self, index: int) -> str:
+        if self.pieces is None:
+            return (self.parsed or [])[index]
+        try:
+            return _si(self.pieces[index])
+        except (ET.ParseError, UnicodeDecodeError):
+            raise _Refused("[xlsx] 表格已损坏，无法读取签名页") from None
+
+
+def _si(piece: bytes) -> str:
+    match = _T.fullmatch(piece)
+    if match is not None:  # what an XML parser would give: line ends normalised to LF
+        return match.group(1).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    return _text(ET.fromstring(_SI_WRAP % piece))
+
+
+def hidden_envelope(safe: SafeZip) -> str | None:
+    """The envelope text on the very hidden sheet, read from that sheet's XML and the shared
+    strings only; None when the workbook has no such sheet. Mirrors `envelope_from_book`."""
+    path = _sheet_path(safe)
+    if path is None:
+        return None
+    sheet = _xml(safe, path)
+    if sheet is None:
+        return None
+    column_a: dict[int, tuple[str, ET.Element]] = {}
+    for cell in sheet.iter(f"{_NS_MAIN}c"):
+        ref = cell.get("r", "")
+        if ref.startswith("A") and ref[1:].isdigit():
+            column_a[int(ref[1:])] = (cell.get("t", "n"), cell)
+    strings: _Strings | None = None
+    parts: list[str] = []
+    row = 1
+    while row in column_a:
+        kind, cell = column_a[row]
+        if kind == "inlineStr":
+            parts.append(_text(cell))
+        else:
+            value = cell.find(f"{_NS_MAIN}v")
+            if value is None or value.text is None:
+                break
+            if kind == "s":
+                if strings is None:
+                    strings = _Strings(safe)
+                index = int(value.text) if value.text.isdigit() else -1
+                if not 0 <= index < len(strings):
+                    raise _Refused("[xlsx] 表格已损坏：签名页引用了不存在的文字")
+                parts.append(strings[index])
+            else:
+                parts.append(value.text)
+        row += 1
+    return "".join(parts) or None

@@ -1,0 +1,370 @@
+"""From inputs to a 附件4: gather, check (in parallel when asked), pick, summarise.
+
+Inputs are files (bundles .zip/.json/.xlsx, signed reviews .json, an earlier 附件4 .xlsx or
+its summary .json), folders (searched recursively for the same) and, on the server or the
+command line, a store (.sqlite/.db: every bundle and review it holds). Each document is
+sniffed from its bytes, never trusted by its name.
+
+Rules: every bundle is checked (`check_bundle`); what fails is listed with its reasons. Of
+the bundles that pass, the latest per unit and year counts (by signing time, then by arrival
+in a store, then by input order); the others are listed as superseded. Bundles of another
+year or 主管部门 than the one being summarised are listed as left out, and a run that would
+mix years or departments is refused with the choices, so a stray file never reaches the
+wrong table. Reviews: the latest per unit and year; with a roster, only those signed by the
+roster's owner (the supervisor) count.
+
+`workers > 1` checks in a process pool (CPython only; the browser calls the same code with
+one worker).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePath
+from typing import Any
+
+from ..bundle.archive import ArchiveError, open_zip
+from ..bundle.envelope import REVIEW_TYPE, SUBMISSION_TYPE, SUMMARY_TYPE
+from ..bundle.roster import Roster
+from ..bundle.verify import MAX_FILE_BYTES
+from ..render.xlsx import ENVELOPE_SHEET
+from .check import Checked, UnitFacts, check_bundle
+from .review import Review, ReviewError, latest_reviews, read_review
+from .summary import (
+    SUMMARY_KIND,
+    DepartmentSummary,
+    RejectedInput,
+    ScoreRule,
+    SheetRow,
+    SummaryError,
+    build_summary,
+    compare_summaries,
+    read_summary,
+    sheet_rows,
+)
+
+STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+FOLDER_SUFFIXES = (".zip", ".json", ".xlsx")
+_TYPE = re.compile(rb'"payloadType"\s*:\s*"([^"]{1,120})"')
+_KIND = re.compile(rb'"kind"\s*:\s*"' + SUMMARY_KIND.encode() + rb'"')
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One document to look at: bytes in memory, or a file read when it is checked."""
+
+    name: str
+    data: bytes | None = None
+    path: str | None = None
+    received_at: str = ""
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        with open(self.path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        return data
+
+
+@dataclass
+class Outcome:
+    """Everything a consolidation run found; `summary` is None when nothing could be summarised."""
+
+    summary: DepartmentSummary | None = None
+    checked: list[Checked] = field(default_factory=list)
+    rejected: list[RejectedInput] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    earlier: list[tuple[str, list[SheetRow], SheetRow | None]] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> list[UnitFacts]:
+        return [c.unit for c in self.checked if c.unit is not None]
+
+
+# --- finding the inputs --------------------------------------------------------------------------
+
+def expand(inputs: Iterable[str | Path]) -> tuple[list[Source], list[RejectedInput]]:
+    """Files as given, folders searched recursively, stores opened: in a stable order."""
+    sources: list[Source] = []
+    missing: list[RejectedInput] = []
+    seen: set[str] = set()
+
+    def add(path: Path) -> None:
+        key = str(path.resolve())
+        if key not in seen:
+            seen.add(key)
+            sources.append(Source(str(path), path=str(path)))
+
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            for found in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES
+                                and not p.name.startswith(".")):
+                add(found)
+        elif path.is_file() and path.suffix.lower() in STORE_SUFFIXES:
+            sources += store_sources(path)
+        elif path.is_file():
+            add(path)
+        else:
+            missing.append(RejectedInput(name=str(path), reasons=["文件或文件夹不存在"]))
+    return sources, missing
+
+
+def store_sources(path: Path) -> list[Source]:
+    """Every bundle and review a store holds, as sources (server side: needs sqlite3)."""
+    from ..store import Store
+
+    with Store(path, create=False) as store:
+        return [Source(f"{path.name}:{row.sha256[:12]}", data=data, received_at=row.received_at)
+                for row, data in store.all_documents()]
+
+
+def kind_of(data: bytes) -> str:
+    """'bundle', 'review', 'summary', 'summary_xlsx' or 'other', from the bytes alone."""
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        try:
+            safe = open_zip(data, "文件", max_entries=500)
+            if "xl/workbook.xml" not in safe.entries:
+                return "bundle"
+            book = safe.read("xl/workbook.xml")
+        except ArchiveError:
+            return "bundle"  # check_bundle names the problem
+        return "bundle" if ENVELOPE_SHEET.encode("utf-8") in book else "summary_xlsx"
+    head = data[:600]
+    match = _TYPE.search(head)
+    if match is not None:
+        kind = match.group(1).decode("utf-8", "replace")
+        return {SUBMISSION_TYPE: "bundle", REVIEW_TYPE: "review", SUMMARY_TYPE: "summary"}.get(kind, "other")
+    if _KIND.search(data[:4096]):
+        return "summary"
+    return "bundle" if data.lstrip()[:1] == b"{" else "other"
+
+
+# --- checking, in parallel when asked ------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(roster: Roster | None, deep: bool, keep: bool) -> None:
+    _WORKER.update(roster=roster, deep=deep, keep=keep)
+
+
+def _check_one(source: Source) -> Checked:
+    return _check(source, _WORKER.get("roster"), bool(_WORKER.get("deep")), bool(_WORKER.get("keep", True)))
+
+
+def _check(source: Source, roster: Roster | None, deep: bool, keep: bool = True) -> Checked:
+    try:
+        data = source.read()
+    except OSError as exc:
+        return Checked(source.name, "").fail(f"读取失败（{exc.strerror or exc}）")
+    checked = check_bundle(source.name, data, roster, deep=deep)
+    checked.received_at = source.received_at
+    if not keep and checked.unit is not None:  # only reviews need them: less to send between processes
+        checked.unit = replace(checked.unit, indicators=())
+    return checked
+
+
+def check_all(sources: Sequence[Source], roster: Roster | None = None, *, deep: bool = False, workers: int = 1,
+              progress: Progress | None = None, keep_indicators: bool = True) -> list[Checked]:
+    """`check_bundle` for every source, in input order; `workers > 1` uses a process pool.
+    Without `keep_indicators` the per-indicator scores (needed only to check reviews) are dropped."""
+    total = len(sources)
+    if workers <= 1 or total < 2 * workers:
+        out = []
+        for done, source in enumerate(sources, start=1):
+            out.append(_check(source, roster, deep, keep_indicators))
+            if progress is not None:
+                progress(done, total)
+        return out
+    import multiprocessing  # not in Pyodide: only reached with workers > 1
+
+    results: list[Checked | None] = [None] * total
+    chunk = max(1, min(64, total // (workers * 8)))
+    context = multiprocessing.get_context(_start_method())
+    with context.Pool(workers, _init_worker, (roster, deep, keep_indicators)) as pool:
+        for done, (index, checked) in enumerate(pool.imap_unordered(_indexed, enumerate(sources), chunk), start=1):
+            results[index] = checked
+            if progress is not None:
+                progress(done, total)
+    return [r for r in results if r is not None]
+
+
+def _indexed(item: tuple[int, Source]) -> tuple[int, Checked]:
+    return item[0], _check_one(item[1])
+
+
+def _start_method() -> str:
+    return "fork" if os.name == "posix" and "fork" in _methods() else "spawn"
+
+
+def _methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+# --- choosing and summarising --------------------------------------------------------------------
+
+def pick_latest(checked: Sequence[Checked]) -> tuple[list[Checked], list[str]]:
+    """The bundle in force per (year, unit code) and the superseded ones, described."""
+    best: dict[tuple[int, str], tuple[tuple[str, str, int], Checked]] = {}
+    superseded: list[str] = []
+    for order, item in enumerate(checked):
+        unit = item.unit
+        if unit is None:
+            continue
+        key = (unit.year, unit.unit_code)
+        rank = (unit.signed_at, item.received_at, order)
+        held = best.get(key)
+        if held is None:
+            best[key] = (rank, item)
+            continue
+        if held[1].unit is not None and held[1].unit.payload_sha256 == unit.payload_sha256:
+            continue  # the same signed content twice (e.g. the zip and its .json): nothing to say
+        newer, older = ((rank, item), held) if rank > held[0] else (held, (rank, item))
+        best[key] = newer
+        superseded.append(f"{older[1].source}：{unit.unit_name}（{unit.unit_code}）{unit.year} 年度已有更新的签名材料"
+                          f"（{newer[1].source}，签名时间 {newer[1].unit.signed_at if newer[1].unit else ''}），"
+                          f"此份不计")
+    return [item for _, item in best.values()], superseded
+
+
+def _choices(units: Sequence[UnitFacts], attr: str) -> str:
+    counts: dict[Any, int] = {}
+    for unit in units:
+        value = getattr(unit, attr)
+        counts[value] = counts.get(value, 0) + 1
+    return "、".join(f"{value or '（空）'}（{n} 份）" for value, n in sorted(counts.items(), key=lambda kv: str(kv[0])))
+
+
+def consolidate(sources: Sequence[Source], *, roster: Roster | None = None, rule: ScoreRule = "weighted",
+                department: str | None = None, year: int | None = None, deep: bool = False, workers: int = 1,
+                progress: Progress | None = None, generated_at: str = "",
+                rejected: Sequence[RejectedInput] = ()) -> Outcome:
+    """Check every source and build the department's 附件4; raises `SummaryError` when the
+    passing bundles span several years or departments and no choice was made."""
+    outcome = Outcome(rejected=list(rejected))
+    bundles: list[Source] = []
+    others: list[tuple[str, Source, bytes]] = []
+    for source in sources:
+        if source.data is None and source.path is not None:
+            suffix = PurePath(source.path).suffix.lower()
+            if suffix == ".zip" or (suffix == ".json" and kind_of(_head(source.path)) == "bundle"):
+                bundles.append(source)  # read in the worker: the parent never holds every file
+                continue
+        try:
+            data = source.read()
+        except OSError as exc:
+            outcome.rejected.append(RejectedInput(name=source.name, reasons=[f"读取失败（{exc.strerror or exc}）"]))
+            continue
+        kind = kind_of(data)
+        if kind == "bundle":
+            bundles.append(Source(source.name, data=data, received_at=source.received_at))
+        else:
+            others.append((kind, source, data))
+    reviews_given = any(kind == "review" for kind, _, _ in others)
+    outcome.checked = check_all(bundles, roster, deep=deep, workers=workers, progress=progress,
+                                keep_indicators=reviews_given)
+    for item in outcome.checked:
+        if not item.ok:
+            outcome.rejected.append(RejectedInput(name=item.source, sha256=item.sha256, reasons=item.reasons))
+    trusted = [roster.doc.owner.fingerprint] if roster is not None else None
+    for kind, source, data in others:
+        _other(outcome, kind, source, data, trusted)
+    current, outcome.superseded = pick_latest(outcome.checked)
+    units = [c.unit for c in current if c.unit is not None]
+    chosen = _select(outcome, units, year, department)
+    reviews = latest_reviews(outcome.reviews)
+    listed = [RejectedInput(name=PurePath(r.name).name, sha256=r.sha256, reasons=r.reasons) for r in outcome.rejected]
+    outcome.summary = build_summary(chosen, reviews, rule=rule, department=department, generated_at=generated_at,
+                                    rejected=listed)
+    for name, rows, total in outcome.earlier:
+        outcome.differences += compare_summaries(name, rows, total, outcome.summary)
+    return outcome
+
+
+def _head(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4096)
+    except OSError:
+        return b""  # read again later, where the error is reported
+
+
+def _other(outcome: Outcome, kind: str, source: Source, data: bytes, trusted: list[str] | None) -> None:
+    if kind == "review":
+        try:
+            outcome.reviews.append(read_review(data, trusted))
+        except ReviewError as exc:
+            outcome.rejected.append(RejectedInput(name=source.name, reasons=[f"复核意见未采用：{exc.message}"]))
+    elif kind == "summary":
+        try:
+            signed = read_summary(data, allow_unsigned=True)
+        except SummaryError as exc:
+            outcome.rejected.append(RejectedInput(name=source.name, reasons=[f"已有汇总表无法读取：{exc.message}"]))
+            return
+        rows, total = sheet_rows(signed.summary)
+        outcome.earlier.append((source.name, rows, total))
+    elif kind == "summary_xlsx":
+        from ..render.summary_xlsx import read_summary_xlsx
+
+        try:
+            rows, xlsx_total = read_summary_xlsx(data)
+        except Exception:  # openpyxl raises anything on a damaged file
+            rows, xlsx_total = [], None
+        if not rows:
+            outcome.rejected.append(RejectedInput(name=source.name, reasons=[
+                "既不是签名材料，也不是附件4汇总表（找不到“序号”“预算单位”表头）"]))
+            return
+        outcome.earlier.append((source.name, rows, xlsx_total))
+    else:
+        outcome.rejected.append(RejectedInput(name=source.name, reasons=["不是签名材料、复核意见或汇总表"]))
+
+
+def _select(outcome: Outcome, units: list[UnitFacts], year: int | None, department: str | None) -> list[UnitFacts]:
+    if not units:
+        raise SummaryError("没有通过核验的签名材料，无法汇总")
+    if year is None:
+        years = {u.year for u in units}
+        if len(years) > 1:
+            raise SummaryError(f"通过核验的材料分属多个年度：{_choices(units, 'year')}。一张汇总表只能是一个年度，"
+                               f"请用 --year 选择")
+        year = units[0].year
+    in_year = [u for u in units if u.year == year]
+    outcome.left_out += [f"{u.unit_name}（{u.unit_code}）：{u.year} 年度，不是所汇总的 {year} 年度"
+                         for u in units if u.year != year]
+    if not in_year:
+        raise SummaryError(f"没有 {year} 年度的通过核验的材料（有：{_choices(units, 'year')}）")
+    if department is None:
+        names = {u.department_name for u in in_year}
+        if len(names) > 1:
+            counts: dict[str, int] = {}
+            for u in in_year:
+                counts[u.department_name] = counts.get(u.department_name, 0) + 1
+            listed = "、".join(f"{n or '（空）'}（{c} 份）" for n, c in sorted(counts.items()))
+            raise SummaryError(f"通过核验的材料分属多个主管部门：{listed}。请用 --department 选择一个")
+        return in_year
+    chosen = [u for u in in_year if u.department_name == department.strip()]
+    outcome.left_out += [f"{u.unit_name}（{u.unit_code}）：主管部门为“{u.department_name or '（空）'}”，"
+                         f"不是“{department}”"
+                         for u in in_year if u.department_name != department.strip()]
+    if not chosen:
+        raise SummaryError(f"没有主管部门为“{department}”的通过核验的材料"
+                           f"（有：{_choices(in_year, 'department_name')}）")
+    return chosen
+
+
+def iter_rejections(outcome: Outcome) -> Iterator[tuple[str, str]]:
+    for item in outcome.rejected:
+        for reason in item.reasons:
+            yield item.name, reason

@@ -1,0 +1,389 @@
+"""The intake service: units POST their bundles; the supervisor reviews and downloads 附件4.
+
+    intake_routes(store, credential, review_key=…, roster=…) -> list[BaseRoute]
+
+passed to `server.create_app(site_dir, extra_routes=…)` (tried before the static files).
+
+Units (no credential) can only `POST /api/bundles`: the body is the bundle zip (or a signed
+envelope .json, or a signed .xlsx), at most `max_bytes` (5 MB), counted while it streams in.
+Nothing is stored unless it verifies (`check_bundle`, the envelope path: signature, roster when
+the server has one, schema, recomputed score, the xlsx's hidden envelope): the store holds
+evidence of what was accepted, and an open endpoint must not become a dump. Answers, each with
+a Chinese `message`:
+
+    201  stored (first time)          {sha256, status: "stored", unit…, findings}
+    200  these bytes were already stored (idempotent: a retry after a lost answer is harmless)
+    400  not a bundle at all, empty, damaged
+    413  larger than the limit (refused before it is read whole)
+    415  a Content-Type other than zip / json / octet-stream / xlsx
+    422  a bundle that fails verification, or an unsafe zip (bomb, `../` names …)
+
+Supervisor routes need the credential set at server start — `Authorization: Bearer TOKEN`, or
+HTTP Basic with any user name and TOKEN as the password (a browser asks for it) — compared in
+constant time; anything else is 401. `/admin/` is a server-rendered page (Jinja2, autoescape,
+no script, no external URL) listing units, verification, scores and reviews, with a review
+form per unit and the 附件4 download; the JSON routes live under `/api/admin/`. Reviews are
+signed on the server with the supervisor key given at start. A form POST must carry the
+page's token and, when the browser says where it comes from, come from this origin (CSRF).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from .bundle.keys import PrivateKey
+from .bundle.roster import Roster
+from .consolidate.check import UnitFacts, check_bundle
+from .consolidate.review import ReviewError, latest_reviews, make_review, sign_review
+from .consolidate.summary import SCORE_RULES, DepartmentSummary, SummaryError, build_summary, summary_json
+from .model.numbers import plain
+from .store import BundleRow, Store
+
+MAX_BODY = 5 * 1024 * 1024
+FORM_LIMIT = 64 * 1024  # a review: a score, a note of at most 2000 characters, per-indicator scores
+ACCEPTED_TYPES = {
+    "application/zip", "application/x-zip-compressed", "application/json", "application/octet-stream",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+REALM = 'Basic realm="jixiao-admin", charset="UTF-8"'
+ADMIN_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _json(http_status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"message": message, **extra}, status_code=http_status, headers={"Cache-Control": "no-store"})
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _facts(row: BundleRow) -> dict[str, Any]:
+    return {"sha256": row.sha256, "unit_code": row.unit_code, "unit_name": row.unit_name, "unit_kind": row.unit_kind,
+            "department": row.department, "year": row.year, "signed_at": row.signed_at,
+            "received_at": row.received_at, "how": row.how, "ok": row.ok, "self_score": row.self_score,
+            "grade": row.grade, "budget": row.budget, "executed": row.executed, "size": row.size,
+            "reasons": row.reasons}
+
+
+class Intake:
+    """The routes' shared state: the store, the credential, the supervisor's key and roster."""
+
+    def __init__(self, store: Store, credential: str, *, review_key: PrivateKey | None = None,
+                 roster: Roster | None = None, max_bytes: int = MAX_BODY, deep: bool = False,
+                 reviewer: str = "", rule: str = "weighted") -> None:
+        if not credential or len(credential) < 8:
+            raise ValueError("管理口令至少 8 个字符")
+        self.store = store
+        self.credential = credential.encode("utf-8")
+        self.review_key = review_key
+        self.roster = roster
+        self.max_bytes = max_bytes
+        self.deep = deep
+        self.reviewer = reviewer
+        self.rule = rule
+        self.form_token = hmac.new(self.credential, b"jixiao-admin-form", hashlib.sha256).hexdigest()
+
+    # --- units: POST /api/bundles ---
+
+    async def post_bundle(self, request: Request) -> Response:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in ACCEPTED_TYPES:
+            return _json(415, "请以 application/zip（签名材料 .zip）或 application/json（签名 .json）提交",
+                         status="refused")
+        declared = request.headers.get("content-length")
+        limit_mb = self.max_bytes // 1024 // 1024
+        if declared is not None:
+            if not declared.isdigit():
+                return _json(400, "Content-Length 不是数字", status="refused")
+            if int(declared) > self.max_bytes:
+                size = int(declared) / 1024 / 1024
+                return _json(413, f"文件过大（{size:.1f} MB），上限 {limit_mb} MB", status="refused")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_bytes:
+                return _json(413, f"文件过大，上限 {limit_mb} MB", status="refused")
+        data = bytes(body)
+        if not data.strip():
+            return _json(400, "提交的内容是空的", status="refused")
+        sha = hashlib.sha256(data).hexdigest()
+        stored = await run_in_threadpool(self.store.get, sha)
+        if stored is not None:
+            return _json(200, "这份材料此前已收到，无需重复提交", status="already_stored", **_facts(stored))
+        name = unquote(request.headers.get("x-filename", ""))[:200]
+        checked = await run_in_threadpool(check_bundle, name or "upload", data, self.roster, deep=self.deep)
+        if not checked.ok:
+            status = 400 if not checked.readable else 422
+            return _json(status, f"未接收：{checked.reasons[0] if checked.reasons else '核验未通过'}", status="refused",
+                         sha256=sha, reasons=checked.reasons)
+        inserted, row = await run_in_threadpool(self.store.add_bundle, data, checked, how="http", filename=name)
+        unit = checked.unit
+        findings = {"errors": unit.errors if unit else 0, "warnings": unit.warnings if unit else 0}
+        if not inserted:
+            return _json(200, "这份材料此前已收到，无需重复提交", status="already_stored", **_facts(row))
+        return _json(201, f"已收到 {row.unit_name}（{row.unit_code}）{row.year} 年度的签名材料，核验通过",
+                     status="stored", findings=findings, flags=list(unit.flags) if unit else [], **_facts(row))
+
+    # --- the supervisor ---
+
+    def authorized(self, request: Request) -> bool:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        supplied = b""
+        if scheme.lower() == "bearer":
+            supplied = value.strip().encode("utf-8")
+        elif scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(value.strip(), validate=True)
+            except (ValueError, binascii.Error):
+                return False
+            supplied = decoded.partition(b":")[2]
+        return hmac.compare_digest(supplied, self.credential)
+
+    def guarded(self, handler: Handler) -> Handler:
+        async def route(request: Request) -> Response:
+            if not self.authorized(request):
+                message = "需要主管部门的管理口令"
+                if request.url.path.startswith("/api/"):
+                    return JSONResponse({"message": message}, status_code=401,
+                                        headers={"WWW-Authenticate": REALM, "Cache-Control": "no-store"})
+                return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>401</title><p>{message}</p>",
+                                    status_code=401, headers={**ADMIN_HEADERS, "WWW-Authenticate": REALM})
+            return await handler(request)
+
+        return route
+
+    def _same_origin(self, request: Request) -> bool:
+        fetch_site = request.headers.get("sec-fetch-site")
+        if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+            return False
+        origin = request.headers.get("origin")
+        if origin is None or origin == "null":
+            return origin is None
+        return origin == f"{request.url.scheme}://{request.url.netloc}"
+
+    async def list_bundles(self, request: Request) -> Response:
+        year = _year(request.query_params.get("year"))
+        rows = await run_in_threadpool(self.store.bundles, year)
+        return JSONResponse([_facts(r) for r in rows], headers={"Cache-Control": "no-store"})
+
+    async def download_bundle(self, request: Request) -> Response:
+        sha = str(request.path_params["sha256"]).lower()
+        data = await run_in_threadpool(self.store.data, sha)
+        row = await run_in_threadpool(self.store.get, sha)
+        if data is None or row is None:
+            return _json(404, "没有这份材料")
+        suffix = {"zip": ".zip", "json": ".json", "xlsx": ".xlsx"}.get(row.kind, "")
+        name = f"{row.year}-{row.unit_code}-{row.unit_name}{suffix}"
+        return Response(data, media_type="application/octet-stream", headers={
+            "Content-Disposition": f"attachment; filename=\"bundle{suffix}\"; filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "no-store"})
+
+    def _units(self, year: int, unit_code: str | None = None) -> list[UnitFacts]:
+        """The bundles in force for `year` (of one unit, when given), checked again from their stored bytes."""
+        units: list[UnitFacts] = []
+        for row in self.store.latest(year):
+            if unit_code is not None and row.unit_code != unit_code:
+                continue
+            data = self.store.data(row.sha256)
+            if data is None:
+                continue
+            checked = check_bundle(row.sha256, data, self.roster)
+            if checked.unit is not None:
+                units.append(checked.unit)
+        return units
+
+    def _reviews(self, year: int) -> dict[tuple[str, int], Any]:
+        trusted = [self.review_key.public.fingerprint_hex] if self.review_key is not None else None
+        return latest_reviews(self.store.reviews(year, trusted))
+
+    def _summary(self, year: int, department: str | None, rule: str) -> DepartmentSummary:
+        units = self._units(year)
+        if department:
+            units = [u for u in units if u.department_name == department]
+        return build_summary(units, self._reviews(year), rule=_rule(rule), department=department or None,
+                             generated_at=_now())
+
+    async def summary_xlsx(self, request: Request) -> Response:
+        from .render.summary_xlsx import write_summary_xlsx
+
+        try:
+            summary = await self._summary_from(request)
+        except SummaryError as exc:
+            return _json(400, exc.message)
+        data = await run_in_threadpool(write_summary_xlsx, summary)
+        name = f"{summary.year}-{summary.department}-附件4部门整体支出自评情况汇总表.xlsx"
+        return Response(data, media_type=XLSX, headers={
+            "Content-Disposition": f"attachment; filename=\"summary.xlsx\"; filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "no-store"})
+
+    async def summary_document(self, request: Request) -> Response:
+        try:
+            summary = await self._summary_from(request)
+        except SummaryError as exc:
+            return _json(400, exc.message)
+        text = summary_json(summary, self.review_key)
+        name = f"{summary.year}-{summary.department}-附件4汇总表.json"
+        return Response(text.encode("utf-8"), media_type="application/json", headers={
+            "Content-Disposition": f"attachment; filename=\"summary.json\"; filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "no-store"})
+
+    async def _summary_from(self, request: Request) -> DepartmentSummary:
+        years = await run_in_threadpool(self.store.years)
+        year = _year(request.query_params.get("year")) or (years[0] if years else None)
+        if year is None:
+            raise SummaryError("还没有收到任何通过核验的材料")
+        department = request.query_params.get("department") or None
+        rule = request.query_params.get("rule", self.rule)
+        return await run_in_threadpool(self._summary, year, department, rule)
+
+    async def post_review(self, request: Request) -> Response:
+        form_post = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        if form_post:
+            if not self._same_origin(request):
+                return _json(403, "复核表单须从本站的管理页面提交")
+            body = await _limited_body(request, FORM_LIMIT)
+            if body is None:
+                return _json(413, "表单内容过长")
+            fields: dict[str, Any] = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+            if not hmac.compare_digest(str(fields.get("token", "")), self.form_token):
+                return _json(403, "表单已过期或来源不明，请刷新管理页面后再提交")
+        else:
+            raw = await _limited_body(request, FORM_LIMIT)
+            if raw is None:
+                return _json(413, "请求内容过长")
+            try:
+                fields = json.loads(raw)
+            except (ValueError, RecursionError):
+                return _json(400, "请求内容不是 JSON")
+            if not isinstance(fields, dict):
+                return _json(400, "请求内容应为 JSON 对象")
+        if self.review_key is None:
+            return _json(409, "服务器启动时未提供主管部门密钥，无法签署复核意见")
+        try:
+            review = await run_in_threadpool(self._review, fields)
+        except ReviewError as exc:
+            return _json(422, exc.message)
+        if form_post:
+            return RedirectResponse(f"/admin/?year={review.doc.year}#u-{quote(review.doc.unit_code)}", status_code=303,
+                                    headers={"Cache-Control": "no-store"})
+        return _json(201, f"已记录复核：{review.doc.unit_name} {plain(review.score)} 分", sha256=review.sha256,
+                     unit_code=review.doc.unit_code, year=review.doc.year, score=plain(review.score))
+
+    def _review(self, fields: dict[str, Any]) -> Any:
+        assert self.review_key is not None
+        code = str(fields.get("unit_code", "")).strip()
+        year = _year(str(fields.get("year", "")))
+        if not code or year is None:
+            raise ReviewError("请指明单位编码与年度")
+        unit = next(iter(self._units(year, code)), None)
+        if unit is None:
+            raise ReviewError(f"没有单位 {code} {year} 年度通过核验的材料，无法复核")
+        previous = self.store.review_rows(code, year)
+        indicators = fields.get("indicators") or {}
+        if not isinstance(indicators, dict):
+            raise ReviewError("indicators 应为“指标名称或路径: 复核得分”的对象")
+        doc = make_review(unit, fields.get("score"), reviewed_at=_now(), indicators=indicators,
+                          note=str(fields.get("note", "")), reviewer=str(fields.get("reviewer", "") or self.reviewer),
+                          supersedes=previous[0].sha256 if previous else None)
+        review = sign_review(doc, self.review_key)
+        self.store.add_review(review)
+        return review
+
+    async def dashboard(self, request: Request) -> Response:
+        html = await run_in_threadpool(self._dashboard, _year(request.query_params.get("year")))
+        return HTMLResponse(html, headers=ADMIN_HEADERS)
+
+    def _dashboard(self, year: int | None) -> str:
+        from .render.report_html import bundle_environment
+
+        years = self.store.years()
+        year = year or (years[0] if years else None)
+        rows = self.store.latest(year) if year is not None else []
+        reviews = self._reviews(year) if year is not None else {}
+        departments: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            review = reviews.get((row.unit_code, row.year or 0))
+            stale = review is not None and review.doc.payload_sha256 != row.payload_sha256
+            departments.setdefault(row.department, []).append({
+                "row": row, "versions": self.store.versions(row.unit_code, row.year or 0),
+                "review": review, "review_score": plain(review.score) if review is not None else "",
+                "stale": stale, "history": len(self.store.review_rows(row.unit_code, row.year)),
+            })
+        recent = self.store.bundles()[:20]
+        return bundle_environment().get_template("dashboard.html").render(
+            year=year, years=years, departments=departments, recent=recent, token=self.form_token,
+            can_review=self.review_key is not None, rules=SCORE_RULES, rule=self.rule,
+            reviewer_fp=self.review_key.public.fingerprint if self.review_key is not None else "")
+
+    async def not_found(self, request: Request) -> Response:
+        return _json(404, "没有这个管理功能")
+
+
+async def _limited_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None once it grows past `limit` bytes."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _year(text: str | None) -> int | None:
+    if text is None or not text.strip().isdigit():
+        return None
+    value = int(text.strip())
+    return value if 2000 <= value <= 2100 else None
+
+
+def _rule(text: str) -> Any:
+    if text not in SCORE_RULES:
+        raise SummaryError(f"合计分数的算法应为 {'、'.join(SCORE_RULES)} 之一")
+    return text
+
+
+def intake_routes(store: Store, credential: str, *, review_key: PrivateKey | None = None,
+                  roster: Roster | None = None, max_bytes: int = MAX_BODY, deep: bool = False,
+                  reviewer: str = "", rule: str = "weighted") -> list[BaseRoute]:
+    """The intake and supervisor routes, for `server.create_app(site_dir, extra_routes=…)`."""
+    intake = Intake(store, credential, review_key=review_key, roster=roster, max_bytes=max_bytes, deep=deep,
+                    reviewer=reviewer, rule=rule)
+    guard = intake.guarded
+
+    async def to_dashboard(request: Request) -> Response:
+        return RedirectResponse("/admin/", status_code=308)
+
+    return [
+        Route("/api/bundles", intake.post_bundle, methods=["POST"]),
+        Route("/admin", guard(to_dashboard), methods=["GET", "HEAD"]),
+        Route("/admin/", guard(intake.dashboard), methods=["GET", "HEAD"]),
+        Route("/api/admin/bundles", guard(intake.list_bundles), methods=["GET"]),
+        Route("/api/admin/bundles/{sha256:str}", guard(intake.download_bundle), methods=["GET"]),
+        Route("/api/admin/reviews", guard(intake.post_review), methods=["POST"]),
+        Route("/api/admin/summary.xlsx", guard(intake.summary_xlsx), methods=["GET"]),
+        Route("/api/admin/summary.json", guard(intake.summary_document), methods=["GET"]),
+        Route("/admin/{rest:path}", guard(intake.not_found), methods=["GET", "HEAD", "POST"]),
+        Route("/api/admin/{rest:path}", guard(intake.not_found), methods=["GET", "HEAD", "POST", "PUT", "DELETE"]),
+    ]

@@ -1,0 +1,129 @@
+"""The finance bureau's level: departments' signed summaries → one county table."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from bundle_helpers import SIGNED_AT, framework
+from consolidate_helpers import UNITS, own_bundle, supervisor, unit_bundle, unit_key_for, unit_submission
+from jixiao.bundle import PrivateKey, build_bundle
+from jixiao.bundle.keys import key_file_json
+from jixiao.bundle.roster import enrol, new_roster, roster_json
+from jixiao.cli import cli
+from jixiao.consolidate import Source, SummaryError, build_county, consolidate, read_summary, summary_json
+from jixiao.consolidate.summary import DepartmentSummary
+from jixiao.render.summary_xlsx import COUNTY_SHEET
+
+EDUCATION = "进贤县教育局"
+EDU_KEY = PrivateKey("ed25519", bytes(range(150, 182)))
+BUREAU_KEY = PrivateKey("ed25519", bytes(range(200, 232)))
+WHEN = "2022-04-01T00:00:00Z"
+
+
+def kgx() -> DepartmentSummary:
+    sources = [Source(n, data=d) for n, d in (own_bundle(), *(unit_bundle(c) for c, *_ in UNITS))]
+    summary = consolidate(sources, generated_at=WHEN).summary
+    assert summary is not None
+    return summary
+
+
+def education() -> DepartmentSummary:
+    own = unit_submission("360124-JY", EDUCATION, "1000.00", "950.00", 92, department=EDUCATION)
+    own = own.model_copy(update={"unit_kind": "本级"})
+    school = unit_submission("360124-JY-01", "进贤县第一中学", "500.00", "500.00", 88, department=EDUCATION)
+    made = [build_bundle(sub, framework(), unit_key_for(sub.unit_code), SIGNED_AT) for sub in (own, school)]
+    summary = consolidate([Source(n, data=d) for n, d in made], generated_at=WHEN).summary
+    assert summary is not None
+    return summary
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("county")
+    paths = {
+        "kgx": folder / "kgx.json", "edu": folder / "edu.json", "unsigned": folder / "unsigned.json",
+        "roster": folder / "roster.json", "bureau.key": folder / "bureau.key",
+    }
+    paths["kgx"].write_text(summary_json(kgx(), supervisor()), encoding="utf-8")
+    paths["edu"].write_text(summary_json(education(), EDU_KEY), encoding="utf-8")
+    paths["unsigned"].write_text(summary_json(education(), None), encoding="utf-8")
+    doc = new_roster(BUREAU_KEY, "进贤县财政局", WHEN)
+    doc = enrol(doc, "360124-KGX", supervisor().public, unit_name="科工信局", valid_from=date(2022, 1, 1))
+    doc = enrol(doc, "360124-JY", EDU_KEY.public, unit_name="教育局", valid_from=date(2022, 1, 1))
+    paths["roster"].write_text(roster_json(doc, BUREAU_KEY), encoding="utf-8")
+    paths["bureau.key"].write_text(key_file_json(BUREAU_KEY), encoding="utf-8")
+    return paths
+
+
+def test_county_sections_and_grand_total(files: dict[str, Path]) -> None:
+    signed = [read_summary(files[k].read_bytes()) for k in ("kgx", "edu")]
+    county = build_county(signed, region="进贤县财政局", generated_at=WHEN)
+    assert [s.department for s in county.sections] == [EDUCATION, "进贤县科技和工业信息化局"]  # by 本级 code
+    assert [s.flags for s in county.sections] == [[], []]
+    edu, kgx_section = county.sections
+    assert edu.total.budget == Decimal("1500.00") and edu.total.rate == Decimal("96.67")  # 1450/1500
+    assert kgx_section.total.self_score == Decimal("97.36")
+    assert county.total.budget == Decimal("7480.12") and county.total.executed == Decimal("7380.12")
+    assert county.total.rate == Decimal("98.66")  # 7380.12 / 7480.12
+    weighted = (98 * Decimal("5479.62") + 95 * Decimal("120.50") + 85 * 80 + 90 * 300 + 92 * 1000 + 88 * 500) \
+        / Decimal("7480.12")
+    assert county.total.self_score == weighted.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert build_county(signed, rule="mean").total.self_score == Decimal("91.33")  # 548 / 6
+    with pytest.raises(SummaryError, match="本级"):
+        build_county(signed, rule="own")
+
+
+def test_a_summary_whose_total_does_not_add_up_is_flagged() -> None:
+    summary = kgx()
+    wrong = summary.model_copy(update={"total": summary.total.model_copy(update={"budget": Decimal("6000.00")})})
+    county = build_county([read_summary(summary_json(wrong, supervisor()))])
+    assert county.sections[0].flags == ["合计行的全年预算数为 6000，按各行重新计算为 5980.12"]
+
+
+def test_cli_county_with_roster(files: dict[str, Path], tmp_path: Path) -> None:
+    tampered = tmp_path / "tampered.json"
+    doc = json.loads(files["edu"].read_text(encoding="utf-8"))
+    payload = base64.b64decode(doc["payload"]).replace(b'"1000.00"', b'"100.00"')
+    doc["payload"] = base64.b64encode(payload).decode()
+    tampered.write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "全县.xlsx"
+    result = CliRunner().invoke(cli, ["county", str(files["kgx"]), str(files["edu"]), str(files["unsigned"]),
+                                      str(tampered), "-o", str(out), "--roster", str(files["roster"]),
+                                      "--region", "进贤县财政局", "--key", str(files["bureau.key"]), "--json"])
+    assert result.exit_code == 1, result.output  # two files refused
+    report = json.loads(result.output)["county"]
+    reasons = {r["name"].rsplit("/", 1)[-1]: r["reasons"][0] for r in report["rejected"]}
+    assert "没有签名" in reasons["unsigned.json"] and "签名无效" in reasons["tampered.json"]
+    assert [s["department"] for s in report["sections"]] == [EDUCATION, "进贤县科技和工业信息化局"]
+    ws = openpyxl.load_workbook(out)[COUNTY_SHEET]
+    column_a = [ws.cell(row=r, column=1).value for r in range(1, ws.max_row + 1)]
+    assert column_a[0] == "2021年度部门整体支出自评情况汇总表"
+    assert ws["A2"].value == "汇总单位：进贤县财政局"
+    assert column_a[3] == f"一、主管部门：{EDUCATION}"
+    assert column_a[4:7] == [1, 2, "合计"]
+    assert column_a[7] == "二、主管部门：进贤县科技和工业信息化局"
+    assert column_a[8:13] == [1, 2, 3, 4, "合计"]
+    assert column_a[13] == "总计"
+    assert ws.cell(row=14, column=3).value == pytest.approx(7480.12)
+    signed = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert signed["payloadType"] == "application/vnd.jixiao.county+json; version=1"
+
+    # a department key that the bureau's roster does not list for that department
+    result = CliRunner().invoke(cli, ["county", str(files["kgx"]), str(files["edu"]), "-o", str(tmp_path / "b.xlsx"),
+                                      "--roster", str(files["roster"]), "--json"])
+    assert result.exit_code == 0, result.output
+    other = PrivateKey("ed25519", bytes(range(1, 33)))
+    forged = tmp_path / "forged.json"
+    forged.write_text(summary_json(education(), other), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["county", str(files["kgx"]), str(forged), "-o", str(tmp_path / "c.xlsx"),
+                                      "--roster", str(files["roster"]), "--json"])
+    rejected = json.loads(result.output)["county"]["rejected"]
+    assert "名册中没有为部门本级单位编码 360124-JY 登记该签名公钥" in rejected[0]["reasons"][0]

@@ -1,0 +1,228 @@
+"""The intake service through Starlette's TestClient: units submit, the supervisor reviews.
+
+Every refusal has a clear status and a Chinese message, nothing refused is stored, and the
+server goes on serving. Supervisor routes need the credential (401 otherwise).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+from starlette.testclient import TestClient
+
+from bundle_helpers import SIGNED_AT, entries, framework
+from consolidate_helpers import (
+    UNITS,
+    own_bundle,
+    supervisor,
+    tampered_bundle,
+    unit_bundle,
+    unit_key_for,
+    unit_submission,
+)
+from jixiao.bundle import build_bundle
+from jixiao.consolidate import read_summary
+from jixiao.intake import intake_routes
+from jixiao.render.summary_xlsx import SHEET
+from jixiao.server import create_app
+from jixiao.store import Store
+
+TOKEN = "s3cret-supervisor-token"
+ZIP = {"Content-Type": "application/zip"}
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>门户</title>", encoding="utf-8")
+    (site / "404.html").write_text("<!doctype html><title>页面不存在</title>", encoding="utf-8")
+    return site
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "intake.sqlite") as db:
+        yield db
+
+
+@pytest.fixture
+def client(site: Path, store: Store) -> Iterator[TestClient]:
+    routes = intake_routes(store, TOKEN, review_key=supervisor(), max_bytes=200_000)
+    with TestClient(create_app(site, extra_routes=routes)) as test_client:
+        yield test_client
+
+
+def post(client: TestClient, data: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
+    response = client.post("/api/bundles", content=data, headers=headers or ZIP)
+    return response.status_code, response.json()
+
+
+def test_happy_path_and_idempotent_repost(client: TestClient, store: Store) -> None:
+    _, data = own_bundle()
+    status, body = post(client, data)
+    assert status == 201, body
+    assert body["status"] == "stored" and body["unit_code"] == "360124-KGX" and body["year"] == 2021
+    assert "核验通过" in str(body["message"])
+    assert body["findings"] == {"errors": 2, "warnings": 3}  # the seed's own defects, reported not refused
+    status, again = post(client, data)
+    assert status == 200 and again["status"] == "already_stored" and again["sha256"] == body["sha256"]
+    status, bare = post(client, entries(unit_bundle(UNITS[0][0])[1])[".json"], {"Content-Type": "application/json"})
+    assert status == 201, bare
+    assert store.count() == 2
+    row = store.get(str(body["sha256"]))
+    assert row is not None and row.how == "http" and store.data(row.sha256) == data
+
+
+def _zip(entries_: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries_:
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("data", "headers", "status", "words"), [
+    (b"hello", {"Content-Type": "text/plain"}, 415, "application/zip"),
+    (b"", ZIP, 400, "空"),
+    (b"garbage bytes", {"Content-Type": "application/octet-stream"}, 400, "无法识别"),
+    (b"{not json", {"Content-Type": "application/json"}, 400, "JSON"),
+    (b"PK\x03\x04" + bytes(200), ZIP, 400, "损坏"),
+    (_zip([("../../evil.json", b"{}")]), ZIP, 422, "../"),
+    (_zip([("a.json", bytes(5 * 1024 * 1024))]), ZIP, 422, "压缩炸弹"),  # 5 MB of zeros in ~5 kB
+])
+def test_bad_uploads_are_refused_and_nothing_is_stored(client: TestClient, store: Store, data: bytes,
+                                                       headers: dict[str, str], status: int, words: str) -> None:
+    code, body = post(client, data, headers)
+    assert code == status, body
+    assert body["status"] == "refused" and words in str(body["message"]), body
+    assert store.count() == 0
+    assert client.get("/").status_code == 200  # still serving
+
+
+def test_a_tampered_bundle_is_refused_with_its_reason(client: TestClient, store: Store) -> None:
+    code, body = post(client, tampered_bundle()[1])
+    assert code == 422 and "签名无效" in str(body["message"])
+    assert store.count() == 0
+
+
+def test_oversized_bodies_are_refused_while_streaming(client: TestClient, store: Store) -> None:
+    code, body = post(client, bytes(300_000))
+    assert code == 413 and "文件过大" in str(body["message"])
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams in
+        for _ in range(100):
+            yield bytes(10_000)
+
+    response = client.post("/api/bundles", content=chunks(), headers=ZIP)
+    assert response.status_code == 413
+    assert store.count() == 0
+    assert post(client, own_bundle()[1])[0] == 201  # and the server still takes a good one
+
+
+def test_the_default_limit_is_5_mb(site: Path, store: Store) -> None:
+    with TestClient(create_app(site, extra_routes=intake_routes(store, TOKEN))) as client:
+        response = client.post("/api/bundles", content=bytes(5 * 1024 * 1024 + 1), headers=ZIP)
+        assert response.status_code == 413 and "上限 5 MB" in response.json()["message"]
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Authorization": "Bearer wrong-token-xyz"}, {"Authorization": "Basic " + base64.b64encode(b"a:b").decode()},
+    {"Authorization": "Basic !!!"}, {"Authorization": TOKEN},
+])
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/admin/"), ("GET", "/admin"), ("GET", "/api/admin/bundles"), ("POST", "/api/admin/reviews"),
+    ("GET", "/api/admin/summary.xlsx"), ("GET", "/admin/anything"), ("DELETE", "/api/admin/bundles/x"),
+])
+def test_supervisor_routes_need_the_credential(client: TestClient, store: Store, headers: dict[str, str],
+                                               method: str, path: str) -> None:
+    response = client.request(method, path, headers=headers, follow_redirects=False)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Basic")
+    assert store.review_rows() == []
+
+
+def test_basic_auth_opens_the_dashboard(client: TestClient) -> None:
+    basic = {"Authorization": "Basic " + base64.b64encode(f"主管:{TOKEN}".encode()).decode()}
+    assert client.get("/admin/", headers=basic).status_code == 200
+    assert client.get("/admin", headers=basic, follow_redirects=False).status_code == 308
+
+
+def _submit_department(client: TestClient) -> None:
+    for _, data in (own_bundle(), *(unit_bundle(code) for code, *_ in UNITS)):
+        assert post(client, data)[0] == 201
+
+
+def test_dashboard_reviews_and_downloads(client: TestClient, store: Store) -> None:
+    _submit_department(client)
+    hostile = build_bundle(unit_submission("360124-KGX-05", "<script>alert(1)</script>单位", "10", "10", 90),
+                           framework(), unit_key_for("360124-KGX-05"), SIGNED_AT)[1]
+    assert post(client, hostile)[0] == 201
+    page = client.get("/admin/", headers=ADMIN)
+    assert page.status_code == 200
+    html = page.text
+    assert "进贤县科技情报研究所" in html and "360124-KGX-03" in html
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;单位" in html
+    assert not re.search(r"(src|href|action)=\"(https?:)?//", html)  # nothing off this server
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    token = re.search(r'name="token" value="([0-9a-f]+)"', html)
+    assert token is not None
+
+    form = {"token": token.group(1), "unit_code": "360124-KGX-01", "year": "2021", "score": "93", "note": "资料齐全"}
+    same_origin = {**ADMIN, "Origin": "http://testserver"}
+    response = client.post("/api/admin/reviews", data=form, headers=same_origin, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert store.review_rows("360124-KGX-01", 2021)[0].score == "93"
+    forged = client.post("/api/admin/reviews", data={**form, "token": "0" * 64}, headers=same_origin)
+    assert forged.status_code == 403
+    cross = client.post("/api/admin/reviews", data=form, headers={**ADMIN, "Origin": "http://evil.example"})
+    assert cross.status_code == 403
+    too_high = client.post("/api/admin/reviews", json={"unit_code": "360124-KGX", "year": 2021, "score": "101"},
+                           headers=ADMIN)
+    assert too_high.status_code == 422 and "超过上限 100" in too_high.json()["message"]
+    for code, score in (("360124-KGX", "96"), ("360124-KGX-02", "80"), ("360124-KGX-03", "88")):
+        response = client.post("/api/admin/reviews", json={"unit_code": code, "year": 2021, "score": score},
+                               headers=ADMIN)
+        assert response.status_code == 201, response.text
+    assert "93" in client.get("/admin/", headers=ADMIN).text
+
+    listing = client.get("/api/admin/bundles?year=2021", headers=ADMIN).json()
+    assert len(listing) == 5
+    first = listing[0]["sha256"]
+    assert client.get(f"/api/admin/bundles/{first}", headers=ADMIN).content == store.data(first)
+
+    xlsx = client.get("/api/admin/summary.xlsx?year=2021&department=进贤县科技和工业信息化局", headers=ADMIN)
+    assert xlsx.status_code == 200, xlsx.text
+    ws = openpyxl.load_workbook(io.BytesIO(xlsx.content))[SHEET]
+    assert ws["A2"].value == "2021年度部门整体支出自评情况汇总表"
+    assert [ws.cell(row=r, column=7).value for r in range(5, 10)] == [96, 93, 80, 88, None]  # hostile unit unreviewed
+    signed = client.get("/api/admin/summary.json?year=2021&department=进贤县科技和工业信息化局", headers=ADMIN)
+    summary = read_summary(signed.content)
+    assert summary.signers == (supervisor().public.fingerprint_hex,)
+    assert len(summary.summary.rows) == 5
+
+
+def test_units_cannot_reach_the_supervisor_routes_by_other_methods(client: TestClient) -> None:
+    assert client.get("/api/bundles").status_code in (404, 405)
+    assert client.put("/api/bundles", content=b"x").status_code == 405
+
+
+def test_a_short_credential_is_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="至少 8 个字符"):
+        intake_routes(store, "short")
+
+
+def test_review_json_body_must_be_an_object(client: TestClient) -> None:
+    _submit_department(client)
+    response = client.post("/api/admin/reviews", content=json.dumps([1]), headers={**ADMIN,
+                                                                                   "Content-Type": "application/json"})
+    assert response.status_code == 400

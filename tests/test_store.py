@@ -1,0 +1,156 @@
+"""The store: verbatim, addressed by sha256, append-only, the latest valid bundle by query."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from bundle_helpers import entries
+from consolidate_helpers import UNITS, own_bundle, supervisor, tampered_bundle, unit_bundle, write_department
+from jixiao.bundle.keys import key_file_json
+from jixiao.cli import cli
+from jixiao.consolidate import check_bundle, consolidate, expand, make_review, sign_review
+from jixiao.render.summary_xlsx import SHEET
+from jixiao.store import Store
+
+
+def add(store: Store, name: str, data: bytes, received_at: str | None = None) -> tuple[bool, object]:
+    checked = check_bundle(name, data)
+    assert checked.ok, checked.reasons
+    return store.add_bundle(data, checked, how="cli", filename=name, received_at=received_at)
+
+
+def test_insert_is_idempotent_and_verbatim(tmp_path: Path) -> None:
+    name, data = own_bundle()
+    with Store(tmp_path / "db.sqlite") as store:
+        inserted, row = add(store, name, data)
+        assert inserted
+        again, same = add(store, name, data)
+        assert not again and same == row
+        assert store.count() == 1
+        assert store.data(row.sha256) == data  # type: ignore[attr-defined]
+        assert row.unit_code == "360124-KGX" and row.year == 2021 and row.self_score == "98"  # type: ignore[attr-defined]
+        assert row.verification["ok"] and row.verification["mode"] == "envelope"  # type: ignore[attr-defined]
+        assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_nothing_is_updated_or_deleted(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.sqlite") as store:
+        add(store, *own_bundle())
+        unit = check_bundle("x", own_bundle()[1]).unit
+        assert unit is not None
+        store.add_review(sign_review(make_review(unit, "95", reviewed_at="2022-04-01T00:00:00Z"), supervisor()))
+        for statement in ("UPDATE bundles SET ok = 0", "DELETE FROM bundles", "UPDATE reviews SET score = '1'",
+                          "DELETE FROM reviews"):
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                store._db.execute(statement)
+        assert store.count() == 1
+
+
+def test_latest_by_signing_time_then_arrival(tmp_path: Path) -> None:
+    code = UNITS[0][0]
+    early, late = unit_bundle(code), unit_bundle(code, "2022-03-09T10:00:00+08:00")
+    with Store(tmp_path / "db.sqlite") as store:
+        add(store, late[0], late[1], "2022-03-10T00:00:00Z")
+        add(store, early[0], early[1], "2022-03-11T00:00:00Z")  # arrives later, signed earlier
+        assert store.versions(code, 2021) == 2
+        (latest,) = store.latest(2021)
+        assert latest.signed_at == "2022-03-09T02:00:00Z"
+        # the same signed content as a bare .json: same signing time, later arrival wins the tie
+        bare = entries(late[1])[".json"]
+        add(store, "late.json", bare, "2022-03-12T00:00:00Z")
+        assert store.latest(2021)[0].kind == "json"
+
+
+def test_reviews_are_kept_and_superseded(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.sqlite") as store:
+        add(store, *own_bundle())
+        unit = check_bundle("x", own_bundle()[1]).unit
+        assert unit is not None
+        first = sign_review(make_review(unit, "95", reviewed_at="2022-04-01T00:00:00Z"), supervisor())
+        second = sign_review(make_review(unit, "96", reviewed_at="2022-04-02T00:00:00Z", supersedes=first.sha256),
+                             supervisor())
+        assert store.add_review(first) and store.add_review(second) and not store.add_review(second)
+        history = store.review_rows("360124-KGX", 2021)
+        assert [r.score for r in history] == ["96", "95"]
+        assert [r.doc.score for r in store.reviews(2021)] == [95, 96]
+        assert store.reviews(2021, trusted=["0" * 64]) == []  # signed by someone else: not used
+
+
+def test_consolidate_reads_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    with Store(path) as store:
+        for name, data in (own_bundle(), *(unit_bundle(code) for code, *_ in UNITS)):
+            add(store, name, data)
+        unit = check_bundle("x", own_bundle()[1]).unit
+        assert unit is not None
+        store.add_review(sign_review(make_review(unit, "96", reviewed_at="2022-04-01T00:00:00Z"), supervisor()))
+    sources, missing = expand([path])
+    assert len(sources) == 5 and not missing
+    outcome = consolidate(sources)
+    assert outcome.summary is not None
+    assert [str(r.review_score) if r.review_score is not None else None for r in outcome.summary.rows] == [
+        "96", None, None, None]
+    assert str(outcome.summary.total.self_score) == "97.36"
+
+
+def test_cli_store_review_and_consolidate(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    write_department(folder)
+    db = tmp_path / "db.sqlite"
+    key = tmp_path / "supervisor.key"
+    key.write_text(key_file_json(supervisor()), encoding="utf-8")
+    runner = CliRunner()
+    added = runner.invoke(cli, ["store", "add", str(db), str(folder)])
+    assert added.exit_code == 1, added.output  # the tampered bundle is refused and not stored
+    assert added.output.count("已收存") == 4 and "签名无效" in added.output
+    again = runner.invoke(cli, ["store", "add", str(db), str(folder)])
+    assert again.output.count("已存在") == 4
+    with Store(db, create=False) as store:
+        assert store.count() == 4
+        assert {r.how for r in store.bundles()} == {"folder"}
+
+    reviewed = runner.invoke(cli, ["review", str(db), "--unit", "360124-KGX-02", "--year", "2021", "--score", "80",
+                                   "--note", "执行率偏低", "--indicator", "服务群众办事效率=20", "--key", str(key)])
+    assert reviewed.exit_code == 0, reviewed.output
+    assert "复核分数 80" in reviewed.output
+    too_high = runner.invoke(cli, ["review", str(db), "--unit", "360124-KGX-02", "--year", "2021", "--score", "101",
+                                   "--key", str(key)])
+    assert too_high.exit_code == 2 and "超过上限 100" in too_high.output
+    over_max = runner.invoke(cli, ["review", str(db), "--unit", "360124-KGX-02", "--year", "2021", "--score", "80",
+                                   "--indicator", "预算编制完整性=3", "--key", str(key)])
+    assert over_max.exit_code == 2 and "超过上限 2" in over_max.output
+    runner.invoke(cli, ["review", str(db), "--unit", "360124-KGX-02", "--year", "2021", "--score", "81",
+                        "--key", str(key)])
+    with Store(db, create=False) as store:
+        assert [r.score for r in store.review_rows("360124-KGX-02", 2021)] == ["81", "80"]
+
+    listing = runner.invoke(cli, ["store", "list", str(db), "--json"])
+    rows = json.loads(listing.output)
+    assert rows[0]["unit_code"] == "360124-KGX"
+    assert next(r for r in rows if r["unit_code"] == "360124-KGX-02")["review_score"] == "81"
+
+    out = tmp_path / "附件4.xlsx"
+    result = runner.invoke(cli, ["consolidate", str(db), "-o", str(out), "--key", str(key)])
+    assert result.exit_code == 0, result.output
+    ws = openpyxl.load_workbook(out)[SHEET]
+    assert ws["B7"].value == "进贤县中小企业服务中心" and ws["G7"].value == 81
+    signed = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert signed["payloadType"] == "application/vnd.jixiao.summary+json; version=1"
+
+
+def test_a_tampered_bundle_is_not_stored_by_the_cli(tmp_path: Path) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    name, data = tampered_bundle()
+    (folder / name).write_bytes(data)
+    result = CliRunner().invoke(cli, ["store", "add", str(tmp_path / "db.sqlite"), str(folder / name)])
+    assert result.exit_code == 1
+    with Store(tmp_path / "db.sqlite", create=False) as store:
+        assert store.count() == 0
