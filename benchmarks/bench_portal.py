@@ -51,7 +51,9 @@ document.addEventListener("DOMContentLoaded", () => {
   const t = performance.now();
   const el = document.querySelector("#jixiao-form input[data-path]:not([type=hidden])");
   let ok = false;
-  if (el && !el.disabled && !el.readOnly) { el.focus({ preventScroll: true }); ok = document.activeElement === el; el.blur(); }
+  if (el && !el.disabled && !el.readOnly) {
+    el.focus({ preventScroll: true }); ok = document.activeElement === el; el.blur();
+  }
   window.__jxProbe = { dcl: t, inputOk: ok };
 });
 """
@@ -117,7 +119,8 @@ def visit(context: Any, base: str, counter: ByteCounter, *, wait_offline: bool) 
       return { input: window.__jxProbe.dcl, inputOk: window.__jxProbe.inputOk,
                score: Number(root.dataset.evaluatedAt), controlled: !!navigator.serviceWorker.controller,
                domInteractive: nav.domInteractive,
-               paint: performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint')?.startTime };
+               paint: performance.getEntriesByType('paint')
+                 .find((e) => e.name === 'first-contentful-paint')?.startTime };
     }""")
     out["phases"] = page.evaluate("() => document.querySelector('#jixiao-form').dataset.enginePhases")
     out["bytes_to_score"] = to_score
@@ -145,7 +148,7 @@ def rescore(page: Any, edits: int) -> list[float]:
 
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
-    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
 
 
 def machine() -> str:
