@@ -18,13 +18,15 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_SITE = REPO / ".cache" / "site"
 
 
-def build_module() -> ModuleType:
-    """`build/site.py` as module `jixiao_build_site` (never `site`: that is Python's own)."""
-    path = REPO / "build" / "site.py"
+def load_build_module(name: str) -> ModuleType | None:
+    """`build/<name>.py` as module `jixiao_build_<name>`, or None outside a source checkout.
+
+    build/ is not a package, and `build/site.py` must never be imported as `site`.
+    """
+    path = REPO / "build" / f"{name}.py"
     if not path.is_file():
-        raise InputError("构建站点需要源码目录（含 build/、site_src/、mkdocs.yml）；"
-                         "或用 --site 指定已构建好的站点文件夹")
-    key = "jixiao_build_site"
+        return None
+    key = f"jixiao_build_{name}"
     if key not in sys.modules:
         spec = importlib.util.spec_from_file_location(key, path)
         assert spec is not None and spec.loader is not None
@@ -32,6 +34,15 @@ def build_module() -> ModuleType:
         sys.modules[key] = module
         spec.loader.exec_module(module)
     return sys.modules[key]
+
+
+def build_module() -> ModuleType:
+    """`build/site.py`; a clear error when the sources are not here."""
+    module = load_build_module("site")
+    if module is None:
+        raise InputError("构建站点需要源码目录（含 build/、site_src/、mkdocs.yml）；"
+                         "或用 --site 指定已构建好的站点文件夹")
+    return module
 
 
 def ensure_site(out_dir: Path, framework_id: str, *, force: bool = False,

@@ -190,22 +190,9 @@ def build_pages(staging: Path, config: dict[str, Any], site_dir: Path) -> list[s
 
 def _check_module() -> Any:
     """The portal build's off-origin scan and CSP (build/check.py), when run from a checkout."""
-    from ..sitebuild import REPO
+    from ..sitebuild import load_build_module
 
-    path = REPO / "build" / "check.py"
-    if not path.is_file():
-        return None
-    import importlib.util
-    import sys
-
-    key = "jixiao_build_check"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
+    return load_build_module("check")
 
 
 def check_site(site_dir: Path) -> list[str]:
