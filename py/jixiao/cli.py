@@ -577,9 +577,13 @@ def build_site_command(output: str, framework: str) -> None:
     click.echo(report.summary())
 
 
-@cli.command(short_help="运行门户：http://127.0.0.1:8000",
+@cli.command(short_help="运行门户：http://127.0.0.1:8000（--store 时同时接收单位提交的签名材料）",
              help="运行门户网站。默认先构建站点（源码未变时跳过），再在 http://127.0.0.1:8000 提供服务；"
-                  "给出 --cert 与 --key 时使用 HTTPS（内网部署请用 HTTPS，否则浏览器不允许离线缓存与 WebCrypto）。")
+                  "给出 --cert 与 --key 时使用 HTTPS（内网部署请用 HTTPS，否则浏览器不允许离线缓存与 WebCrypto）。"
+                  "给出 --store 时同时开启收件：各单位在填报页导出签名材料后可直接提交（POST /api/bundles），"
+                  "核验通过的原样存入该数据库；主管部门的管理页面 /admin/（查看、复核、下载附件4）须凭管理口令。"
+                  "管理口令取自 --token-file，或环境变量 JIXIAO_SUPERVISOR_TOKEN；两者都没有时，"
+                  "使用数据库旁的 STORE.token（首次启动时生成随机口令写入，权限 0600，之后沿用，从不覆盖）。")
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="端口")
 @click.option("--site", "site", metavar="DIR", default=None,
@@ -587,8 +591,19 @@ def build_site_command(output: str, framework: str) -> None:
 @click.option("--cert", "cert", metavar="CERT", default=None, help="HTTPS 证书文件（PEM）")
 @click.option("--key", "key", metavar="KEY", default=None, help="HTTPS 私钥文件（PEM）")
 @_FRAMEWORK_OPTION
+@click.option("--store", "store_path", metavar="STORE", default=None,
+              help="收件数据库（SQLite，不存在则新建）：给出时开启收件与管理页面")
+@click.option("--token-file", "token_file", metavar="FILE", default=None,
+              help="管理口令文件（第一行为口令，至少 8 个字符）；默认取环境变量 JIXIAO_SUPERVISOR_TOKEN 或 STORE.token")
+@click.option("--review-key", "review_key", metavar="KEYFILE", default=None,
+              help="主管部门的密钥文件：在管理页面签署复核意见（不给出则只能查看）")
+@click.option("--roster", "roster_path", metavar="ROSTER", default=None,
+              help="主管部门的公钥名册：单位公钥须登记在册才接收")
+@_PASSPHRASE_OPTION
 @_guard(lambda kw: "无法启动门户：")
-def serve(host: str, port: int, site: str | None, cert: str | None, key: str | None, framework: str) -> None:
+def serve(host: str, port: int, site: str | None, cert: str | None, key: str | None, framework: str,
+          store_path: str | None, token_file: str | None, review_key: str | None, roster_path: str | None,
+          passphrase_env: str | None) -> None:
     from . import server, sitebuild
 
     if (cert is None) != (key is None):
@@ -596,6 +611,12 @@ def serve(host: str, port: int, site: str | None, cert: str | None, key: str | N
     for path in (cert, key):
         if path is not None and not Path(path).is_file():
             raise InputError(f"找不到文件 {path}")
+    if store_path is None:
+        given = [name for name, value in (("--token-file", token_file), ("--review-key", review_key),
+                                          ("--roster", roster_path)) if value is not None]
+        if given:
+            raise InputError(f"{'、'.join(given)} 只在开启收件时有效：请同时用 --store 指定收件数据库")
+    routes, lines = _intake(store_path, token_file, review_key, roster_path, passphrase_env) if store_path else ([], [])
     if site is not None:
         site_dir = Path(site)
         sitebuild.check_built_site(site_dir)
@@ -607,8 +628,67 @@ def serve(host: str, port: int, site: str | None, cert: str | None, key: str | N
         if built:
             click.echo(report.summary(), err=True)
     scheme = "https" if cert else "http"
-    click.echo(f"门户已启动：{scheme}://{host}:{port}/  （按 Ctrl+C 停止）", err=True)
-    server.run(site_dir, host=host, port=port, certfile=cert, keyfile=key)
+    base = f"{scheme}://{host}:{port}"
+    click.echo(f"门户已启动：{base}/  （按 Ctrl+C 停止）", err=True)
+    for line in lines:
+        click.echo(line.replace("{base}", base), err=True)
+    if routes and scheme == "http" and host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(click.style("注意：收件在普通 HTTP 上运行，管理口令以明文经过网络；"
+                               "内网部署请用 --cert/--key 启用 HTTPS。", fg="yellow"), err=True)
+    server.run(site_dir, host=host, port=port, certfile=cert, keyfile=key, extra_routes=routes)
+
+
+def _intake(store_path: str, token_file: str | None, review_key: str | None, roster_path: str | None,
+            passphrase_env: str | None) -> tuple[list[Any], list[str]]:
+    """The intake routes for `serve --store`, and the lines to print once the server starts."""
+    from .intake import (
+        TOKEN_ENV,
+        check_token,
+        create_token_file,
+        default_token_path,
+        intake_routes,
+        read_token_file,
+        token_file_too_open,
+    )
+    from .store import Store
+
+    path = Path(store_path)
+    if path.is_dir():
+        raise InputError(f"{path} 是文件夹：--store 应为数据库文件（如 收件.sqlite）")
+    if not path.parent.is_dir():
+        raise InputError(f"收件数据库所在的文件夹不存在：{path.parent}")
+    lines: list[str] = []
+    if token_file is not None:
+        where = Path(token_file)
+        token = read_token_file(where)
+        source = f"管理口令：取自 {where}"
+    elif os.environ.get(TOKEN_ENV) is not None:
+        token = os.environ[TOKEN_ENV].strip()
+        check_token(token, f"环境变量 {TOKEN_ENV} 中的管理口令")
+        where = None
+        source = f"管理口令：取自环境变量 {TOKEN_ENV}"
+    else:
+        where = default_token_path(path)
+        token, created = create_token_file(where)
+        source = (f"管理口令：已生成并保存在 {where}（权限 0600；查看：cat {where}）" if created
+                  else f"管理口令：取自 {where}")
+    if where is not None and token_file_too_open(where):
+        lines.append(click.style(f"注意：管理口令文件 {where} 其他用户也可读取，建议 chmod 600 {where}", fg="yellow"))
+    roster = _load_roster_option(roster_path)
+    signer = _load_key(review_key, passphrase_env) if review_key else None
+    store = Store(path)
+    lines[:0] = [f"收件已开启：单位在填报页导出签名材料后可直接提交（{{base}}/api/bundles），存入 {path}",
+                 "主管部门管理页面：{base}/admin/（须凭管理口令；浏览器询问时用户名任意，密码填口令）", source]
+    if roster is not None:
+        lines.append(f"公钥名册：{roster.doc.owner.name}（单位公钥须登记在册才接收）")
+    if signer is not None:
+        lines.append(f"复核签名密钥：公钥指纹 {signer.public.fingerprint}")
+        if roster is not None and roster.doc.owner.fingerprint != signer.public.fingerprint_hex:
+            lines.append(click.style("注意：复核签名密钥不是名册所有者的密钥，对照名册汇总时这些复核意见不会被采用",
+                                     fg="yellow"))
+    else:
+        lines.append("未给出 --review-key：管理页面可查看和下载附件4，但不能签署复核意见")
+    return intake_routes(store, token, review_key=signer, roster=roster), lines
 
 
 @cli.command(short_help="生成公开网站：经核验的材料的公开版（脱敏、重新签名）",

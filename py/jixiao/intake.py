@@ -4,7 +4,8 @@
 
 passed to `server.create_app(site_dir, extra_routes=…)` (tried before the static files).
 
-Units (no credential) can only `POST /api/bundles`: the body is the bundle zip (or a signed
+Units (no credential) can only `POST /api/bundles` (and `GET /api/intake`, which tells the portal
+that this server takes bundles and up to what size): the body is the bundle zip (or a signed
 envelope .json, or a signed .xlsx), at most `max_bytes` (5 MB), counted while it streams in.
 Nothing is stored unless it verifies (`check_bundle`, the envelope path: signature, roster when
 the server has one, schema, recomputed score, the xlsx's hidden envelope): the store holds
@@ -34,8 +35,12 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
+import secrets
+import stat
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
@@ -49,6 +54,7 @@ from .bundle.roster import Roster
 from .consolidate.check import UnitFacts, check_bundle
 from .consolidate.review import ReviewError, latest_reviews, make_review, sign_review
 from .consolidate.summary import SCORE_RULES, DepartmentSummary, SummaryError, build_summary, summary_json
+from .io.errors import InputError
 from .model.numbers import plain
 from .store import BundleRow, Store
 
@@ -145,6 +151,12 @@ class Intake:
             return _json(200, "这份材料此前已收到，无需重复提交", status="already_stored", **_facts(row))
         return _json(201, f"已收到 {row.unit_name}（{row.unit_code}）{row.year} 年度的签名材料，核验通过",
                      status="stored", findings=findings, flags=list(unit.flags) if unit else [], **_facts(row))
+
+    async def info(self, request: Request) -> Response:
+        """What the portal's upload queue asks first: is this server taking bundles, and up to what size."""
+        return JSONResponse({"accepting": True, "max_bytes": self.max_bytes, "roster": self.roster is not None,
+                             "message": "本站点接收签名材料：导出后可直接提交给主管部门"},
+                            headers={"Cache-Control": "no-store"})
 
     # --- the supervisor ---
 
@@ -364,6 +376,62 @@ def _rule(text: str) -> Any:
     return text
 
 
+TOKEN_ENV = "JIXIAO_SUPERVISOR_TOKEN"
+TOKEN_FILE_LIMIT = 4096
+
+
+def default_token_path(store_path: Path) -> Path:
+    """Where `jixiao serve --store S` keeps the credential it generated: `S.token`, beside the store."""
+    return store_path.with_name(store_path.name + ".token")
+
+
+def read_token_file(path: Path) -> str:
+    """The credential in a token file (first line, spaces trimmed); InputError in Chinese otherwise."""
+    try:
+        if path.stat().st_size > TOKEN_FILE_LIMIT:
+            raise InputError(f"管理口令文件 {path} 过大，不像是口令文件")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"找不到管理口令文件 {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} 是文件夹，不是管理口令文件") from None
+    except UnicodeDecodeError:
+        raise InputError(f"管理口令文件 {path} 不是 UTF-8 文本") from None
+    except OSError as exc:
+        raise InputError(f"无法读取管理口令文件 {path}（{exc.strerror or exc}）") from None
+    token = text.strip().splitlines()[0].strip() if text.strip() else ""
+    check_token(token, f"管理口令文件 {path} 中的口令")
+    return token
+
+
+def check_token(token: str, what: str) -> None:
+    if len(token) < 8:
+        raise InputError(f"{what}太短：至少 8 个字符（建议 20 个以上的随机字符）")
+
+
+def token_file_too_open(path: Path) -> bool:
+    """Whether others than the owner may read the token file (POSIX only)."""
+    try:
+        return os.name == "posix" and bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+    except OSError:
+        return False
+
+
+def create_token_file(path: Path) -> tuple[str, bool]:
+    """(credential, created): a new random credential written to `path` (mode 0600), or the one
+    already there — an existing file is never overwritten."""
+    token = secrets.token_urlsafe(24)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    except FileExistsError:
+        return read_token_file(path), False
+    except OSError as exc:
+        raise InputError(f"无法创建管理口令文件 {path}（{exc.strerror or exc}）") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    return token, True
+
+
 def intake_routes(store: Store, credential: str, *, review_key: PrivateKey | None = None,
                   roster: Roster | None = None, max_bytes: int = MAX_BODY, deep: bool = False,
                   reviewer: str = "", rule: str = "weighted") -> list[BaseRoute]:
@@ -377,6 +445,7 @@ def intake_routes(store: Store, credential: str, *, review_key: PrivateKey | Non
 
     return [
         Route("/api/bundles", intake.post_bundle, methods=["POST"]),
+        Route("/api/intake", intake.info, methods=["GET", "HEAD"]),
         Route("/admin", guard(to_dashboard), methods=["GET", "HEAD"]),
         Route("/admin/", guard(intake.dashboard), methods=["GET", "HEAD"]),
         Route("/api/admin/bundles", guard(intake.list_bundles), methods=["GET"]),

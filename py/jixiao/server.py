@@ -17,8 +17,8 @@ Choices:
 * Text, scripts and the wasm are gzip-compressed on the fly (the wasm goes from 9.6 MB to
   about 3.5 MB); wheels and zips are already compressed and pass as they are.
 
-Intake routes (units submitting to the finance bureau) will come later: pass them as
-``extra_routes``; they are tried before the static files.
+Intake routes (units submitting their bundles, the supervisor's pages: `jixiao.intake`) are
+passed as ``extra_routes``; they are tried before the static files (`jixiao serve --store`).
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def create_app(site_dir: Path, extra_routes: Sequence[BaseRoute] = ()) -> Starle
 
 
 def run(site_dir: Path, host: str = "127.0.0.1", port: int = 8000, certfile: str | Path | None = None,
-        keyfile: str | Path | None = None, **uvicorn_options: Any) -> None:
+        keyfile: str | Path | None = None, extra_routes: Sequence[BaseRoute] = (), **uvicorn_options: Any) -> None:
     """Serve ``site_dir`` with uvicorn; HTTPS when a certificate and key are given.
 
     Over plain HTTP on anything but 127.0.0.1/localhost, browsers allow no service worker and
@@ -240,7 +240,7 @@ def run(site_dir: Path, host: str = "127.0.0.1", port: int = 8000, certfile: str
     if (certfile is None) != (keyfile is None):
         raise ValueError("HTTPS 需要同时提供证书（certfile）和私钥（keyfile）")
     uvicorn.run(
-        create_app(site_dir),
+        create_app(site_dir, extra_routes=extra_routes),
         host=host,
         port=port,
         ssl_certfile=str(certfile) if certfile else None,
