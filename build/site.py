@@ -74,6 +74,7 @@ runtime = _sibling("runtime")
 precompile_mod = _sibling("precompile")
 offline = _sibling("offline")
 check = _sibling("check")
+portable_mod = _sibling("portable")
 
 
 class SiteBuildError(RuntimeError):
@@ -370,7 +371,7 @@ def _tree_digest(digest: hashlib._Hash, label: str, root: Path) -> None:
 
 
 def inputs_hash(framework_id: str = "jinxian-2021", *, src_dir: Path = DEFAULT_SRC,
-                config_file: Path = DEFAULT_CONFIG, precompile: bool = True) -> str:
+                config_file: Path = DEFAULT_CONFIG, precompile: bool = True, portable: bool = False) -> str:
     """Hash of everything the build reads: sources, package, build scripts, lock, options, tools."""
     digest = hashlib.sha256()
     params = {
@@ -379,6 +380,8 @@ def inputs_hash(framework_id: str = "jinxian-2021", *, src_dir: Path = DEFAULT_S
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
         "tools": _tool_versions(),
     }
+    if portable:
+        params["portable"] = True
     digest.update(json.dumps(params, sort_keys=True).encode())
     for label, root in (
         ("site_src", src_dir),
@@ -393,7 +396,7 @@ def inputs_hash(framework_id: str = "jinxian-2021", *, src_dir: Path = DEFAULT_S
 
 
 def site_is_current(out_dir: Path, framework_id: str = "jinxian-2021", *, src_dir: Path = DEFAULT_SRC,
-                    config_file: Path = DEFAULT_CONFIG, precompile: bool = True) -> bool:
+                    config_file: Path = DEFAULT_CONFIG, precompile: bool = True, portable: bool = False) -> bool:
     """True when ``out_dir`` holds a complete build of exactly the present inputs."""
     out_dir = Path(out_dir)
     try:
@@ -401,9 +404,10 @@ def site_is_current(out_dir: Path, framework_id: str = "jinxian-2021", *, src_di
         version = json.loads((out_dir / offline.VERSION_NAME).read_text(encoding="utf-8"))["version"]
     except (OSError, ValueError, KeyError):
         return False
-    if stamp.get("version") != version or not (out_dir / offline.SW_NAME).is_file():
+    if stamp.get("version") != version or (not portable and not (out_dir / offline.SW_NAME).is_file()):
         return False
-    expected = inputs_hash(framework_id, src_dir=src_dir, config_file=config_file, precompile=precompile)
+    expected = inputs_hash(framework_id, src_dir=src_dir, config_file=config_file, precompile=precompile,
+                           portable=portable)
     return bool(stamp.get("inputs") == expected)
 
 
@@ -455,10 +459,10 @@ def build_site(out_dir: Path, framework_id: str = "jinxian-2021", portable: bool
 
     ``progress``, when given, receives every log line (mkdocs' included) while a rich progress
     bar shows the steps on stderr. ``precompile=False`` ships the wheels as they are (only for
-    measuring what the bytecode buys).
+    measuring what the bytecode buys). ``portable=True`` builds the edition opened from a
+    folder by double-click (file://): see build/portable.py.
     """
-    if portable:
-        raise NotImplementedError("portable edition: later issue")
+    steps = portable_mod.steps(STEPS, sys.modules[__name__]) if portable else STEPS
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     log: list[str] = []
@@ -468,7 +472,8 @@ def build_site(out_dir: Path, framework_id: str = "jinxian-2021", portable: bool
         if progress is not None:
             progress(message)
 
-    hashed = inputs_hash(framework_id, src_dir=src_dir, config_file=config_file, precompile=precompile)
+    hashed = inputs_hash(framework_id, src_dir=src_dir, config_file=config_file, precompile=precompile,
+                         portable=portable)
     built = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
     seconds: dict[str, float] = {}
     try:
@@ -477,8 +482,8 @@ def build_site(out_dir: Path, framework_id: str = "jinxian-2021", portable: bool
                        config_file=Path(config_file), framework_id=framework_id, precompile=precompile, say=say)
             b.staging.mkdir()
             b.work.mkdir()
-            with _display(progress, len(STEPS)) as start:
-                for step in STEPS:
+            with _display(progress, len(steps)) as start:
+                for step in steps:
                     start(step.title)
                     began = time.monotonic()
                     step.run(b)

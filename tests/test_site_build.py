@@ -153,11 +153,6 @@ def test_a_form_page_without_its_marker_stops_the_build(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_the_portable_edition_is_not_built_yet(tmp_path: Path) -> None:
-    with pytest.raises(NotImplementedError, match="portable"):
-        site.build_site(tmp_path / "out", portable=True)
-
-
 SMOKE_JS = """
 import { Engine, browserSupport } from "/assets/js/engine.js";
 import { registerServiceWorker } from "/assets/js/offline.js";

@@ -114,7 +114,7 @@ async function startOffline(root, notify, beforeReload, after) {
   const badge = root.querySelector("#jx-offline-status");
   if (!badge) return;
   if (result === "offline-ready") badge.textContent = "已可离线使用";
-  else if (result === "failed" || result === "unsupported") {
+  else if (result === "failed" || result === "unsupported" || result === "portable") {
     badge.textContent = module.STATUS_TEXT?.[result] || "";
     badge.dataset.state = result;
   }
