@@ -565,16 +565,25 @@ _FRAMEWORK_OPTION = click.option("--framework", "framework", metavar="ID", defau
 
 @cli.command("build-site", short_help="构建离线门户站点（含 Pyodide 与评分程序）",
              help="构建离线门户：文档页面、按指标体系生成的填报页、Pyodide 运行环境与本项目的 wheel、"
-                  "离线缓存清单。下载的文件均按 build/artefacts.lock.json 校验 sha256。")
+                  "离线缓存清单。下载的文件均按 build/artefacts.lock.json 校验 sha256。"
+                  "加 --portable 构建便携版：整个文件夹可拷到 U 盘，双击 index.html 即可在浏览器中填报、评分、"
+                  "签名导出和核验，不需要服务器和网络。")
 @click.option("-o", "--output", "output", metavar="DIR", required=True, help="输出文件夹（构建成功后整体替换）")
 @_FRAMEWORK_OPTION
+@click.option("--portable", is_flag=True, help="构建便携版（双击 index.html 打开，file://，无需服务器）")
+@click.option("--zip", "make_zip", is_flag=True, help="另外打包为 DIR.zip（解压后得到同名文件夹）")
 @_guard(lambda kw: "无法构建站点：")
-def build_site_command(output: str, framework: str) -> None:
+def build_site_command(output: str, framework: str, portable: bool, make_zip: bool) -> None:
     from . import sitebuild
 
     check_framework_id(framework)
-    report = sitebuild.build_module().build_site(Path(output), framework_id=framework, progress=lambda line: None)
+    module = sitebuild.build_module()
+    report = module.build_site(Path(output), framework_id=framework, portable=portable, progress=lambda line: None)
     click.echo(report.summary())
+    if make_zip:
+        folder = report.out_dir
+        made = module.portable_mod.zip_folder(folder, folder.with_name(folder.name + ".zip"))
+        click.echo(f"已打包：{made}（{made.stat().st_size / 1e6:.1f} MB）")
 
 
 @cli.command(short_help="运行门户：http://127.0.0.1:8000（--store 时同时接收单位提交的签名材料）",
