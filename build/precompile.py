@@ -187,3 +187,60 @@ def precompile(wheels: list[Path], dest: Path, pyodide: Path, mode: str = "along
     for w, files in per_wheel.items():
         out.append(repack(w, dest, {f: pycs[f] for f in files}, cache_tag, chosen[w]))
     return PrecompileResult(out, len(pycs), cache_tag, time.monotonic() - started)
+
+
+# --- the standard library -------------------------------------------------------------------------
+# Pyodide 314 ships python_stdlib.zip as .py sources only, so every page load compiled the ~120
+# stdlib modules that start-up imports: measured in headless Chromium on the 2-core machine, boot
+# (loadPyodide without packages) fell from 3.5-3.7 s to 1.1-2.1 s with bytecode. Sourceless
+# unchecked-hash pycs: zipimport uses them as they are, with no source to compare against.
+
+_STDLIB_SCRIPT = """\
+import base64, importlib._bootstrap_external as bx, importlib.util, io, json, sys, zipfile
+
+DATE = tuple(json.loads({date!r}))
+src = zipfile.ZipFile(next(p for p in sys.path if p.endswith(".zip")))
+buf = io.BytesIO()
+compiled = kept = 0
+with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+    for info in src.infolist():
+        data = src.read(info)
+        name = info.filename
+        if name.endswith(".py"):
+            code = compile(data, name, "exec", dont_inherit=True)
+            data = bytes(bx._code_to_hash_pyc(code, importlib.util.source_hash(data), checked=False))
+            name = name[:-3] + ".pyc"
+            compiled += 1
+        else:
+            kept += 1
+        entry = zipfile.ZipInfo(name, DATE)
+        entry.external_attr = info.external_attr
+        entry.compress_type = zipfile.ZIP_STORED if name.endswith("/") else zipfile.ZIP_DEFLATED
+        out.writestr(entry, data)
+print(json.dumps({{"cache_tag": sys.implementation.cache_tag, "compiled": compiled, "kept": kept,
+                  "zip": base64.b64encode(buf.getvalue()).decode()}}))
+"""
+
+
+def precompile_stdlib(pyodide: Path, dest: Path) -> PrecompileResult:
+    """Write ``dest``: Pyodide's python_stdlib.zip with every module as 3.14 bytecode (sourceless)."""
+    started = time.monotonic()
+    node = shutil.which("node")
+    if node is None:
+        raise PrecompileError("node is not installed: cannot run Pyodide to precompile the standard library")
+    script = _STDLIB_SCRIPT.format(date=json.dumps(list(zip_date_time())))
+    with tempfile.TemporaryDirectory(prefix="jixiao-stdlib-") as tmp:
+        script_path = Path(tmp) / "stdlib.py"
+        script_path.write_text(script, encoding="utf-8")
+        proc = subprocess.run([node, str(NODE_RUNNER), "--pyodide", str(pyodide), str(script_path)],
+                              capture_output=True, check=False, timeout=900)
+    if proc.returncode != 0:
+        raise PrecompileError("compiling the standard library in Pyodide failed:\n"
+                              + proc.stderr.decode("utf-8", "replace"))
+    doc = json.loads(proc.stdout)
+    if not str(doc["cache_tag"]).startswith("cpython-"):
+        raise PrecompileError(f"unexpected cache tag from Pyodide: {doc['cache_tag']!r}")
+    part = dest.with_name(dest.name + ".part")
+    part.write_bytes(base64.b64decode(doc["zip"]))
+    os.replace(part, dest)
+    return PrecompileResult([dest], int(doc["compiled"]), str(doc["cache_tag"]), time.monotonic() - started)

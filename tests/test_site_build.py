@@ -68,6 +68,24 @@ def test_wheels_carry_python_314_bytecode(built_site: Path) -> None:
     assert "pydantic/main.pyc" in names and "pydantic/main.py" not in names
 
 
+def test_the_standard_library_ships_as_314_bytecode(built_site: Path) -> None:
+    """Pyodide's stdlib zip holds sources; compiling them on each page load cost ~2 s of boot."""
+    import importlib.util
+    import zipfile
+
+    upstream = zipfile.ZipFile(fetch.pyodide_dir() / "python_stdlib.zip").namelist()
+    shipped = zipfile.ZipFile(built_site / "pyodide" / "python_stdlib.zip")
+    names = shipped.namelist()
+    sources = [n for n in upstream if n.endswith(".py")]
+    assert len(sources) > 500
+    assert not [n for n in names if n.endswith(".py")]
+    assert sorted(n[:-1] for n in names if n.endswith(".pyc")) == sorted(sources)
+    assert {n for n in upstream if not n.endswith(".py")} <= set(names)  # data files kept
+    pyc = shipped.read("json/__init__.pyc")
+    assert pyc[:4] != importlib.util.MAGIC_NUMBER  # not the host's (3.11) bytecode …
+    assert pyc[4:8] == (1).to_bytes(4, "little")  # … but an unchecked-hash pyc (PEP 552)
+
+
 def test_no_built_file_reaches_another_origin(built_site: Path) -> None:
     assert check.off_origin_references(built_site) == []
 
