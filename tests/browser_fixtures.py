@@ -66,8 +66,13 @@ __all__ = [
     "add_test_page",
     "browser",
     "built_site",
+    "export_signed_bundle",
+    "file_page",
+    "import_seed_draft",
     "load_build_module",
     "page_logged",
+    "poll_until",
+    "portable_site",
     "serving",
     "site_server",
     "site_sources",
@@ -251,3 +256,104 @@ def page_logged(browser: Any, site_server: str) -> Iterator[Any]:
     context.close()
     offsite = [u for u in requests if not (u.startswith(site_server + "/") or u.startswith(("data:", "blob:")))]
     assert not offsite, f"requests left {site_server}: {offsite}"
+
+
+# --- shared page helpers and the portable edition ------------------------------------------------
+
+PORTABLE_CACHE = REPO / ".cache" / "test-portable"
+# What a page shows when a poll times out: every portal root's data attributes and status line.
+_PAGE_STATE = """() => {
+  const pick = (sel) => { const el = document.querySelector(sel); return el ? {...el.dataset} : null; };
+  const text = (sel) => document.querySelector(sel)?.textContent;
+  return {form: pick('#jixiao-form'), status: text('#jx-status'), export: pick('#jx-export'),
+          exportStatus: text('#jx-export-status'), verify: pick('#jx-verify'), verifyStatus: text('#jx-verify-status')};
+}"""
+
+
+def poll_until(page: Any, script: str, arg: Any = None, timeout: float = 120, what: str = "") -> Any:
+    """Poll ``script`` (a JS function of one argument) with ``page.evaluate`` until it returns
+    something truthy. Not ``wait_for_function``: the served site's CSP forbids the ``eval`` it needs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or script}: {page.evaluate(_PAGE_STATE)}")
+        page.wait_for_timeout(50)
+
+
+def import_seed_draft(page: Any, tmp_path: Path, example: str = "jinxian-2021") -> Path:
+    """Import the seed example through 导入草稿 on an open 填报 page; returns the file imported."""
+    from jixiao.catalog import example_json
+
+    seed = tmp_path / f"{example}.json"
+    seed.write_text(example_json(example), encoding="utf-8")
+    poll_until(page, "() => !!document.querySelector('#jixiao-form')?.dataset.draftId", what="drafts ready")
+    before = page.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId")
+    page.get_by_label("导入草稿").set_input_files(str(seed))
+    poll_until(page, "(b) => document.querySelector('#jixiao-form').dataset.draftId !== b", before,
+               what="seed imported")
+    return seed
+
+
+def export_signed_bundle(page: Any, out: Path) -> tuple[Path, dict[str, str]]:
+    """Click 导出签名材料 (a key must exist); save the download into ``out``; the section's dataset."""
+    page.evaluate("() => { delete document.querySelector('#jx-export').dataset.exportMs; }")
+    with page.expect_download(timeout=180_000) as info:
+        page.click("[data-testid=export-bundle]")
+    download = info.value
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / download.suggested_filename
+    download.save_as(str(target))
+    poll_until(page, "() => !!document.querySelector('#jx-export').dataset.exportMs", what="export finished")
+    data: dict[str, str] = page.evaluate("() => ({...document.querySelector('#jx-export').dataset})")
+    return target, data
+
+
+def build_or_reuse_portable(out: Path = PORTABLE_CACHE) -> Path:
+    """The portable edition in ``out``, rebuilt only when an input changed (file lock for parallel runs)."""
+    site = load_build_module("site")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if site.site_is_current(out, portable=True):
+            return out
+        started = time.monotonic()
+        report = site.build_site(out, portable=True)
+        print(f"\nbuilt the portable edition in {time.monotonic() - started:.1f} s: {report.summary()}",
+              file=sys.stderr)
+    return out
+
+
+@pytest.fixture(scope="session")
+def portable_site() -> Path:
+    """The portable edition (build_site(portable=True)), reused from .cache/test-portable/."""
+    fetch = load_build_module("fetch")
+    try:
+        return build_or_reuse_portable()
+    except fetch.DownloadError as exc:
+        if IN_CI:
+            pytest.fail(f"artefact download failed in CI: {exc}")
+        pytest.skip(f"artefact download failed (offline?): {exc}")
+
+
+@pytest.fixture
+def file_page(browser: Any, portable_site: Path) -> Iterator[Any]:
+    """A new context and page for the portable edition; ``.requests`` logs every URL and
+    ``.errors`` every uncaught page error. At teardown: no request may be anything but a file of
+    the portable folder (or data:/blob:), i.e. no network request at all."""
+    context = browser.new_context()
+    context.set_default_timeout(60_000)
+    requests: list[str] = []
+    errors: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.requests = requests
+    page.errors = errors
+    yield page
+    context.close()
+    root = portable_site.resolve().as_uri() + "/"
+    network = [u for u in requests if not (u.startswith(root) or u.startswith(("data:", "blob:")))]
+    assert not network, f"requests outside the portable folder: {network}"
