@@ -302,6 +302,12 @@ def _pack(b: Any, site: Any) -> None:
     b.say(f"便携版：{len(files)} 个运行文件（{total / 1e6:.1f} MB）写成脚本，放在 {DATA_DIR}/")
 
 
+def engine_files(startup: Mapping[str, int]) -> list[str]:
+    """What the portable page reads before its engine is ready (for the build report)."""
+    data = [f"{DATA_DIR}/{Path(rel).name}.js" for rel in startup]
+    return [*data, "pyodide/pyodide.js", "pyodide/pyodide.asm.js", BUNDLE]
+
+
 def problems(out: Path, site: Any) -> list[str]:
     """What is wrong with a built portable folder (empty when it is whole and self-contained)."""
     found: list[str] = []

@@ -505,6 +505,8 @@ def build_site(out_dir: Path, framework_id: str = "jinxian-2021", portable: bool
     transfer = {p: _transfer_size(p) for p in paths}
     engine_files = [*b.startup, "pyodide/pyodide.mjs", "pyodide/pyodide.asm.mjs", "assets/js/engine.js",
                     "assets/js/worker.js", offline.VERSION_NAME]
+    if portable:
+        engine_files = portable_mod.engine_files(b.startup)
     startup = [out_dir / rel for rel in engine_files if (out_dir / rel).is_file()]
     return BuildReport(
         out_dir=out_dir,
