@@ -258,3 +258,28 @@ def test_reload_straight_after_typing_loses_nothing(site_server: str, page_logge
     page.wait_for_selector(f"{FORM} [data-path]")
     wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
     assert page.locator(field("contact.name")).input_value() == "李四"
+
+
+def test_python_starts_while_the_page_loads_in_one_worker(site_server: str, page_logged: Any) -> None:
+    """The inline starter's worker is the engine's: one worker, adopted with its early messages."""
+    page = page_logged
+    open_form(page, site_server)
+    wait_engine(page)
+    engines = [w.url for w in page.workers if w.url.endswith("/assets/js/worker.js")]
+    assert len(engines) == 1, page.workers  # (Material's search has a worker of its own)
+    assert page.evaluate("() => window.__jxEarlyEngine") is None  # taken over by engine.js
+    type_into(page, "year", "2021")
+    wait_until(page, "() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq || 0) >= 1",
+               what="an evaluation after typing")
+
+
+def test_a_missing_worker_is_reported_and_typing_still_works(site_server: str, page_logged: Any) -> None:
+    page = page_logged
+    page.route("**/assets/js/worker.js", lambda route: route.fulfill(status=404, body="missing"))
+    open_form(page, site_server)
+    wait_until(page, "() => document.querySelector('#jixiao-form').dataset.engineState === 'failed'",
+               what="engine failed")
+    status = page.locator("#jx-status").inner_text()
+    assert "worker.js" in status and "刷新" in status
+    type_into(page, BUDGET_RATE, "1")
+    assert page.locator(field(BUDGET_RATE)).input_value() == "1"

@@ -68,6 +68,23 @@ export function browserSupport() {
   return null;
 }
 
+// The form page starts the worker from a tiny inline script while the page is still being
+// parsed (render/templates/form.html), so Python boots ~0.3 s sooner than if it waited for the
+// page's modules. The first Engine for the same worker URL takes it over, with every message
+// and error the worker sent meanwhile (the inline script queued them).
+function adoptEarlyWorker(workerUrl) {
+  const early = globalThis.__jxEarlyEngine;
+  if (!early || !early.worker) return null;
+  delete globalThis.__jxEarlyEngine;
+  if (new URL(early.url, document.baseURI).href !== new URL(workerUrl, document.baseURI).href) {
+    early.worker.terminate();
+    return null;
+  }
+  early.worker.onmessage = null;
+  early.worker.onerror = null;
+  return early;
+}
+
 export class Engine {
   #worker;
   #seq = 0;
@@ -92,24 +109,35 @@ export class Engine {
 
     const reason = browserSupport();
     if (reason) {
+      globalThis.__jxEarlyEngine?.worker?.terminate();
       this.#fail(reason);
       return;
     }
+    const early = adoptEarlyWorker(workerUrl);
     try {
-      this.#worker = new Worker(workerUrl, { type: "module", name: "jixiao-engine" });
+      this.#worker = early ? early.worker : new Worker(workerUrl, { type: "module", name: "jixiao-engine" });
     } catch (error) {
       console.error("jixiao engine: cannot create the worker", error);
       this.#fail("无法启动评分程序（worker.js）。请确认站点完整部署后刷新页面。");
       return;
     }
     this.#worker.addEventListener("message", (event) => this.#receive(event.data));
-    this.#worker.addEventListener("error", (event) => {
-      console.error("jixiao engine: worker error", event.message || event);
-      event.preventDefault();
-      // Before its first message this means the worker could not load (404, syntax error,
-      // blocked by policy); later, a stray error inside it, which the next request will show.
-      if (!this.#heard) this.#fail("无法启动评分程序（worker.js 加载失败）。请确认站点完整部署后刷新页面。");
-    });
+    this.#worker.addEventListener("error", (event) => this.#workerError(event));
+    if (early) {
+      // What the worker said before this engine existed, in order.
+      for (const item of early.queue) {
+        if (item.error) this.#workerError(item.error);
+        else this.#receive(item.data);
+      }
+    }
+  }
+
+  #workerError(event) {
+    console.error("jixiao engine: worker error", event.message || event);
+    if (event.preventDefault) event.preventDefault();
+    // Before its first message this means the worker could not load (404, syntax error,
+    // blocked by policy); later, a stray error inside it, which the next request will show.
+    if (!this.#heard) this.#fail("无法启动评分程序（worker.js 加载失败）。请确认站点完整部署后刷新页面。");
   }
 
   /**

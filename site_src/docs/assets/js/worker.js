@@ -21,7 +21,11 @@ const INDEX_URL = new URL("pyodide/", SITE_ROOT).href;
 const DEFAULT_FRAMEWORK = "jinxian-2021";
 
 // Python side of the door: messages, never tracebacks, go back to the page.
+// No pydantic plugins exist here: without this, the first model build scans every installed
+// package's metadata for plugin entry points, at start-up.
 const GLUE = `
+import os
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 import json, traceback
 from jixiao.browser import evaluate_json
 
@@ -166,8 +170,8 @@ async function boot() {
   const mark = (name) => (phases[name] = Math.round(performance.now() - started));
   report("download", true);
   stillAlive();
-  await loadSizes();
-  const { loadPyodide } = await import(new URL("pyodide.mjs", INDEX_URL).href);
+  // The sizes (for the progress bar) and the loader arrive together, not one after the other.
+  const [{ loadPyodide }] = await Promise.all([import(new URL("pyodide.mjs", INDEX_URL).href), loadSizes()]);
   mark("loader");
   // `packages` makes Pyodide fetch the wheels while the interpreter is still starting.
   const loading = loadPyodide({
