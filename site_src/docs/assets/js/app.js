@@ -195,6 +195,11 @@ async function main(root) {
     notify("drafts", `草稿功能无法启动（${err?.message || err}）。请用“导出草稿”保存填写内容。`, { kind: "warning" });
   });
 
+  // 提交给主管部门 (upload.js): the queue needs no Python, so it starts at once (and resumes after a reload).
+  import("./upload.js").then((m) => m.initUpload(root, { notify }), (err) => {
+    notify("upload", `在线提交功能无法加载（${err?.message || err}）。请下载签名材料后以U盘等方式交主管部门。`, { kind: "warning" });
+  });
+
   const started = await startEngine(root, (ready) => {
     engine = ready;
     drafting.then(evaluate);
@@ -211,3 +216,6 @@ if (root) main(root);
 // 核验 page: verify.js starts its own engine.
 const verifyRoot = document.getElementById("jx-verify");
 if (verifyRoot) import("./verify.js").then((m) => m.initVerify(verifyRoot));
+// 汇总 page: summary.js starts its own engine.
+const summaryRoot = document.getElementById("jx-summary");
+if (summaryRoot) import("./summary.js").then((m) => m.initSummary(summaryRoot));

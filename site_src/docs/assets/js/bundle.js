@@ -235,6 +235,8 @@ export function initBundle(root, engine, { notify, config }) {
     }
     const ms = Math.round(performance.now() - started);
     download(made.name, made.data, "application/zip");
+    // upload.js offers to submit it to the supervisor's server (when the site is served with intake).
+    section.dispatchEvent(new CustomEvent("jx:bundle-exported", { detail: { name: made.name, data: made.data } }));
     section.dataset.exportMs = String(ms);
     section.dataset.exportName = made.name;
     section.dataset.exportFingerprint = made.fingerprint;

@@ -1,0 +1,142 @@
+"""The door the 汇总 page's worker calls: 附件4 from dropped bundle files, in the browser.
+
+The page reads the files and hands their bytes over in batches (`add_files`), then asks for the
+summary (`summarise`); the work is `jixiao.consolidate.consolidate` and
+`jixiao.render.summary_xlsx.write_summary_xlsx`, the same code as `jixiao consolidate`, so the
+page's table and workbook are the command's. While bundles are checked, progress goes to the
+page as the engine's own `progress` message (stage "consolidate") when running in a worker.
+
+One session at a time: `start` forgets earlier files (a page has one list of dropped files).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .bundle.roster import Roster, load_roster
+from .consolidate.collect import Source, check_all, consolidate, kind_of
+from .consolidate.summary import SCORE_RULES, DepartmentSummary, SummaryError
+from .io.errors import InputError
+from .model.numbers import plain
+
+_files: list[Source] = []
+_CLI_WORDS = (("请用 --year 选择", "请在“年度”中填写要汇总的年度"),
+              ("请用 --department 选择一个", "请在“主管部门”中填写要汇总的部门名称"))
+
+
+def start() -> int:
+    """Forget the files of an earlier run."""
+    _files.clear()
+    return 0
+
+
+def add_files(files: list[Any]) -> int:
+    """Add [[name, bytes], …]; returns how many files the session now holds."""
+    for name, data in files:
+        _files.append(Source(str(name), data=bytes(data)))
+    return len(_files)
+
+
+def _progress_to_page(done: int, total: int) -> None:
+    """Post the engine's `progress` message from inside the worker (nothing on the main thread)."""
+    try:
+        import js  # type: ignore[import-not-found]  # Pyodide only
+        from pyodide.ffi import to_js  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    if "WorkerGlobalScope" not in str(getattr(js.self.constructor, "name", "")):
+        return
+    message = {"type": "progress", "stage": "consolidate", "fraction": done / total if total else 1,
+               "message": f"已核验 {done} / {total} 份", "done": done, "total": total}
+    js.postMessage(to_js(message, dict_converter=js.Object.fromEntries))
+
+
+def _money(value: Any) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _rate(value: Any) -> str:
+    return "" if value is None else f"{value:.2f}%"
+
+
+def _score(value: Any) -> str:
+    return "" if value is None else plain(value)
+
+
+def _table(summary: DepartmentSummary) -> dict[str, Any]:
+    """The 附件4 sheet's words and figures, as shown on the page (and in the workbook)."""
+    rows = [{"index": r.index, "unit_code": r.unit_code, "unit_name": r.unit_name, "unit_kind": r.unit_kind,
+             "budget": _money(r.budget), "executed": _money(r.executed), "rate": _rate(r.rate),
+             "self_score": _score(r.self_score), "review_score": _score(r.review_score), "grade": r.grade or "",
+             "signed_at": r.signed_at, "flags": list(r.flags)} for r in summary.rows]
+    t = summary.total
+    total = {"budget": _money(t.budget), "executed": _money(t.executed), "rate": _rate(t.rate),
+             "self_score": _score(t.self_score), "review_score": _score(t.review_score)}
+    return {"title": summary.title, "department": summary.department, "year": summary.year,
+            "rule": summary.score_rule, "rule_text": SCORE_RULES[summary.score_rule], "rows": rows, "total": total,
+            "notes": list(summary.notes)}
+
+
+def _given(value: Any) -> Any:
+    """None for what JavaScript sends as null/undefined/"" (null arrives as pyodide's JsNull)."""
+    if value is None or value == "" or type(value).__name__ in ("JsNull", "JsUndefined"):
+        return None
+    return value
+
+
+def _page_words(message: str) -> str:
+    for cli, page in _CLI_WORDS:
+        message = message.replace(cli, page)
+    return message
+
+
+def summarise(roster: bytes | None = None, rule: str = "weighted", department: str | None = None,
+              year: int | str | None = None, generated_at: str = "") -> dict[str, Any]:
+    # Arguments come from the page: JavaScript null arrives as pyodide's JsNull, hence `_given`.
+    """附件4 of the session's files: the table, the rejected files with reasons, the .xlsx bytes.
+
+    A run that cannot give a table (nothing verifies, several years or departments) answers
+    `{"ok": False, "message": …}` with the files' verdicts, rather than raising.
+    """
+    from .render.summary_xlsx import write_summary_xlsx
+
+    if rule not in SCORE_RULES:
+        raise InputError(f"合计分数的算法应为 {'、'.join(SCORE_RULES)} 之一")
+    loaded: Roster | None = None
+    roster, department, year = _given(roster), _given(department), _given(year)
+    if roster:
+        loaded = load_roster(bytes(roster))
+        if loaded.problem is not None:
+            raise InputError(f"公钥名册有问题：{loaded.problem}")
+    try:
+        chosen_year = int(str(year).strip()) if year is not None else None
+    except ValueError:
+        raise InputError(f"年度应为四位数字：{str(year)[:20]}") from None
+    chosen_department = str(department).strip() or None if department is not None else None
+    try:
+        outcome = consolidate(list(_files), roster=loaded, rule=rule,  # type: ignore[arg-type]  # checked above
+                              department=chosen_department, year=chosen_year, progress=_progress_to_page,
+                              generated_at=generated_at)
+    except SummaryError as exc:
+        # No table: still say what was wrong with each file (a second pass, only in this case).
+        kinds = [(s, kind_of(s.read())) for s in _files]
+        bundles = [s for s, kind in kinds if kind == "bundle"]
+        failed = [{"name": c.source, "reasons": list(c.reasons)} for c in check_all(bundles, loaded) if not c.ok]
+        failed += [{"name": s.name, "reasons": ["不是签名材料、复核意见或汇总表"]}
+                   for s, kind in kinds if kind == "other"]
+        return {"ok": False, "message": _page_words(exc.message), "files": len(_files), "table": None,
+                "rejected": failed,
+                "superseded": [], "left_out": [], "differences": [], "checked": len(bundles),
+                "passed": len(bundles) - len(failed)}
+    summary = outcome.summary
+    assert summary is not None
+    xlsx = write_summary_xlsx(summary, differences=outcome.differences)
+    name = f"{summary.year}-{summary.department or '主管部门'}-附件4部门整体支出自评情况汇总表.xlsx"
+    return {
+        "ok": True, "files": len(_files), "table": _table(summary),
+        "rejected": [{"name": r.name, "reasons": list(r.reasons)} for r in outcome.rejected],
+        "superseded": list(outcome.superseded), "left_out": list(outcome.left_out),
+        "differences": list(outcome.differences),
+        "checked": len(outcome.checked), "passed": sum(1 for c in outcome.checked if c.ok),
+        "xlsx": xlsx, "xlsx_name": name, "roster": loaded is not None,
+    }

@@ -1,0 +1,140 @@
+"""The 汇总 page in Chromium: a supervisor drops bundles and gets the same 附件4 as the CLI.
+
+The department's own bundle, its three units' and a tampered fifth are dropped on the page
+together. The table must match `jixiao consolidate` for the same files row by row, the tampered
+file must be listed as rejected with its reason, and the downloaded .xlsx must hold the same
+附件4 sheet as the command's (cell for cell). A progress bar moves while bundles are checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from consolidate_helpers import TAMPERED, write_department
+from jixiao.render.summary_xlsx import SHEET
+
+pytestmark = pytest.mark.browser
+
+JIXIAO = str(Path(sys.executable).with_name("jixiao"))
+ROWS = """() => [...document.querySelectorAll('[data-testid=summary-row], [data-testid=summary-total]')].map((tr) =>
+  Object.fromEntries([...tr.querySelectorAll('[data-field]')].map((c) => [c.dataset.field, c.textContent])))"""
+DROP = """async (files) => {
+  const dt = new DataTransfer();
+  for (const [name, b64] of files) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    dt.items.add(new File([bytes], name, { type: name.endsWith('.zip') ? 'application/zip' : 'application/json' }));
+  }
+  const zone = document.querySelector('#jx-summary-drop');
+  zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+}"""
+READY = "() => document.querySelector('#jx-summary')?.dataset.engineState === 'ready'"
+WATCH = """() => {
+  window.__jxStatuses = [];
+  window.__jxBar = [];
+  const status = document.querySelector('#jx-summary-status'), bar = document.querySelector('#jx-summary-progress');
+  new MutationObserver(() => window.__jxStatuses.push(status.textContent))
+    .observe(status, { childList: true, characterData: true, subtree: true });
+  new MutationObserver(() => window.__jxBar.push(bar.value)).observe(bar, { attributes: true });
+}"""
+
+
+def wait_until(page: Any, script: str, timeout: float = 180, what: str = "") -> Any:
+    """Poll `script` (the site's CSP forbids Playwright's wait_for_function); on timeout, say where the page is."""
+    deadline = time.monotonic() + timeout
+    while not (value := page.evaluate(script)):
+        if time.monotonic() > deadline:
+            state = page.evaluate("""() => ({...document.querySelector('#jx-summary').dataset,
+              status: document.querySelector('#jx-summary-status').textContent})""")
+            raise AssertionError(f"timed out waiting for {what}: {state}")
+        page.wait_for_timeout(100)
+    return value
+
+
+def cli_summary(files: list[Path], out: Path) -> dict[str, Any]:
+    proc = subprocess.run([JIXIAO, "consolidate", *map(str, files), "-o", str(out), "--json"],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # 1: a rejected input to look at
+    return dict(json.loads(proc.stdout))
+
+
+def sheet_values(data: bytes) -> list[list[Any]]:
+    ws = openpyxl.load_workbook(io.BytesIO(data))[SHEET]
+    return [[cell.value for cell in row] for row in ws.iter_rows()]
+
+
+def test_drop_bundles_table_matches_cli_and_xlsx_downloads(page_logged: Any, site_server: str,
+                                                           tmp_path: Path) -> None:
+    files = write_department(tmp_path / "bundles")
+    cli = cli_summary(files, tmp_path / "cli.xlsx")
+    summary = cli["summary"]
+
+    page = page_logged
+    page.goto(site_server + "/summary.html")
+    wait_until(page, READY, what="summary page ready")
+    page.evaluate(WATCH)
+    page.evaluate(DROP, [[f.name, base64.b64encode(f.read_bytes()).decode()] for f in files])
+    wait_until(page, "() => document.querySelector('#jx-summary').dataset.summarised === '1'", what="summary shown")
+
+    # The table, row by row, is the command's.
+    shown = page.evaluate(ROWS)
+    expected = [{"index": str(r["index"]), "unit_name": r["unit_name"], "budget": r["budget"],
+                 "executed": r["executed"], "rate": f"{r['rate']}%", "self_score": r["self_score"] or "",
+                 "review_score": r["review_score"] or ""} for r in summary["rows"]]
+    t = summary["total"]
+    expected.append({"budget": t["budget"], "executed": t["executed"], "rate": f"{t['rate']}%",
+                     "self_score": t["self_score"], "review_score": t["review_score"] or ""})
+    assert shown == expected
+    assert shown[-1]["budget"] == "5980.12" and shown[-1]["rate"] == "99.16%"  # consolidate_helpers' figures
+    title = page.evaluate("() => document.querySelector('[data-testid=summary-title]').textContent")
+    assert title == "2021年度部门整体支出自评情况汇总表"
+
+    # The tampered bundle is listed with its reason, as the command lists it.
+    rejected = page.evaluate("""() => [...document.querySelectorAll('[data-testid=summary-rejected]')].map((li) =>
+      ({ name: li.dataset.name, text: li.textContent }))""")
+    assert [r["name"] for r in rejected] == [Path(r["name"]).name for r in cli["rejected"]]
+    assert TAMPERED[0] in rejected[0]["name"]
+    assert cli["rejected"][0]["reasons"][0] in rejected[0]["text"] and "签名无效" in rejected[0]["text"]
+    status = page.evaluate("() => document.querySelector('#jx-summary-status').textContent")
+    assert "5 份签名材料：4 份通过，1 份未通过" in status, status
+
+    # Progress was shown while the bundles were checked, and ends full.
+    statuses, bar = page.evaluate("() => [window.__jxStatuses, window.__jxBar]")
+    assert any("正在核验签名材料：已核验" in s for s in statuses), statuses
+    assert any(0 < v < 100 for v in bar) and bar[-1] == 100, bar
+
+    # The .xlsx downloads and reads back to the command's 附件4 sheet.
+    with page.expect_download() as info:
+        page.click("[data-testid=summary-download]")
+    download = info.value
+    assert download.suggested_filename == "2021-进贤县科技和工业信息化局-附件4部门整体支出自评情况汇总表.xlsx"
+    saved = tmp_path / "page.xlsx"
+    download.save_as(str(saved))
+    assert sheet_values(saved.read_bytes()) == sheet_values((tmp_path / "cli.xlsx").read_bytes())
+
+
+def test_unit_text_is_shown_as_text(page_logged: Any, site_server: str, tmp_path: Path) -> None:
+    """A file name that looks like markup is shown as those characters, never run as HTML."""
+    page = page_logged
+    page.goto(site_server + "/summary.html")
+    wait_until(page, READY, what="summary page ready")
+    evil = '<img src=x onerror="window.__jxOwned=1">.json'
+    page.evaluate(DROP, [[evil, base64.b64encode(b'{"payloadType": "x"}').decode()]])
+    wait_until(page, "() => document.querySelector('#jx-summary').dataset.summarised === '1'", what="refusal shown")
+    problem = page.evaluate("() => document.querySelector('[data-testid=summary-problem]').textContent")
+    assert "没有通过核验的签名材料" in problem, problem
+    [listed] = page.evaluate("""() => [...document.querySelectorAll('[data-testid=summary-rejected]')].map((li) =>
+      [li.dataset.name, li.querySelector('strong').textContent])""")
+    assert listed == [evil, evil]
+    assert page.evaluate("() => document.querySelectorAll('#jx-summary-result img').length") == 0
+    assert page.evaluate("() => window.__jxOwned") is None
