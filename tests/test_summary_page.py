@@ -138,3 +138,25 @@ def test_unit_text_is_shown_as_text(page_logged: Any, site_server: str, tmp_path
     assert listed == [evil, evil]
     assert page.evaluate("() => document.querySelectorAll('#jx-summary-result img').length") == 0
     assert page.evaluate("() => window.__jxOwned") is None
+
+
+def test_summary_page_works_from_file_url(file_page: Any, portable_site: Path, tmp_path: Path) -> None:
+    """The portable edition (file://, Python on the main thread): the same table and rejection."""
+    files = write_department(tmp_path / "bundles")
+    page = file_page
+    page.goto((portable_site / "summary.html").as_uri())
+    wait_until(page, READY, what="summary page ready (portable)")
+    page.set_input_files("[data-testid=summary-files]", [str(f) for f in files])
+    wait_until(page, "() => document.querySelector('#jx-summary').dataset.summarised === '1'", what="summary shown")
+    shown = page.evaluate(ROWS)
+    assert [r.get("unit_name") for r in shown[:-1]] == ["进贤县科技和工业信息化局", "进贤县科技情报研究所",
+                                                       "进贤县中小企业服务中心", "进贤县工业园区服务中心"]
+    assert shown[-1]["budget"] == "5980.12" and shown[-1]["rate"] == "99.16%"
+    rejected = page.evaluate("() => [...document.querySelectorAll('[data-testid=summary-rejected]')].length")
+    assert rejected == 1
+    with page.expect_download() as info:
+        page.click("[data-testid=summary-download]")
+    saved = tmp_path / "portable.xlsx"
+    info.value.save_as(str(saved))
+    assert sheet_values(saved.read_bytes())[8][:4] == ["合计", None, 5980.12, 5930.12]
+    assert not page.errors, page.errors
