@@ -163,6 +163,43 @@ def test_zip_holds_the_folder_reproducibly(portable_site: Path, tmp_path: Path) 
     assert names == expected
 
 
+def test_the_cli_builds_the_portable_edition_and_zips_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`jixiao build-site --portable --zip`: the flag reaches build_site, DIR.zip holds the folder.
+    (The build itself is stood in for by a small folder: the real one is tested above.)"""
+    from click.testing import CliRunner
+
+    from jixiao.cli import cli
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_build(out_dir: Path, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        out = Path(out_dir).resolve()
+        (out / "pyodide").mkdir(parents=True)
+        (out / "index.html").write_text("<p>便携版</p>", encoding="utf-8")
+        (out / "pyodide" / "pyodide.js").write_text("//", encoding="utf-8")
+
+        class Report:
+            out_dir = out
+
+            @staticmethod
+            def summary() -> str:
+                return "built"
+
+        return Report()
+
+    monkeypatch.setattr(site, "build_site", fake_build)
+    result = CliRunner().invoke(cli, ["build-site", "--portable", "--zip", "-o", str(tmp_path / "usb")])
+    assert result.exit_code == 0, result.output
+    assert calls and calls[0]["portable"] is True
+    with zipfile.ZipFile(tmp_path / "usb.zip") as zf:
+        assert sorted(zf.namelist()) == ["usb/index.html", "usb/pyodide/pyodide.js"]
+    assert "usb.zip" in result.output
+    calls.clear()
+    assert CliRunner().invoke(cli, ["build-site", "-o", str(tmp_path / "served")]).exit_code == 0
+    assert calls[0]["portable"] is False and not (tmp_path / "served.zip").exists()
+
+
 # --- in the browser, from file:// ----------------------------------------------------------------------
 
 
