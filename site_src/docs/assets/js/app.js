@@ -195,10 +195,13 @@ async function main(root) {
     notify("drafts", `草稿功能无法启动（${err?.message || err}）。请用“导出草稿”保存填写内容。`, { kind: "warning" });
   });
 
-  // 提交给主管部门 (upload.js): the queue needs no Python, so it starts at once (and resumes after a reload).
-  import("./upload.js").then((m) => m.initUpload(root, { notify }), (err) => {
+  // 提交给主管部门 (upload.js): the queue needs no Python, so it does not wait for the engine (and
+  // resumes after a reload); but it starts once the page is idle, off the engine's start-up path.
+  const startUpload = () => import("./upload.js").then((m) => m.initUpload(root, { notify }), (err) => {
     notify("upload", `在线提交功能无法加载（${err?.message || err}）。请下载签名材料后以U盘等方式交主管部门。`, { kind: "warning" });
   });
+  if (typeof requestIdleCallback === "function") requestIdleCallback(startUpload, { timeout: 3000 });
+  else setTimeout(startUpload, 1000);
 
   const started = await startEngine(root, (ready) => {
     engine = ready;
