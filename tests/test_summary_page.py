@@ -4,6 +4,7 @@ The department's own bundle, its three units' and a tampered fifth are dropped o
 together. The table must match `jixiao consolidate` for the same files row by row, the tampered
 file must be listed as rejected with its reason, and the downloaded .xlsx must hold the same
 附件4 sheet as the command's (cell for cell). A progress bar moves while bundles are checked.
+Also: markup in a file name stays text; the same page works from the portable edition (file://).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from jixiao.render.summary_xlsx import SHEET
 pytestmark = pytest.mark.browser
 
 JIXIAO = str(Path(sys.executable).with_name("jixiao"))
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "summary-page.png"
 ROWS = """() => [...document.querySelectorAll('[data-testid=summary-row], [data-testid=summary-total]')].map((tr) =>
   Object.fromEntries([...tr.querySelectorAll('[data-field]')].map((c) => [c.dataset.field, c.textContent])))"""
 DROP = """async (files) => {
@@ -105,6 +107,8 @@ def test_drop_bundles_table_matches_cli_and_xlsx_downloads(page_logged: Any, sit
     assert [r["name"] for r in rejected] == [Path(r["name"]).name for r in cli["rejected"]]
     assert TAMPERED[0] in rejected[0]["name"]
     assert cli["rejected"][0]["reasons"][0] in rejected[0]["text"] and "签名无效" in rejected[0]["text"]
+    result = page.evaluate("() => document.querySelector('#jx-summary-result').textContent")
+    assert "null" not in result and "undefined" not in result
     status = page.evaluate("() => document.querySelector('#jx-summary-status').textContent")
     assert "5 份签名材料：4 份通过，1 份未通过" in status, status
 
@@ -112,6 +116,11 @@ def test_drop_bundles_table_matches_cli_and_xlsx_downloads(page_logged: Any, sit
     statuses, bar = page.evaluate("() => [window.__jxStatuses, window.__jxBar]")
     assert any("正在核验签名材料：已核验" in s for s in statuses), statuses
     assert any(0 < v < 100 for v in bar) and bar[-1] == 100, bar
+
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.evaluate("() => document.querySelector('#jx-summary-status').scrollIntoView({ block: 'start' })")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SCREENSHOT), full_page=False)  # docs/img/summary-page.png, linked from the README
 
     # The .xlsx downloads and reads back to the command's 附件4 sheet.
     with page.expect_download() as info:

@@ -30,6 +30,7 @@ from test_bundle_browser import export_bundle, open_form_with_seed, wait_until, 
 pytestmark = pytest.mark.browser
 
 TOKEN = "upload-queue-test-token"
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "upload-queue.png"
 ITEMS = """() => [...document.querySelectorAll('[data-testid=upload-item]')].map((li) => ({
   state: li.dataset.state, sha256: li.dataset.sha256, attempts: Number(li.dataset.attempts),
   name: li.querySelector('[data-testid=upload-item-name]').textContent,
@@ -141,6 +142,8 @@ def test_submit_retry_reload_offline_refusal(context: Any, intake_site: tuple[st
     assert item(page, bad_sha)["attempts"] == 1 and item(page, bad_sha)["state"] == "refused"
     assert store.count() == 2
     assert {r.sha256 for r in store.bundles()} == {sha, other_sha}
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.locator("#jx-upload").screenshot(path=str(SCREENSHOT))  # docs/img/upload-queue.png, linked from the README
 
 
 def test_static_site_says_no_intake(page_logged: Any, site_server: str) -> None:

@@ -88,7 +88,7 @@ function tableView(table) {
 
 function listView(title, testid, items, kind) {
   if (!items.length) return null;
-  return el("section", { className: `jx-summary-list jx-notice jx-notice-${kind}`, "data-testid": testid },
+  return el("section", { className: "jx-summary-list", "data-testid": testid, dataset: { kind } },
     el("h3", {}, title), el("ul", {}, ...items));
 }
 
@@ -217,7 +217,7 @@ export function initSummary(root) {
         "下载附件4（.xlsx）");
       button.addEventListener("click", () => download(answer.xlsx_name, xlsx, XLSX));
       const flags = table.rows.flatMap((r) => r.flags.map((f) => el("li", {}, el("strong", {}, r.unit_name), "：", f)));
-      result.append(
+      result.append(...[
         tableView(table),
         el("p", {}, button, " ", el("span", { className: "jx-hint" }, answer.xlsx_name)),
         listView("需要核对", "summary-flags", flags, "warning"),
@@ -226,14 +226,14 @@ export function initSummary(root) {
         listView("已被更新的材料取代", "summary-superseded", answer.superseded.map((s) => el("li", {}, s)), "info"),
         listView("未纳入本表", "summary-left-out", answer.left_out.map((s) => el("li", {}, s)), "info"),
         listView("与已有汇总表不符", "summary-differences", answer.differences.map((s) => el("li", {}, s)), "error"),
-      );
+      ].filter(Boolean)); // Element.append(null) would write "null"
       say(`${checked}；附件4 共 ${table.rows.length} 个单位（用时 ${(ms / 1000).toFixed(1)} 秒）。`,
         rejected.length ? "warning" : "success");
     } else {
-      result.append(
-        el("p", { className: "jx-notice jx-notice-error", role: "alert", "data-testid": "summary-problem" }, answer.message),
+      result.append(...[
+        el("p", { className: "jx-summary-problem", role: "alert", "data-testid": "summary-problem" }, answer.message),
         listView(`未通过核验的文件（${rejected.length} 个）`, "summary-rejected-list", rejected, "error"),
-      );
+      ].filter(Boolean));
       say(`${checked}；无法生成附件4：${answer.message}`, "error");
     }
     root.dataset.summarised = String(Number(root.dataset.summarised || 0) + 1);
