@@ -14,11 +14,15 @@ wrong table. Reviews: the latest per unit and year; with a roster, only those si
 roster's owner (the supervisor) count.
 
 `workers > 1` checks in a process pool (CPython only; the browser calls the same code with
-one worker).
+one worker). With fork, the workers inherit the list of sources and are sent index ranges; each
+reads its own files and sends back only the small facts (`Checked`), so no file's bytes and no
+big object crosses a pipe.
 """
 
 from __future__ import annotations
 
+import gc
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -152,10 +156,14 @@ def kind_of(data: bytes) -> str:
 # --- checking, in parallel when asked ------------------------------------------------------------
 
 _WORKER: dict[str, Any] = {}
+_INHERITED: dict[int, Sequence[Source]] = {}  # set just before a fork: the children see it, nothing is pickled
+_JOB_IDS = itertools.count()
+RANGE = 32  # bundles per task: small enough to balance two busy cores, large enough that IPC is noise
 
 
-def _init_worker(roster: Roster | None, deep: bool, keep: bool) -> None:
-    _WORKER.update(roster=roster, deep=deep, keep=keep)
+def _init_worker(roster: Roster | None, deep: bool, keep: bool, job: int | None = None) -> None:
+    _WORKER.update(roster=roster, deep=deep, keep=keep, sources=_INHERITED.get(job) if job is not None else None)
+    gc.freeze()  # what the parent built stays out of every collection (and its pages are not copied)
 
 
 def _check_one(source: Source) -> Checked:
@@ -189,18 +197,42 @@ def check_all(sources: Sequence[Source], roster: Roster | None = None, *, deep: 
     import multiprocessing  # not in Pyodide: only reached with workers > 1
 
     results: list[Checked | None] = [None] * total
-    chunk = max(1, min(64, total // (workers * 8)))
-    context = multiprocessing.get_context(_start_method())
-    with context.Pool(workers, _init_worker, (roster, deep, keep_indicators)) as pool:
-        for done, (index, checked) in enumerate(pool.imap_unordered(_indexed, enumerate(sources), chunk), start=1):
-            results[index] = checked
-            if progress is not None:
-                progress(done, total)
+    method = _start_method()
+    context = multiprocessing.get_context(method)
+    if method != "fork":  # spawn: the children see nothing of ours, so each task carries its sources
+        chunk = max(1, min(64, total // (workers * 8)))
+        with context.Pool(workers, _init_worker, (roster, deep, keep_indicators)) as pool:
+            for done, (index, checked) in enumerate(pool.imap_unordered(_indexed, enumerate(sources), chunk), 1):
+                results[index] = checked
+                if progress is not None:
+                    progress(done, total)
+        return [r for r in results if r is not None]
+    job = next(_JOB_IDS)
+    _INHERITED[job] = sources
+    step = max(1, min(RANGE, total // (workers * 4)))
+    ranges = [(start, min(start + step, total)) for start in range(0, total, step)]
+    done = 0
+    try:
+        with context.Pool(workers, _init_worker, (roster, deep, keep_indicators, job)) as pool:
+            for start, batch in pool.imap_unordered(_check_range, ranges):
+                results[start:start + len(batch)] = batch
+                done += len(batch)
+                if progress is not None:
+                    progress(done, total)
+    finally:
+        del _INHERITED[job]
     return [r for r in results if r is not None]
 
 
 def _indexed(item: tuple[int, Source]) -> tuple[int, Checked]:
     return item[0], _check_one(item[1])
+
+
+def _check_range(bounds: tuple[int, int]) -> tuple[int, list[Checked]]:
+    """Check the inherited sources[start:stop]: the task is two integers, the answer small facts."""
+    start, stop = bounds
+    sources = _WORKER["sources"]
+    return start, [_check_one(sources[i]) for i in range(start, stop)]
 
 
 def _start_method() -> str:

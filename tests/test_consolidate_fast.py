@@ -1,0 +1,229 @@
+"""The short cuts behind the consolidation benchmark give the answers of the long way round.
+
+Why: consolidation must reach 1,000 bundles a second, so it skips work (key objects cached per
+public key, zip entries inflated straight from memory, the hidden sheet found with `find`, the
+Ed25519 point checked with one `pow`). Each short cut must never accept what the long way
+refuses, nor change a reason: a cache keyed by public key must not lend a key to a bundle
+signed by another, and every odd file must fall through to the parser that names its problem.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from datetime import date
+
+import pytest
+from ecdsa import Ed25519, VerifyingKey  # type: ignore[import-untyped]
+from ecdsa.errors import MalformedPointError  # type: ignore[import-untyped]
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bundle_helpers import entries, other_key, rezip, seed_bundle, unit_key
+from jixiao.bundle import PrivateKey, crypto
+from jixiao.bundle.archive import ArchiveError, SafeZip, _inflate, open_zip
+from jixiao.bundle.envelope import SUBMISSION_TYPE, pae
+from jixiao.bundle.keys import b64
+from jixiao.bundle.roster import Roster, enrol, new_roster
+from jixiao.consolidate import check as check_module
+from jixiao.consolidate import check_bundle
+
+P = 2**255 - 19
+
+
+def _ecdsa_accepts(raw: bytes) -> bool:
+    try:
+        VerifyingKey.from_string(raw, curve=Ed25519)
+    except (MalformedPointError, ValueError, AssertionError):
+        return False
+    return True
+
+
+@given(st.binary(min_size=32, max_size=32))
+def test_the_point_check_agrees_with_ecdsa(raw: bytes) -> None:
+    assert crypto.ed25519_point_ok(raw) == _ecdsa_accepts(raw)
+
+
+@pytest.mark.parametrize("y", [0, 1, 2, 19, P - 1, P, P + 1, 2**255 - 1])
+@pytest.mark.parametrize("sign", [0, 1 << 255])
+def test_the_point_check_agrees_with_ecdsa_at_the_edges(y: int, sign: int) -> None:
+    raw = ((y & (2**255 - 1)) | sign).to_bytes(32, "little")
+    assert crypto.ed25519_point_ok(raw) == _ecdsa_accepts(raw)
+
+
+# --- the key caches ------------------------------------------------------------------------------
+
+def _envelope(signer: PrivateKey, claimed: PrivateKey) -> bytes:
+    """The seed's signed payload, signed by `signer` but naming `claimed`'s public key."""
+    doc = json.loads(entries(seed_bundle()[1])[".json"])
+    payload = base64.b64decode(doc["payload"])
+    doc["signatures"] = [{"keyid": claimed.public.fingerprint_hex, "alg": "ed25519",
+                          "sig": b64(signer.sign(pae(SUBMISSION_TYPE, payload))),
+                          "public_key": b64(claimed.public.raw)}]
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def test_a_cached_key_is_never_lent_to_another_signer() -> None:
+    assert check_bundle("good.json", _envelope(unit_key(), unit_key())).ok  # the unit's key is now cached
+    assert check_bundle("again.json", _envelope(unit_key(), unit_key())).ok
+    if crypto._fast_ed25519() is not None:
+        assert crypto._fast_public.cache_info().hits >= 1
+    for signer, claimed in ((other_key(), unit_key()), (unit_key(), other_key())):
+        checked = check_bundle("forged.json", _envelope(signer, claimed))
+        assert not checked.ok and checked.reasons == ["签名无效：内容在签名后被改动，或签名不属于这份内容"]
+
+
+def test_the_roster_sees_the_key_that_signed_not_one_cached_before() -> None:
+    owner = PrivateKey("ed25519", bytes(range(50, 82)))
+    doc = enrol(new_roster(owner, "主管部门", "2022-01-01T00:00:00Z"), "360124-KGX", unit_key().public,
+                unit_name="x", valid_from=date(2022, 1, 1))
+    roster = Roster(doc, None)
+    assert check_bundle("own.json", _envelope(unit_key(), unit_key()), roster).ok
+    assert check_module._public.cache_info().currsize >= 1
+    other = check_bundle("other.json", _envelope(other_key(), other_key()), roster)
+    assert not other.ok
+    assert other.reasons[0].startswith("公钥未通过名册核对：名册中没有为单位编码 360124-KGX 登记该公钥")
+    assert check_bundle("own.json", _envelope(unit_key(), unit_key()), roster).ok
+
+
+# --- zip entries read from memory ----------------------------------------------------------------
+
+def _all_entries(data: bytes) -> list[tuple[bytes, zipfile.ZipInfo]]:
+    safe = open_zip(data, "x", max_entries=500)
+    found = [(data, info) for info in safe.entries.values()]
+    for info in safe.entries.values():
+        if info.filename.endswith(".xlsx"):
+            inner = safe.read(info.filename)
+            found += [(inner, i) for i in open_zip(inner, "x", max_entries=500).entries.values()]
+    return found
+
+
+def test_an_entry_read_from_memory_equals_zipfile() -> None:
+    for data, info in _all_entries(seed_bundle()[1]):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert _inflate(data, info) == archive.read(info.filename)
+
+
+def test_a_stored_entry_and_a_damaged_one() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("a.json"), b'{"x": 1}')  # ZIP_STORED
+    data = out.getvalue()
+    safe = open_zip(data, "x", max_entries=5)
+    assert safe.read("a.json") == b'{"x": 1}'
+    damaged = data.replace(b'{"x": 1}', b'{"x": 2}')  # same size, wrong CRC
+    safe = open_zip(damaged, "x", max_entries=5)
+    assert _inflate(damaged, safe.entries["a.json"]) is None
+    with pytest.raises(ArchiveError) as caught:
+        safe.read("a.json")
+    assert caught.value.unreadable and "已损坏" in caught.value.message
+
+
+def test_a_damaged_deflate_stream_gets_the_zipfile_answer() -> None:
+    data = seed_bundle()[1]
+    safe = open_zip(data, "x", max_entries=16)
+    info = next(i for i in safe.entries.values() if i.filename.endswith(".json"))
+    start = info.header_offset + 30 + len(info.filename.encode()) + 40
+    damaged = data[:start] + bytes([data[start] ^ 0xFF]) + data[start + 1:]
+    fast = open_zip(damaged, "x", max_entries=16)
+    slow = SafeZip(fast.archive, fast.entries)  # no bytes: zipfile only, as before
+    assert _inflate(damaged, info) is None
+
+    def outcome(zip_: SafeZip) -> str:
+        try:
+            return zip_.read(info.filename).decode("utf-8", "replace")
+        except ArchiveError as exc:
+            return exc.message
+
+    assert outcome(fast) == outcome(slow)
+
+
+# --- the hidden sheet found without a parse ------------------------------------------------------
+
+def _sheet() -> bytes:
+    safe = open_zip(entries(seed_bundle()[1])[".xlsx"], "x", max_entries=500)
+    path = check_module._sheet_path(safe)
+    assert path is not None
+    return safe.read(path)
+
+
+def _hidden(sheet: bytes, *, quick: bool = True) -> str | None:
+    """The envelope `hidden_envelope` reads from a real workbook whose hidden sheet is `sheet`;
+    `quick=False` takes the parser only, as before; a refusal comes back as its message."""
+    xlsx = entries(seed_bundle()[1])[".xlsx"]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, sheet if info.filename.endswith("sheet3.xml") else src.read(info.filename))
+    safe = open_zip(out.getvalue(), "x", max_entries=500)
+    short_cut = check_module._one_inline_cell
+    if not quick:
+        check_module._one_inline_cell = lambda data: None  # type: ignore[assignment]
+    try:
+        return check_module.hidden_envelope(safe)
+    except check_module._Refused as exc:
+        return f"refused: {exc.message}"
+    finally:
+        check_module._one_inline_cell = short_cut  # type: ignore[assignment]
+
+
+def test_the_sheet_this_program_writes_takes_the_short_cut() -> None:
+    sheet = _sheet()
+    quick = check_module._one_inline_cell(sheet)
+    assert quick is not None and quick == _hidden(sheet, quick=False)
+    assert json.loads(quick)["payloadType"] == SUBMISSION_TYPE
+
+
+OPEN = b'<c r="A1" t="inlineStr"><is><t>'
+NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+
+@pytest.mark.parametrize(("edit", "short_cut"), [
+    (lambda s: s, True),
+    (lambda s: s.replace(OPEN + b"{", OPEN + b"\r\n{\r"), True),  # line ends, normalised as the parser does
+    (lambda s: b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + s, True),
+    (lambda s: s.replace(b"<sheetData>", b"<!-- x --><sheetData>"), False),  # a comment in the frame
+    (lambda s: s.replace(b"<pageMargins", b'<foo><c r="A2" t="inlineStr"><is><t>x</t></is></c></foo><pageMargins'),
+     False),  # another cell outside sheetData: the parser reads it too
+    (lambda s: s.replace(b"<sheetPr>", b'<sheetPr><c r="A2" t="inlineStr"><is><t>x</t></is></c>'), False),
+    (lambda s: s.replace(OPEN + b"{", OPEN + b"&#123;"), False),  # an entity, decoded by the parser
+    (lambda s: s.replace(OPEN + b"{", OPEN + b"]]>{"), False),  # not well-formed
+    (lambda s: s.replace(OPEN + b"{", OPEN + b"\x01{"), False),  # a control character XML forbids
+    (lambda s: s.replace(OPEN + b"{", OPEN + b"\xef\xbf\xbe{"), False),  # U+FFFE
+    (lambda s: s.replace(OPEN + b"{", OPEN + b"\xff{"), False),  # not UTF-8
+    (lambda s: s.replace(NS, b'xmlns="urn:x"'), False),  # another namespace: no cell for the parser
+    (lambda s: b'<?xml version="1.0" encoding="ISO-8859-1"?>' + s, False),
+    (lambda s: s + b"<x/>", False),  # content after the root element
+    (lambda s: s.replace(b"</sheetData>", b"</sheetData><sheetData/>"), False),
+    (lambda s: s.replace(b"<worksheet " + NS + b">", b"<worksheet " + NS + b"><!DOCTYPE x>"), False),
+])
+def test_an_odd_sheet_gets_the_parser_answer(edit, short_cut: bool) -> None:  # type: ignore[no-untyped-def]
+    sheet = edit(_sheet())
+    quick = check_module._one_inline_cell(sheet)
+    assert (quick is not None) == short_cut
+    assert _hidden(sheet) == _hidden(sheet, quick=False)
+    if quick is not None:
+        assert quick == _hidden(sheet, quick=False)
+
+
+def test_only_a_small_frame_is_cached() -> None:
+    sheet = _sheet()
+    big = sheet.replace(b"<sheetPr>", b"<sheetPr>" + b" " * (check_module._FRAME_LIMIT + 1), 1)
+    before = check_module._frame_ok.cache_info().currsize
+    assert check_module._one_inline_cell(big) is None
+    assert check_module._frame_ok.cache_info().currsize == before
+
+
+def test_the_same_envelope_spelt_otherwise_is_still_compared_as_json() -> None:
+    name, data = seed_bundle()
+    files = entries(data)
+    sheet = _sheet()
+    spaced = sheet.replace(b'"alg":"ed25519"', b'"alg": "ed25519"')
+    assert spaced != sheet
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(files[".xlsx"])) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, spaced if info.filename.endswith("sheet3.xml") else src.read(info.filename))
+    assert check_bundle(name, rezip({**files, ".xlsx": out.getvalue()})).ok  # equal documents, other text
