@@ -1,7 +1,6 @@
 """Load on a real server process (loopback only, bounded): 200 bundles at once, each stored once.
 
-A small launcher (below) runs uvicorn with `create_app` and the intake routes, as `jixiao serve`
-will once it wires them in. Then:
+The server is the real command, `jixiao serve --site SITE --store STORE`, in a subprocess. Then:
 
 1. 200 different bundles posted concurrently: every answer 201, 200 rows in the store;
 2. the same 200 again: every answer 200 (already stored), still 200 rows;
@@ -35,20 +34,7 @@ from jixiao.store import Store
 COUNT = 200
 THREADS = 24
 TOKEN = "load-test-credential"
-LAUNCHER = """\
-import sys
-from pathlib import Path
-
-import uvicorn
-
-from jixiao.intake import intake_routes
-from jixiao.server import create_app
-from jixiao.store import Store
-
-store_path, site, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-app = create_app(site, extra_routes=intake_routes(Store(store_path), "{token}"))
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-"""
+JIXIAO = str(Path(sys.executable).with_name("jixiao"))
 
 
 def _one(seed: int) -> bytes:
@@ -78,11 +64,13 @@ def server(tmp: Path, store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes
     site = tmp / "site"
     site.mkdir(exist_ok=True)
     (site / "index.html").write_text("<!doctype html><title>门户</title>", encoding="utf-8")
-    launcher = tmp / "launch_intake.py"
-    launcher.write_text(LAUNCHER.format(token=TOKEN), encoding="utf-8")
+    (site / "version.json").write_text("{}", encoding="utf-8")
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, str(launcher), str(store), str(site), str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tmp / f"serve-{port}.log"  # a file, not a pipe: uvicorn's access log would fill a pipe nobody reads
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([JIXIAO, "serve", "--site", str(site), "--store", str(store), "--port", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=err,
+                                env={**os.environ, "JIXIAO_SUPERVISOR_TOKEN": TOKEN})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -93,7 +81,7 @@ def server(tmp: Path, store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"the server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise RuntimeError(f"the server did not start: {log.read_text(encoding='utf-8', errors='replace')}")
         time.sleep(0.1)
     try:
         yield base, proc
