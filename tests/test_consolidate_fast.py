@@ -12,8 +12,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import zipfile
 from datetime import date
+from pathlib import Path
 
 import pytest
 from ecdsa import Ed25519, VerifyingKey  # type: ignore[import-untyped]
@@ -227,3 +229,24 @@ def test_the_same_envelope_spelt_otherwise_is_still_compared_as_json() -> None:
         for info in src.infolist():
             dst.writestr(info, spaced if info.filename.endswith("sheet3.xml") else src.read(info.filename))
     assert check_bundle(name, rezip({**files, ".xlsx": out.getvalue()})).ok  # equal documents, other text
+
+
+# --- a folder listed once ------------------------------------------------------------------------
+
+def test_a_folder_is_listed_as_rglob_and_resolve_list_it(tmp_path: Path) -> None:
+    from jixiao.consolidate.collect import FOLDER_SUFFIXES, folder_files
+
+    for name in ("x.zip", "X.JSON", "a/b/c.xlsx", "a/y.json", ".h.zip", ".hid/q.zip", "a/b/n.txt", "z/.zip",
+                 "z/e.", "z/B.zip", "z/a.zip", "a.zip"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    (tmp_path / "z" / "link.json").symlink_to(tmp_path / "a" / "y.json")
+    (tmp_path / "linked").symlink_to(tmp_path / "a")  # a linked folder is not walked
+    (tmp_path / "broken.zip").symlink_to(tmp_path / "nowhere.zip")
+    (tmp_path / "folder.zip").mkdir()
+    for folder in (tmp_path, Path(os.path.relpath(tmp_path))):
+        expected = [(p, str(p.resolve())) for p in sorted(
+            p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES
+            and not p.name.startswith("."))]
+        assert folder_files(folder) == expected
+        assert len(expected) == 9

@@ -111,9 +111,10 @@ def expand(inputs: Iterable[str | Path]) -> tuple[list[Source], list[RejectedInp
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for found in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES
-                                and not p.name.startswith(".")):
-                add(found)
+            for found, key in folder_files(path):
+                if key not in seen:
+                    seen.add(key)
+                    sources.append(Source(str(found), path=str(found)))
         elif path.is_file() and path.suffix.lower() in STORE_SUFFIXES:
             sources += store_sources(path)
         elif path.is_file():
@@ -121,6 +122,47 @@ def expand(inputs: Iterable[str | Path]) -> tuple[list[Source], list[RejectedInp
         else:
             missing.append(RejectedInput(name=str(path), reasons=["文件或文件夹不存在"]))
     return sources, missing
+
+
+def folder_files(folder: Path) -> list[tuple[Path, str]]:
+    """The files `sorted(folder.rglob("*"))` gives (bundle suffixes, not hidden; real directories are
+    walked, linked ones are not, as CPython 3.11 does), each with its resolved path. One `scandir`
+    per directory says which entries are links, so only those are resolved one by one: resolving
+    and sorting 10,000 `Path`s cost 0.4 s before the first bundle was checked."""
+    root = os.path.realpath(folder)
+    found: list[tuple[tuple[str, ...], Path, str]] = []
+
+    def walk(directory: Path, relative: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except PermissionError:
+            return
+        for entry in entries:
+            name = entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                walk(directory / name, (*relative, name))
+                continue
+            dot = name.rfind(".")
+            if name.startswith(".") or not 0 < dot < len(name) - 1 or name[dot:].lower() not in FOLDER_SUFFIXES:
+                continue
+            try:
+                if not entry.is_file():
+                    continue
+                link = entry.is_symlink()
+            except OSError:
+                continue
+            parts = (*relative, name)
+            key = os.path.realpath(entry.path) if link else os.path.join(root, *parts)
+            found.append((parts, directory / name, key))
+
+    walk(folder, ())
+    found.sort(key=lambda item: item[0])  # Path order: part by part
+    return [(path, key) for _, path, key in found]
 
 
 def store_sources(path: Path) -> list[Source]:
