@@ -352,5 +352,8 @@ def test_every_page_opens_without_errors(file_page: Any, portable_site: Path) ->
         assert page.locator(".md-search").count() == 0, name
         links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map((a) => a.href)")
         assert all(u.startswith(("file://", "blob:", "data:")) or u.startswith("#") for u in links), links
+    # Even a script asking another origin is refused before it reaches the network.
+    refused = page.evaluate("() => fetch('https://cdn.jsdelivr.net/x.js').then(() => 'fetched', (e) => e.message)")
+    assert "便携版不访问网络" in refused, refused
     assert not page.errors, page.errors
     assert not console, console

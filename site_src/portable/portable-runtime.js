@@ -10,8 +10,9 @@
 // * the Pyodide loader: pyodide/pyodide.js (Pyodide's own classic build) and
 //   pyodide/pyodide.asm.js (pyodide.asm.mjs made classic at build time), loaded by <script>;
 // * fetch() for the runtime's files (the wasm, the standard library, the lock, the wheels,
-//   version.json), answered from base64 <script> files under pyodide/data/. Any other fetch
-//   goes to the browser untouched (and on file:// fails as it would have).
+//   version.json), answered from base64 <script> files under pyodide/data/. Other files of
+//   this folder go to the browser (which refuses them on file://, as it would have); any
+//   other origin is refused here, so no code path of the page can reach the network.
 //
 // Nothing here asks the network: every file is read from this folder.
 
@@ -157,7 +158,9 @@ function jxDataFetch(resource, init) {
   const url = new URL(typeof resource === "string" || resource instanceof URL ? resource : resource.url, document.baseURI).href;
   const local = jxLocalResponse(url);
   if (local) return local;
-  if (!jxBrowserFetch) return Promise.reject(new TypeError("fetch is not available"));
+  // The portable edition never asks the network: only this folder, data: and blob: URLs.
+  const ours = url.startsWith(JX_SITE_ROOT) || url.startsWith("data:") || url.startsWith("blob:");
+  if (!jxBrowserFetch || !ours) return Promise.reject(new TypeError(`便携版不访问网络：${url}`));
   return jxBrowserFetch(resource, init);
 }
 
