@@ -48,8 +48,8 @@ const key = (file) => `${file.name}\u0000${file.size}\u0000${file.lastModified}`
 // Files inside dropped folders (Chromium, Firefox, Safari: webkitGetAsEntry).
 async function droppedFiles(dataTransfer) {
   const entries = [...(dataTransfer?.items || [])].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
-  if (!entries.length) return [...(dataTransfer?.files || [])];
   const out = [];
+  if (!entries.length) out.push(...(dataTransfer?.files || []));
   const walk = async (entry) => {
     if (entry.isFile) {
       out.push(await new Promise((resolve, reject) => entry.file(resolve, reject)));
@@ -63,7 +63,8 @@ async function droppedFiles(dataTransfer) {
     }
   };
   for (const entry of entries) await walk(entry);
-  return out.filter((f) => SUFFIXES.test(f.name) && !f.name.startsWith("."));
+  const kept = out.filter((f) => SUFFIXES.test(f.name) && !f.name.startsWith("."));
+  return { files: kept, ignored: out.length - kept.length };
 }
 
 function tableView(table) {
@@ -284,7 +285,9 @@ export function initSummary(root) {
   drop.addEventListener("drop", async (e) => {
     e.preventDefault();
     delete drop.dataset.over;
-    add(await droppedFiles(e.dataTransfer));
+    const { files: found, ignored } = await droppedFiles(e.dataTransfer);
+    add(found);
+    if (ignored) chosen.textContent += `（已忽略 ${ignored} 个不是 .zip、.json、.xlsx 的文件）`;
   });
   // Dropping a file anywhere else must not navigate away (the browser would open it).
   window.addEventListener("dragover", (e) => e.preventDefault());
