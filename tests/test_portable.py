@@ -341,6 +341,30 @@ def test_the_verify_page_works_from_file_url(file_page: Any, portable_site: Path
 
 
 @pytest.mark.browser
+def test_a_folder_named_in_chinese_with_spaces_scores(browser: Any, portable_site: Path, tmp_path: Path) -> None:
+    """A USB stick's folder is often named like this: every URL the page builds is percent-encoded."""
+    import shutil
+
+    copy = tmp_path / "U盘 备份" / "绩效 自评（便携版）"
+    shutil.copytree(portable_site, copy)
+    context = browser.new_context()
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    try:
+        page = context.new_page()
+        page.goto((copy / "fill.html").as_uri())
+        poll_until(page, "() => Number(document.querySelector('#jixiao-form')?.dataset.evaluatedSeq || 0) >= 1",
+                   timeout=180, what="first score from a folder named in Chinese")
+        assert page.evaluate("() => document.querySelector('#jixiao-form').dataset.engineState") == "ready"
+    finally:
+        context.close()
+    root = copy.as_uri() + "/"
+    assert any("pyodide/data/" in u for u in requests)
+    outside = [u for u in requests if not u.startswith((root, "data:", "blob:"))]
+    assert not outside, outside
+
+
+@pytest.mark.browser
 def test_every_page_opens_without_errors(file_page: Any, portable_site: Path) -> None:
     page = file_page
     console: list[str] = []
