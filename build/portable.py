@@ -227,13 +227,14 @@ NOTE_FULL = (
     "<strong>草稿只保存在这台电脑的这个浏览器里</strong>，换电脑、换浏览器或清除浏览数据后就看不到了："
     "请随时点“导出草稿”把草稿存成文件（可存回 U 盘），到别处用“导入草稿”继续。"
 )
-NOTE_SHORT = "这是<strong>便携版</strong>：从本文件夹直接打开，不需要服务器和网络；核验在本页面内进行，文件不会上传。"
-NOTE_PAGES = {"index.html": NOTE_FULL, "fill.html": NOTE_FULL, "verify.html": NOTE_SHORT, "offline.html": NOTE_SHORT}
+NOTE_VERIFY = "这是<strong>便携版</strong>：从本文件夹直接打开，不需要服务器和网络；核验在本页面内进行，文件不会上传。"
+NOTE_OFFLINE = "您正在使用<strong>便携版</strong>：下文“方式 B：便携版”一节说明它与网站版的不同。"
+NOTE_PAGES = {"index.html": NOTE_FULL, "fill.html": NOTE_FULL, "verify.html": NOTE_VERIFY, "offline.html": NOTE_OFFLINE}
 ARTICLE = '<article class="md-content__inner md-typeset">'
 
 README_TEXT = """部门整体支出绩效自评 · 便携版
 
-使用方法：双击本文件夹中的 index.html（或 fill.html 直接填报），用新版 Chrome、Edge、Firefox
+使用方法：双击本文件夹中的 index.html（或 fill.html 直接填报），用新版 Chrome、Edge
 或国产浏览器的“极速模式”打开。不需要服务器，不需要网络，整个文件夹可以放在 U 盘里。
 
 注意：草稿只保存在当前电脑的当前浏览器里。换电脑、换浏览器或清除浏览数据之前，请在填报页点
