@@ -250,3 +250,42 @@ def test_a_folder_is_listed_as_rglob_and_resolve_list_it(tmp_path: Path) -> None
             and not p.name.startswith("."))]
         assert folder_files(folder) == expected
         assert len(expected) == 9
+
+
+# --- canonical JSON through the C encoder --------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=20)
+
+
+def _long_way(value: object) -> bytes | str:
+    from jixiao.canonical import _encode
+
+    out: list[str] = []
+    try:
+        _encode(value, out)
+        return "".join(out).encode("utf-8")
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _short_way(value: object) -> bytes | str:
+    from jixiao.canonical import canonical_json
+
+    try:
+        return canonical_json(value)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+@given(JSON_VALUES)
+def test_canonical_json_is_the_same_either_way(value: object) -> None:
+    assert _short_way(value) == _long_way(value)
+
+
+@pytest.mark.parametrize("value", [1.5, {1: 2}, [2**53], {"a": {1, 2}}, "\ud800", {"\U0001f600": 1, "\uffff": 2},
+                                   (1, "a"), {"b": True, "a": None}])
+def test_canonical_json_odd_values_answer_as_before(value: object) -> None:
+    assert _short_way(value) == _long_way(value)

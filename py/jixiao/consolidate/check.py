@@ -33,6 +33,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -310,11 +311,10 @@ def _check_envelope(checked: Checked, data: bytes, roster: Roster | None) -> dic
     invalid = len(sigs) - len(valid)
     if invalid:
         raise _Refused(f"有 {invalid} 个签名无效：内容在签名后被改动，或签名不属于这份内容")
-    facts = _check_payload(checked, payload, valid)
+    facts, when = _check_payload(checked, payload, valid)
     if roster is None:
         checked.notes.append("未对照公钥名册核对（未提供名册）：只核验了完整性")
     else:
-        when = parse_signed_at(facts.signed_at)
         results = [check_key(roster, facts.unit_code, _public(s.alg, s.public), when) for s in valid]
         if not any(ok for ok, _ in results):
             raise _Refused(f"公钥未通过名册核对：{results[0][1]}")
@@ -363,7 +363,7 @@ def _canonical(raw: Any, payload: bytes) -> bool:
     return text.encode("utf-8", "surrogatepass") == payload
 
 
-def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> UnitFacts:
+def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple[UnitFacts, datetime]:
     try:
         text = payload.decode("utf-8")
         raw = json.loads(text, parse_float=_no_float, parse_constant=_no_float, parse_int=_safe_int)
@@ -377,7 +377,7 @@ def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> UnitF
     if not isinstance(signed_at, str) or not _SIGNED_AT.match(signed_at):
         raise _Refused(_strict_payload_problem(payload))
     try:
-        parse_signed_at(signed_at)
+        when = parse_signed_at(signed_at)  # parsed once: the roster check needs it too
         submission = Submission.model_validate(raw["submission"])
     except ValueError:  # pydantic's ValidationError is a ValueError
         raise _Refused(_strict_payload_problem(payload)) from None
@@ -396,7 +396,7 @@ def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> UnitF
     if not submission.unit_code.strip():
         raise _Refused("签名内容中没有单位编码：无法确定是哪个单位")
     return _facts(submission, recomputed, signed_at, hashlib.sha256(payload).hexdigest(),
-                  tuple(hashlib.sha256(s.public).hexdigest() for s in valid))
+                  tuple(hashlib.sha256(s.public).hexdigest() for s in valid)), when
 
 
 def _framework(ref: Any, submission: Submission) -> Framework:
