@@ -6,6 +6,8 @@
 * Submitting the same bytes again stores nothing new; a bundle submitted while the browser is
   offline is sent as soon as it comes back online; a tampered one is refused with the server's
   reason and not retried.
+* Over plain HTTP under an intranet host name (no secure context: no WebCrypto, no Web Locks)
+  the queue still works: the plain-JS sha256 matches the server's receipt.
 * On a plain static server (no intake) the page says so and the submit button stays disabled.
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from browser_fixtures import serving
+from browser_fixtures import CHROMIUM, CHROMIUM_ARGS, serving
 from consolidate_helpers import tampered_bundle, unit_bundle
 from jixiao.intake import intake_routes
 from jixiao.server import create_app
@@ -161,3 +163,26 @@ def test_static_site_says_no_intake(page_logged: Any, site_server: str) -> None:
       return samples.map((s) => sha256HexPlain(new TextEncoder().encode(s)));
     }""", samples)
     assert got == [hashlib.sha256(s.encode()).hexdigest() for s in samples]
+
+
+def test_plain_http_intranet_host(browser: Any, intake_site: tuple[str, Store], tmp_path: Path) -> None:
+    base, store = intake_site
+    port = base.rsplit(":", 1)[1]
+    chromium = browser.browser_type.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP intranet.test 127.0.0.1"],
+        headless=True)
+    try:
+        page = chromium.new_context().new_page()
+        page.goto(f"http://intranet.test:{port}/fill.html")
+        wait_until(page, "() => document.querySelector('#jx-upload')?.dataset.intake === 'available'",
+                   what="intake found")
+        assert page.evaluate("() => [window.isSecureContext, !!globalThis.crypto?.subtle]") == [False, False]
+        name, data = unit_bundle("360124-KGX-02")
+        path = tmp_path / name
+        path.write_bytes(data)
+        sha = hashlib.sha256(data).hexdigest()
+        page.set_input_files("[data-testid=upload-file]", str(path))
+        wait_item(page, sha, "sent")
+        assert store.count() == 1 and store.get(sha) is not None
+    finally:
+        chromium.close()
