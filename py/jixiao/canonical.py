@@ -53,24 +53,37 @@ def _encode(value: Any, out: list[str]) -> None:
         raise ValueError(f"无法规范化的值类型：{type(value).__name__}")
 
 
-_PLAIN_SCALARS = (str, bool, type(None))
+_MAX_SAFE = 2**53 - 1
 _NON_BMP_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")  # a 4-byte UTF-8 sequence starts so
 
 
 def _plain(value: Any) -> bool:
     """Whether `value` holds only exact str/int/bool/None/list/tuple/dict with str keys and safe
     integers: then `json.dumps` (in C) writes what `_encode` would. Anything else (floats, other
-    types, subclasses, unsafe integers) goes to `_encode`, which raises as it always did."""
+    types, subclasses, unsafe integers) goes to `_encode`, which raises as it always did.
+    Scalars are looked at in the loop, not in a call each: this walk is most of the cost."""
     kind = type(value)
-    if kind in _PLAIN_SCALARS:
-        return True
-    if kind is int:
-        return bool(-(2**53 - 1) <= value <= 2**53 - 1)
     if kind is dict:
-        return all(type(key) is str for key in value) and all(_plain(item) for item in value.values())
-    if kind is list or kind is tuple:
-        return all(_plain(item) for item in value)
-    return False
+        if not all(type(key) is str for key in value):
+            return False
+        items = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    else:
+        return _plain([value])
+    for item in items:
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if not -_MAX_SAFE <= item <= _MAX_SAFE:
+                return False
+        elif kind is dict or kind is list or kind is tuple:
+            if not _plain(item):
+                return False
+        else:
+            return False
+    return True
 
 
 def canonical_json(value: Any) -> bytes:
