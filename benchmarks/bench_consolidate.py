@@ -208,6 +208,8 @@ def main() -> None:
     parser.add_argument("--formats", default="zip,json")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=REPO / ".cache" / "bench-consolidate")
+    parser.add_argument("--no-single", action="store_true", help="skip the single-process rate")
+    parser.add_argument("--no-xlsx", action="store_true", help="skip writing the 附件4 xlsx")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print("load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
@@ -220,8 +222,9 @@ def main() -> None:
             paths = generate(args.count, fmt, args.cache / fmt)
             size = sum(p.stat().st_size for p in paths)
             print(f"\n{fmt}: {len(paths)} bundles, {size / 1024 / 1024:.0f} MB, roster of {args.count} units")
-            rate = single(paths[: min(1000, len(paths))], roster)
-            print(f"  1 process, no pool: {rate:,.0f} bundles/s ({1000 / rate:.2f} ms each)")
+            if not args.no_single:
+                rate = single(paths[: min(1000, len(paths))], roster)
+                print(f"  1 process, no pool: {rate:,.0f} bundles/s ({1000 / rate:.2f} ms each)")
             folder = args.cache / fmt
             whole = sum(1 for _ in folder.iterdir()) == len(paths)
             inputs = [folder] if whole else list(paths)  # a smaller --count: those files, not the folder
@@ -246,7 +249,7 @@ def main() -> None:
               f"load {min(r['load_before'] for r in runs):.2f}–{max(r['load_after'] for r in runs):.2f}")
     print(f"ru_maxrss: this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "
           f"largest worker {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
-    if summary is not None:
+    if summary is not None and not args.no_xlsx:
         started = time.perf_counter()
         write_summary_xlsx(summary)
         print(f"write the 附件4 xlsx of {len(summary.rows)} rows: {time.perf_counter() - started:.2f} s")

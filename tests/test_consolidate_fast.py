@@ -289,3 +289,14 @@ def test_canonical_json_is_the_same_either_way(value: object) -> None:
                                    (1, "a"), {"b": True, "a": None}])
 def test_canonical_json_odd_values_answer_as_before(value: object) -> None:
     assert _short_way(value) == _long_way(value)
+
+
+def test_a_verified_key_is_the_key_checked_the_long_way() -> None:
+    from jixiao.bundle.keys import PublicKey
+
+    for key in (unit_key(), other_key(), PrivateKey.generate("sm2")):
+        message = b"x"
+        assert crypto.verify(key.alg, key.public.raw, message, key.sign(message))  # how check.py gets there
+        quick = PublicKey.from_verified(key.alg, key.public.raw)
+        assert quick == key.public and hash(quick) == hash(key.public)
+        assert quick.fingerprint_hex == key.public.fingerprint_hex

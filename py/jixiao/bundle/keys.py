@@ -70,6 +70,16 @@ class PublicKey:
         except ValueError as exc:
             raise KeyFileError(str(exc)) from None
 
+    @classmethod
+    def from_verified(cls, alg: Alg, raw: bytes) -> PublicKey:
+        """The key of a signature that has just verified. Verifying decoded the point (OpenSSL and
+        `ecdsa` both refuse a point off the curve, and SM2 checks it with `_sm2_point`), so it is not
+        decoded again: with a roster that second decoding was the dearest step of a bundle's check."""
+        key = object.__new__(cls)
+        object.__setattr__(key, "alg", alg)
+        object.__setattr__(key, "raw", bytes(raw))
+        return key
+
     @property
     def fingerprint_hex(self) -> str:
         return hashlib.sha256(self.raw).hexdigest()

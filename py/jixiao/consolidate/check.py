@@ -324,9 +324,9 @@ def _check_envelope(checked: Checked, data: bytes, roster: Roster | None) -> dic
 
 @lru_cache(maxsize=4096)
 def _public(alg: crypto.Alg, raw: bytes) -> PublicKey:
-    """One `PublicKey` per distinct (algorithm, raw bytes): a unit that hands in again is not re-checked.
-    Keyed by the bytes themselves, never by a key id or fingerprint the file claims."""
-    return PublicKey(alg, raw)
+    """The `PublicKey` of a signature that verified, one per distinct (algorithm, raw bytes); keyed by
+    the bytes themselves, never by a key id or fingerprint the file claims."""
+    return PublicKey.from_verified(alg, raw)
 
 
 # --- the payload -------------------------------------------------------------------------------
