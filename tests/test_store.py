@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import openpyxl
@@ -154,3 +156,19 @@ def test_a_tampered_bundle_is_not_stored_by_the_cli(tmp_path: Path) -> None:
     assert result.exit_code == 1
     with Store(tmp_path / "db.sqlite", create=False) as store:
         assert store.count() == 0
+
+
+def test_a_new_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """Bundles carry contact details: the store and its WAL files are 0600 whatever the umask."""
+    path = tmp_path / "data" / "store.sqlite"
+    old = os.umask(0o022)
+    try:
+        with Store(path) as store:
+            name, data = own_bundle()
+            add(store, name, data)
+            files = sorted(p.name for p in path.parent.iterdir())
+            assert "store.sqlite-wal" in files
+            for name in files:
+                assert stat.S_IMODE((path.parent / name).stat().st_mode) == 0o600, name
+    finally:
+        os.umask(old)

@@ -22,7 +22,9 @@ One connection per Store, used under a lock, so a Store may be shared by a serve
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -168,6 +170,10 @@ class Store:
             raise InputError(f"数据库文件不存在：{self.path}")
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Bundles carry names and phone numbers: a new store (and the -wal/-shm files SQLite
+            # gives the same mode) is readable by its owner only.
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         try:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
