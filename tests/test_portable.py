@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -381,3 +382,73 @@ def test_every_page_opens_without_errors(file_page: Any, portable_site: Path) ->
     assert "便携版不访问网络" in refused, refused
     assert not page.errors, page.errors
     assert not console, console
+
+
+# --- in Firefox (Debian's firefox-esr through Marionette), from file:// ---------------------------------
+
+
+@pytest.mark.browser
+def test_firefox_fills_scores_signs_and_verifies_from_file_url(portable_site: Path, tmp_path: Path) -> None:
+    from firefox_marionette import BINARY, firefox
+
+    if BINARY is None:
+        pytest.skip("firefox-esr is not installed (apt-get install firefox-esr)")
+    from jixiao.catalog import example_json
+
+    seed = tmp_path / "seed.json"
+    seed.write_text(example_json("jinxian-2021"), encoding="utf-8")
+    downloads = tmp_path / "downloads"
+    state_js = """const r = document.querySelector('#jixiao-form');
+      return { total: r.querySelector('[data-testid=total-score]').textContent.trim(),
+               grade: r.querySelector('[data-testid=grade]').textContent.trim(), draftId: r.dataset.draftId,
+               seq: Number(r.dataset.evaluatedSeq || 0), offline: r.dataset.offline,
+               codes: [...r.querySelectorAll('[data-testid=findings] li.jx-finding')].map((li) => li.dataset.code) };"""
+    total_is = ("const r = document.querySelector('#jixiao-form'); return r.dataset.engineState === 'ready'"
+                " && Number(r.dataset.evaluatedSeq || 0) >= 1"
+                " && r.querySelector('[data-testid=total-score]').textContent.trim() === arguments[0];")
+    with firefox(downloads) as ff:
+        ff.go((portable_site / "fill.html").as_uri())
+        ff.poll("return !!document.querySelector('#jixiao-form')?.dataset.draftId", what="drafts ready")
+        before = ff.js("return document.querySelector('#jixiao-form').dataset.draftId")
+        ff.upload("#jx-draft-import", seed)
+        ff.poll("return document.querySelector('#jixiao-form').dataset.draftId !== arguments[0]", before,
+                what="seed imported")
+        ff.poll(total_is, "98", what="total 98")
+        state = ff.js(state_js)
+        assert (state["total"], state["grade"]) == ("98", "优")
+        assert state["codes"].count("DEVIATION_REASON_MISSING") == 2, state["codes"]
+        assert state["offline"] == "portable"
+
+        ff.js(f"""const el = document.querySelector('#jixiao-form [data-path="{BUDGET_RATE}"]');
+                  el.value = '1'; el.dispatchEvent(new Event('input', {{bubbles: true}}));
+                  el.dispatchEvent(new Event('change', {{bubbles: true}}));""")
+        ff.poll(total_is, "97", what="total 97 after an edit")
+        ff.poll("return document.querySelector('#jixiao-form').dataset.draftState === 'saved'", what="saved")
+        draft = ff.js(state_js)["draftId"]
+        ff.go((portable_site / "fill.html").as_uri())
+        ff.poll(total_is, "97", what="total 97 after reopening")
+        assert ff.js(state_js)["draftId"] == draft  # IndexedDB works on file:// in Firefox too
+
+        ff.poll("return document.querySelector('#jx-export')?.dataset.bundleState === 'ready'", what="export ready")
+        assert ff.js("return document.querySelector('#jx-export').dataset.signing") == "webcrypto"
+        ff.click("[data-testid=key-generate]")
+        ff.poll("return document.querySelector('#jx-export').dataset.keyState === 'webcrypto'", what="key made")
+        shown = ff.js("return document.querySelector('[data-testid=key-fingerprint]').textContent.trim()")
+        ff.js("window.confirm = () => true;")  # "检查发现 2 个错误。仍要导出？" → yes
+        ff.click("[data-testid=export-bundle]")
+        ff.poll("return !!document.querySelector('#jx-export').dataset.exportMs", what="export finished")
+        deadline = time.monotonic() + 60
+        while not (zips := [p for p in downloads.glob("*.zip") if p.stat().st_size]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert zips, sorted(p.name for p in downloads.iterdir())
+        proc = run_cli("verify", "--json", str(zips[0]))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        [verdict] = json.loads(proc.stdout)
+        assert verdict["ok"] and verdict["fingerprints"] == [shown], verdict
+
+        # The 核验 page takes the same bundle.
+        ff.go((portable_site / "verify.html").as_uri())
+        ff.poll("return document.querySelector('#jx-verify')?.dataset.engineState === 'ready'", what="verify ready")
+        ff.upload("[data-testid=verify-files]", zips[0])
+        ff.poll("return document.querySelectorAll('[data-testid=verdict]').length === 1", what="verdict")
+        assert ff.js("return document.querySelector('[data-testid=verdict]').dataset.ok") == "true"
