@@ -234,7 +234,7 @@ ARTICLE = '<article class="md-content__inner md-typeset">'
 
 README_TEXT = """部门整体支出绩效自评 · 便携版
 
-使用方法：双击本文件夹中的 index.html（或 fill.html 直接填报），用新版 Chrome、Edge
+使用方法：双击本文件夹中的 index.html（或 fill.html 直接填报），用新版 Chrome、Edge、Firefox
 或国产浏览器的“极速模式”打开。不需要服务器，不需要网络，整个文件夹可以放在 U 盘里。
 
 注意：草稿只保存在当前电脑的当前浏览器里。换电脑、换浏览器或清除浏览数据之前，请在填报页点
