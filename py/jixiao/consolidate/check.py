@@ -464,7 +464,7 @@ def _parse(data: bytes) -> ET.Element:
 
 _CELL_OPEN = b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
 _CELL_CLOSE = b"</t></is></c></row></sheetData>"
-_NOT_XML_CHARS = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])  # C0 controls XML 1.0 forbids
+_NOT_PLAIN = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *b"<&"])  # C0 controls XML forbids, markup
 _FRAME_LIMIT = 16 * 1024  # ours is under 1 kB
 _DECLARATION = re.compile(rb'<\?xml version="1\.0"(?: encoding="[Uu][Tt][Ff]-8")?(?: standalone="(?:yes|no)")?\s*\?>')
 
@@ -482,8 +482,9 @@ def _one_inline_cell(sheet: bytes) -> str | None:
     if end <= begin:
         return None
     text = sheet[begin:end]
-    if b"<" in text or b"&" in text or b"]]>" in text or b"\xef\xbf\xbe" in text or b"\xef\xbf\xbf" in text \
-            or len(text.translate(None, _NOT_XML_CHARS)) != len(text):
+    if len(text.translate(None, _NOT_PLAIN)) != len(text) or b"]]>" in text:  # one pass for markup and controls
+        return None
+    if not text.isascii() and (b"\xef\xbf\xbe" in text or b"\xef\xbf\xbf" in text):
         return None
     before, after = sheet[:start], sheet[end + len(_CELL_CLOSE):]
     if len(before) + len(after) > _FRAME_LIMIT or not _frame_ok(before, after):
@@ -492,7 +493,9 @@ def _one_inline_cell(sheet: bytes) -> str | None:
         value = text.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return value.replace("\r\n", "\n").replace("\r", "\n")  # as the parser gives it
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")  # as the parser gives it
+    return value
 
 
 @lru_cache(maxsize=64)
