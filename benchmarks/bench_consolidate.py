@@ -108,15 +108,20 @@ def roster_file(count: int, cache: Path) -> Path:
 
 # --- measuring -----------------------------------------------------------------------------------
 
-def _rss_kb(pid: int) -> int:
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in kB: PSS shares each page among the processes that map it (forked workers
+    share most of the parent's pages, which a sum of RSS counts three times)."""
+    rss = pss = 0
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return rss, pss
 
 
 def _children(pid: int) -> list[int]:
@@ -128,17 +133,20 @@ def _children(pid: int) -> list[int]:
 
 
 class PeakMemory:
-    """Peak of (this process + its children) resident set, sampled every 0.1 s (Linux /proc)."""
+    """Peaks of the summed RSS and PSS of this process and its children, sampled every 0.1 s (Linux /proc)."""
 
     def __init__(self) -> None:
         self.peak_kb = 0
+        self.peak_pss_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         me = os.getpid()
         while not self._stop.is_set():
-            self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in (me, *_children(me))))
+            sizes = [_memory_kb(p) for p in (me, *_children(me))]
+            self.peak_kb = max(self.peak_kb, sum(rss for rss, _ in sizes))
+            self.peak_pss_kb = max(self.peak_pss_kb, sum(pss for _, pss in sizes))
             self._stop.wait(0.1)
 
     def __enter__(self) -> PeakMemory:
@@ -173,7 +181,8 @@ def run(inputs: list[Path], roster: Path, workers: int, out: Path) -> dict[str, 
     count = len(outcome.summary.rows)
     cpu = (_cpu(resource.RUSAGE_SELF) - own) + (_cpu(resource.RUSAGE_CHILDREN) - children)
     return {"count": count, "elapsed": elapsed, "rate": count / elapsed, "cpu_ms": cpu / count * 1000,
-            "peak_mb": memory.peak_kb / 1024, "load_before": load_before, "load_after": os.getloadavg()[0]}
+            "peak_mb": memory.peak_kb / 1024, "peak_pss_mb": memory.peak_pss_kb / 1024,
+            "load_before": load_before, "load_after": os.getloadavg()[0]}
 
 
 def single(paths: list[Path], roster: Path) -> float:
@@ -234,7 +243,8 @@ def main() -> None:
                 print(f"  run {number}: {figures['count']:.0f} bundles in {figures['elapsed']:.2f} s = "
                       f"{figures['rate']:,.0f} bundles/s; CPU {figures['cpu_ms']:.2f} ms a bundle "
                       f"(→ {args.workers * 1000 / figures['cpu_ms']:,.0f}/s on {args.workers} idle cores); "
-                      f"peak RSS {figures['peak_mb']:.0f} MB; load {figures['load_before']:.2f} → "
+                      f"peak RSS {figures['peak_mb']:.0f} MB (PSS {figures['peak_pss_mb']:.0f}); "
+                      f"load {figures['load_before']:.2f} → "
                       f"{figures['load_after']:.2f}", flush=True)
         if summary is None:
             from jixiao.consolidate import read_summary
@@ -245,7 +255,8 @@ def main() -> None:
         rates = [r["rate"] for r in runs]
         print(f"{fmt}: best {max(rates):,.0f}, median {statistics.median(rates):,.0f} bundles/s on "
               f"{args.workers} processes; CPU {min(r['cpu_ms'] for r in runs):.2f} ms a bundle; "
-              f"peak RSS (parent + workers) {max(r['peak_mb'] for r in runs):.0f} MB; "
+              f"peak RSS (parent + workers) {max(r['peak_mb'] for r in runs):.0f} MB, "
+              f"PSS {max(r['peak_pss_mb'] for r in runs):.0f} MB; "
               f"load {min(r['load_before'] for r in runs):.2f}–{max(r['load_after'] for r in runs):.2f}")
     print(f"ru_maxrss: this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "
           f"largest worker {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
