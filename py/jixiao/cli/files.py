@@ -1,0 +1,119 @@
+"""Files at the door: passphrases, private keys, rosters, and writes that never overwrite by accident."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..io.errors import InputError
+
+KEY_FILE_LIMIT = 1_000_000
+
+
+def passphrase_from_env(env_name: str | None) -> str | None:
+    """The passphrase from the named environment variable (never from the command line)."""
+    if env_name is None:
+        return None
+    value = os.environ.get(env_name)
+    if value is None:
+        raise InputError(f"环境变量 {env_name} 未设置：它应存放私钥口令")
+    if not value:
+        raise InputError(f"环境变量 {env_name} 为空：口令不能为空")
+    return value
+
+
+def write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Create `path` with `data`; an existing file is never overwritten."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags, mode)
+    except FileExistsError:
+        raise InputError(f"{path} 已存在：不会覆盖已有文件，请换一个文件名或先移走原文件") from None
+    except OSError as exc:
+        raise InputError(f"无法创建 {path}（{exc.strerror or exc}）") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def replace(path: Path, data: bytes) -> None:
+    """Rewrite `path` all at once (a half-written roster must never be left behind)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    write_new(temporary, data)
+    os.replace(temporary, path)
+
+
+def write_output(path: Path, data: bytes, force: bool) -> None:
+    """Write an output file; an existing one is replaced only with --force (atomically)."""
+    refuse_existing(path, force)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    replace(path, data) if path.exists() else write_new(path, data)
+
+
+def refuse_existing(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise InputError(f"{path} 已存在：不会覆盖已有文件（可加 --force 覆盖，或换一个文件名）")
+
+
+def _read_limited(path: Path, limit: int, *, too_big: str, missing: str, failed: str,
+                  folder: str | None = None) -> bytes:
+    """The bytes of `path`, at most `limit`; every failure an InputError in the caller's words
+    (`failed` gets the OS reason; a folder counts as a failed read unless `folder` is given)."""
+    try:
+        if path.stat().st_size > limit:
+            raise InputError(too_big)
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(missing) from None
+    except IsADirectoryError as exc:
+        raise InputError(folder or failed.format(exc.strerror or exc)) from None
+    except OSError as exc:
+        raise InputError(failed.format(exc.strerror or exc)) from None
+
+
+def read_small(path: Path, what: str) -> bytes:
+    """A key, roster or summary file (`what` names it in the messages)."""
+    return _read_limited(path, KEY_FILE_LIMIT, too_big=f"{what}过大，不像是{what}", missing=f"{what}不存在：{path}",
+                         folder=f"{path} 是文件夹，不是{what}", failed=f"无法读取{what}（{{}}）")
+
+
+def read_bundle_file(path: Path) -> bytes:
+    """A signed bundle up to the verifier's size limit."""
+    from ..bundle.verify import MAX_FILE_BYTES
+
+    return _read_limited(path, MAX_FILE_BYTES, too_big=f"文件过大（上限 {MAX_FILE_BYTES // 1024 // 1024} MB）",
+                         missing="文件不存在", failed="读取失败（{}）")
+
+
+def load_key(path: str, passphrase_env: str | None) -> Any:
+    from ..bundle.keys import key_file_is_encrypted, read_key_file
+
+    data = read_small(Path(path), "密钥文件")
+    passphrase = passphrase_from_env(passphrase_env)
+    if passphrase is None and key_file_is_encrypted(data):
+        if not sys.stdin.isatty():
+            raise InputError("私钥已用口令加密：请用 --passphrase-env 指定存放口令的环境变量")
+        passphrase = click.prompt("私钥口令", hide_input=True)
+    return read_key_file(data, passphrase)
+
+
+def read_roster(path: str) -> Any:
+    """A roster file, signature problems and all."""
+    from ..bundle.roster import load_roster
+
+    return load_roster(read_small(Path(path), "名册文件"))
+
+
+def load_roster_option(roster_path: str | None) -> Any:
+    """The roster named by --roster (None without one), refused if its own signature does not hold."""
+    if roster_path is None:
+        return None
+    roster = read_roster(roster_path)
+    if roster.problem is not None:
+        raise InputError(f"公钥名册有问题：{roster.problem}")
+    return roster

@@ -1,0 +1,151 @@
+"""The supervisor's key roster: unit code → registered public keys, validity and status, signed by
+the supervisor's own key (init, add, revoke, list)."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..io.errors import InputError
+from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Group, china_today, dumps, guard, now_text
+from .files import load_key, read_roster, read_small, replace, write_new
+
+
+@click.group(cls=Group, short_help="维护主管部门的公钥名册（init/add/revoke/list）",
+           help="维护主管部门的公钥名册：单位编码 → 登记的公钥、有效期与状态。名册由主管部门自己的密钥签名，"
+           "核验时（jixiao verify --roster）名册签名缺失或无效即判为未通过。")
+def roster() -> None:
+    """The roster subcommands."""
+
+
+def _roster_for_update(path: str, key: Any) -> Any:
+    loaded = read_roster(path)
+    if loaded.problem is not None:
+        raise InputError(f"{loaded.problem}：拒绝在其上修改（请核实名册来源，必要时重新建立）")
+    if loaded.doc.owner.fingerprint != key.public.fingerprint_hex:
+        raise InputError(f"这把密钥不是名册所有者的（所有者指纹 {loaded.owner_fingerprint}）")
+    return loaded.doc
+
+
+def _save(path: str, doc: Any, key: Any) -> None:
+    """Sign the roster and rewrite it all at once."""
+    from ..bundle.roster import roster_json
+
+    replace(Path(path), roster_json(doc, key).encode("utf-8"))
+
+
+def _parse_day(text: str | None, what: str) -> datetime.date | None:
+    if text is None:
+        return None
+    try:
+        return datetime.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{what}“{text}”不是日期（应为 2022-01-01 的格式）") from None
+
+
+_ROSTER_KEY_OPTION = click.option("--key", "keyfile", metavar="KEYFILE", required=True,
+                                  help="主管部门自己的密钥文件（用于签署名册）")
+
+
+@roster.command("init", help="新建一份空的公钥名册，由主管部门的密钥签名（已存在则拒绝覆盖）。")
+@click.argument("path", metavar="ROSTER")
+@_ROSTER_KEY_OPTION
+@click.option("--name", required=True, help="名册所有者（主管部门）名称")
+@PASSPHRASE_OPTION
+@guard(lambda kw: "无法新建名册：")
+def roster_init(path: str, keyfile: str, name: str, passphrase_env: str | None) -> None:
+    from ..bundle.roster import new_roster, roster_json
+
+    if Path(path).exists():
+        raise InputError(f"{path} 已存在：不会覆盖已有名册")
+    key = load_key(keyfile, passphrase_env)
+    doc = new_roster(key, name, now_text())
+    write_new(Path(path), roster_json(doc, key).encode("utf-8"))
+    click.echo(f"已新建公钥名册：{path}（所有者 {name}，指纹 {key.public.fingerprint}）")
+
+
+@roster.command("add", help="把一个单位的公钥登记进名册。公钥可直接粘贴（或扫描登记表二维码所得的文字），"
+                "也可取自单位的密钥文件；建议用 --fingerprint 输入登记表上盖章的指纹以作核对。")
+@click.argument("path", metavar="ROSTER")
+@_ROSTER_KEY_OPTION
+@click.option("--unit-code", required=True, help="单位编码")
+@click.option("--unit-name", required=True, help="单位名称")
+@click.option("--public-key", default=None, help="公钥：“算法:base64”或登记表二维码的内容")
+@click.option("--key-file", "unit_key_file", default=None, help="或：单位的密钥文件（只读取其中的公钥）")
+@click.option("--fingerprint", default=None, help="登记表上的公钥指纹，用于核对（可四位一组书写）")
+@click.option("--valid-from", default=None, help="启用日期（默认今天，格式 2022-01-01）")
+@click.option("--valid-to", default=None, help="有效期截止日期（默认长期有效）")
+@click.option("--note", default="", help="备注")
+@PASSPHRASE_OPTION
+@guard(lambda kw: "无法登记公钥：")
+def roster_add(path: str, keyfile: str, unit_code: str, unit_name: str, public_key: str | None,
+               unit_key_file: str | None, fingerprint: str | None, valid_from: str | None,
+               valid_to: str | None, note: str, passphrase_env: str | None) -> None:
+    from ..bundle.keys import parse_fingerprint, public_key_from_text, read_public_key_file
+    from ..bundle.roster import enrol
+
+    if (public_key is None) == (unit_key_file is None):
+        raise InputError("请用 --public-key 或 --key-file 二者之一提供单位公钥")
+    unit_key = (public_key_from_text(public_key) if public_key is not None
+                else read_public_key_file(read_small(Path(str(unit_key_file)), "单位密钥文件")))
+    if fingerprint is not None and parse_fingerprint(fingerprint) != unit_key.fingerprint_hex:
+        raise InputError(f"公钥指纹与登记表不符：公钥的指纹是 {unit_key.fingerprint}")
+    key = load_key(keyfile, passphrase_env)
+    doc = _roster_for_update(path, key)
+    start = _parse_day(valid_from, "启用日期") or china_today()
+    doc = enrol(doc, unit_code, unit_key, unit_name=unit_name, valid_from=start,
+                valid_to=_parse_day(valid_to, "截止日期"), note=note,
+                updated_at=now_text())
+    _save(path, doc, key)
+    click.echo(f"已登记：{unit_code} {unit_name}，公钥指纹 {unit_key.fingerprint}，自 {start} 起")
+
+
+@roster.command("revoke", help="注销名册中某单位的一把公钥（如私钥丢失）；此后用它签名的材料一律不予通过。")
+@click.argument("path", metavar="ROSTER")
+@_ROSTER_KEY_OPTION
+@click.option("--unit-code", required=True, help="单位编码")
+@click.option("--fingerprint", required=True, help="要注销的公钥指纹")
+@click.option("--date", "on", default=None, help="注销日期（默认今天）")
+@PASSPHRASE_OPTION
+@guard(lambda kw: "无法注销公钥：")
+def roster_revoke(path: str, keyfile: str, unit_code: str, fingerprint: str, on: str | None,
+                  passphrase_env: str | None) -> None:
+    from ..bundle.keys import group_hex, parse_fingerprint
+    from ..bundle.roster import revoke
+
+    digits = parse_fingerprint(fingerprint)
+    key = load_key(keyfile, passphrase_env)
+    doc = _roster_for_update(path, key)
+    day = _parse_day(on, "注销日期") or china_today()
+    doc = revoke(doc, unit_code, digits, day, updated_at=now_text())
+    _save(path, doc, key)
+    click.echo(f"已注销：{unit_code} 的公钥 {group_hex(digits)}（{day}）")
+
+
+@roster.command("list", help="列出名册中登记的单位与公钥，并核验名册本身的签名（签名无效时退出码为 1）。")
+@click.argument("path", metavar="ROSTER")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出名册内容与签名状态")
+@guard(lambda kw: "无法读取名册：")
+def roster_list(path: str, as_json: bool) -> None:
+    from ..bundle.keys import group_hex
+
+    loaded = read_roster(path)
+    doc = loaded.doc
+    if as_json:
+        click.echo(dumps({"signature_ok": loaded.trusted, "problem": loaded.problem,
+                           **doc.model_dump(mode="json")}))
+    else:
+        state = "有效" if loaded.trusted else f"无效：{loaded.problem}"
+        click.echo(f"公钥名册：{doc.owner.name}（所有者指纹 {loaded.owner_fingerprint}），名册签名{state}")
+        click.echo(f"更新时间：{doc.updated_at or '—'}")
+        for code, entries in sorted(doc.units.items()):
+            for entry in entries:
+                until = entry.valid_to or "长期"
+                status = "有效" if entry.status == "active" else f"已注销（{entry.revoked_on}）"
+                click.echo(f"{code}\t{entry.unit_name}\t{entry.alg}\t{group_hex(entry.fingerprint)}\t"
+                           f"{entry.valid_from} 至 {until}\t{status}")
+    sys.exit(EXIT_OK if loaded.trusted else EXIT_ERRORS)
