@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -26,14 +24,25 @@ from typing import Any
 
 import pytest
 
-from browser_fixtures import export_signed_bundle, import_seed_draft, load_build_module, poll_until
+from browser_fixtures import (
+    deviation_errors,
+    export_signed_bundle,
+    import_seed_draft,
+    load_build_module,
+    open_form,
+    poll_until,
+    shown_verdicts,
+    type_into,
+    wait_saved,
+    wait_total,
+)
+from jixiao_process import broken_signature, cli_signed_bundle, run_jixiao
 
 portable = load_build_module("portable")
 site = load_build_module("site")
 
 FORM = "#jixiao-form"
 BUDGET_RATE = "indicators.0.groups.1.items.0.score"  # 预算完成率（2分）, seed score 2
-JIXIAO = str(Path(sys.executable).with_name("jixiao"))
 
 
 # --- the transform ---------------------------------------------------------------------------------
@@ -204,42 +213,6 @@ def test_the_cli_builds_the_portable_edition_and_zips_it(tmp_path: Path, monkeyp
 # --- in the browser, from file:// ----------------------------------------------------------------------
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([JIXIAO, *args], capture_output=True, text=True, check=False, timeout=180,
-                          env=dict(os.environ))
-
-
-def form_state(page: Any) -> dict[str, Any]:
-    state: dict[str, Any] = page.evaluate("""() => {
-      const root = document.querySelector("#jixiao-form");
-      return {
-        engine: root.dataset.engineState, seq: Number(root.dataset.evaluatedSeq || 0),
-        draftId: root.dataset.draftId, offline: root.dataset.offline,
-        badge: document.querySelector("#jx-offline-status")?.textContent || "",
-        total: root.querySelector("[data-testid=total-score]").textContent.trim(),
-        grade: root.querySelector("[data-testid=grade]").textContent.trim(),
-        findings: [...root.querySelectorAll("[data-testid=findings] li.jx-finding")].map((li) => ({
-          code: li.dataset.code, text: li.textContent })),
-      };
-    }""")
-    return state
-
-
-def wait_total(page: Any, total: str) -> dict[str, Any]:
-    poll_until(page, "() => document.querySelector('#jixiao-form')?.dataset.engineState === 'ready'",
-               timeout=180, what="engine ready")
-    poll_until(page, """(total) => {
-      const root = document.querySelector("#jixiao-form");
-      return Number(root.dataset.evaluatedSeq || 0) >= 1
-        && root.querySelector("[data-testid=total-score]").textContent.trim() === total;
-    }""", total, what=f"total {total}")
-    return form_state(page)
-
-
-def deviation_errors(state: dict[str, Any]) -> list[dict[str, Any]]:
-    return [f for f in state["findings"] if f["code"] == "DEVIATION_REASON_MISSING"]
-
-
 @pytest.mark.browser
 def test_fill_score_drafts_and_signed_export_from_file_url(file_page: Any, portable_site: Path,
                                                            tmp_path: Path) -> None:
@@ -247,8 +220,7 @@ def test_fill_score_drafts_and_signed_export_from_file_url(file_page: Any, porta
     page.on("dialog", lambda dialog: dialog.accept())  # "检查发现 2 个错误。仍要导出？" → yes
     url = (portable_site / "fill.html").as_uri()
     assert url.startswith("file:///")
-    page.goto(url)
-    page.wait_for_selector(f"{FORM} [data-path]")
+    open_form(page, url)
     note = page.locator("[data-testid=portable-note]").inner_text()
     assert "便携版" in note and "导出草稿" in note and "这台电脑" in note
 
@@ -263,14 +235,12 @@ def test_fill_score_drafts_and_signed_export_from_file_url(file_page: Any, porta
     assert state["offline"] == "portable" and "便携版" in state["badge"], state
 
     # An edit is re-scored on the main thread.
-    box = page.locator(f'{FORM} [data-path="{BUDGET_RATE}"]')
-    box.fill("1")
-    box.dispatch_event("change")
+    type_into(page, BUDGET_RATE, "1")
     state = wait_total(page, "97")
     assert state["grade"] == "优"
 
     # The draft lives in this browser's IndexedDB: a reload finds it.
-    poll_until(page, "() => document.querySelector('#jixiao-form').dataset.draftState === 'saved'", what="saved")
+    wait_saved(page)
     draft = state["draftId"]
     page.reload()
     state = wait_total(page, "97")
@@ -293,7 +263,7 @@ def test_fill_score_drafts_and_signed_export_from_file_url(file_page: Any, porta
     shown = page.evaluate("() => document.querySelector('[data-testid=key-fingerprint]').textContent").strip()
     zip_path, data = export_signed_bundle(page, tmp_path / "out")
     assert zip_path.name.endswith("-整体支出绩效自评.zip"), zip_path.name
-    proc = run_cli("verify", "--json", str(zip_path))
+    proc = run_jixiao("verify", "--json", str(zip_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     [verdict] = json.loads(proc.stdout)
     assert verdict["ok"] and verdict["fingerprints"] == [shown], verdict
@@ -305,25 +275,10 @@ def test_fill_score_drafts_and_signed_export_from_file_url(file_page: Any, porta
 
 @pytest.mark.browser
 def test_the_verify_page_works_from_file_url(file_page: Any, portable_site: Path, tmp_path: Path) -> None:
-    seed = tmp_path / "seed.json"
-    from jixiao.catalog import example_json
-
-    seed.write_text(example_json("jinxian-2021"), encoding="utf-8")
-    keyfile = tmp_path / "key.json"
-    made = run_cli("keygen", "-o", str(keyfile), "--unit-code", "360124")
-    assert made.returncode == 0, made.stderr
-    fingerprint = made.stdout.split("公钥指纹：")[1].strip()
-    good = tmp_path / "good.zip"
-    proc = run_cli("bundle", str(seed), "--key", str(keyfile), "-o", str(good))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    with zipfile.ZipFile(good) as zf:
-        files = {n: zf.read(n) for n in zf.namelist()}
-    name = next(n for n in files if n.endswith(".json"))
-    envelope = json.loads(files[name])
-    sig = envelope["signatures"][0]["sig"]
-    envelope["signatures"][0]["sig"] = ("B" if sig[0] != "B" else "C") + sig[1:]
+    _seed, _keyfile, fingerprint, good = cli_signed_bundle(tmp_path)
+    files, name = broken_signature(good)
     bad = tmp_path / "tampered.json"
-    bad.write_text(json.dumps(envelope), encoding="utf-8")
+    bad.write_bytes(files[name])
 
     page = file_page
     page.goto((portable_site / "verify.html").as_uri())
@@ -332,8 +287,7 @@ def test_the_verify_page_works_from_file_url(file_page: Any, portable_site: Path
                what="verify page ready")
     page.set_input_files("[data-testid=verify-files]", [str(good), str(bad)])
     poll_until(page, "() => document.querySelectorAll('[data-testid=verdict]').length === 2", what="two verdicts")
-    verdicts = {v["name"]: v for v in page.evaluate("""() => [...document.querySelectorAll('[data-testid=verdict]')]
-        .map((v) => ({ ok: v.dataset.ok, name: v.dataset.name, text: v.textContent }))""")}
+    verdicts = {v["name"]: v for v in shown_verdicts(page)}
     assert verdicts["good.zip"]["ok"] == "true", verdicts["good.zip"]["text"]
     assert fingerprint in verdicts["good.zip"]["text"]
     assert verdicts["tampered.json"]["ok"] == "false"
@@ -392,6 +346,8 @@ def test_firefox_fills_scores_signs_and_verifies_from_file_url(portable_site: Pa
     from firefox_marionette import BINARY, firefox
 
     if BINARY is None:
+        if os.environ.get("CI", "").lower() == "true":  # ./dev installs it: missing in CI is a failure
+            pytest.fail("firefox-esr is not installed (./dev test installs it)")
         pytest.skip("firefox-esr is not installed (apt-get install firefox-esr)")
     from jixiao.catalog import example_json
 
@@ -441,7 +397,7 @@ def test_firefox_fills_scores_signs_and_verifies_from_file_url(portable_site: Pa
         while not (zips := [p for p in downloads.glob("*.zip") if p.stat().st_size]) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert zips, sorted(p.name for p in downloads.iterdir())
-        proc = run_cli("verify", "--json", str(zips[0]))
+        proc = run_jixiao("verify", "--json", str(zips[0]))
         assert proc.returncode == 0, proc.stdout + proc.stderr
         [verdict] = json.loads(proc.stdout)
         assert verdict["ok"] and verdict["fingerprints"] == [shown], verdict
