@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
@@ -26,9 +27,42 @@ def round2(value: Decimal) -> Decimal:
 
 def plain(value: Decimal) -> str:
     """Decimal as a plain string without exponent or trailing zeros: 98, 1.5, 0.25."""
+    return _cached(_PLAIN, _plain, value)
+
+
+def fixed2(value: Decimal) -> str:
+    """Decimal rounded half up to two decimals, as the tables print money and rates: 5479.62."""
+    return _cached(_FIXED, _fixed2, value)
+
+
+def _plain(value: Decimal) -> str:
     if value == value.to_integral_value():
         return str(value.quantize(Decimal(1)))
     return format(value.normalize(), "f")
+
+
+def _fixed2(value: Decimal) -> str:
+    return format(round2(value), "f")
+
+
+# Both texts depend only on the value (1.5 and 1.50 print alike), except that zero keeps its
+# sign ("-0"), so zeros are never cached: equal keys always share their text. Serialising an
+# evaluation asks for the same few hundred scores and amounts thousands of times.
+_PLAIN: dict[Decimal, str] = {}
+_FIXED: dict[Decimal, str] = {}
+_CACHE_LIMIT = 16384
+
+
+def _cached(cache: dict[Decimal, str], render: Callable[[Decimal], str], value: Decimal) -> str:
+    try:
+        text = cache.get(value)
+    except TypeError:  # a signalling NaN cannot be hashed: let the renderer raise as it did
+        return render(value)
+    if text is None:
+        text = render(value)
+        if value and len(cache) < _CACHE_LIMIT:
+            cache[value] = text
+    return text
 
 
 def percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:
@@ -55,6 +89,14 @@ def parse_decimal(raw: object) -> Decimal | None:
     Returns None for blank input. Raises ValueError with a Chinese message for text that
     is not a number, so the model can name the field.
     """
+    if type(raw) is str:  # the usual case: a JSON string, and the same few hundred recur
+        known = _READ.get(raw)
+        if known is not None:
+            return known
+        value = _read_text(raw)
+        if value is not None and len(raw) <= 64 and len(_READ) < _CACHE_LIMIT:
+            _READ[raw] = value
+        return value
     if raw is None:
         return None
     if isinstance(raw, bool):
@@ -69,6 +111,13 @@ def parse_decimal(raw: object) -> Decimal | None:
         raise ValueError("数字请以字符串书写（例如 \"5479.62\"），以免二进制浮点误差")
     if not isinstance(raw, str):
         raise ValueError("应为数字")
+    return _read_text(raw)
+
+
+_READ: dict[str, Decimal] = {}  # text → its value; Decimals are immutable, so one can be shared
+
+
+def _read_text(raw: str) -> Decimal | None:
     text = unicodedata.normalize("NFKC", raw).strip().replace(",", "").replace(" ", "")
     for suffix in ("万元", "分", "%"):
         if text.endswith(suffix):
@@ -84,11 +133,17 @@ def parse_decimal(raw: object) -> Decimal | None:
 
 
 def _serialize(value: Decimal | None) -> str | None:
-    return None if value is None else plain(value)
+    if value is None:
+        return None
+    try:  # `_cached` spelt out: this runs for every decimal of every dump
+        text = _PLAIN.get(value)
+    except TypeError:
+        return _plain(value)
+    return _cached(_PLAIN, _plain, value) if text is None else text
 
 
 def _serialize_fixed(value: Decimal | None) -> str | None:
-    return None if value is None else format(round2(value), "f")
+    return None if value is None else fixed2(value)
 
 
 def _validate(raw: object) -> Decimal | None:

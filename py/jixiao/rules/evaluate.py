@@ -31,8 +31,8 @@ def evaluate(submission: Submission, framework: Framework) -> Evaluation:
     grade = framework.grade_of(tree.total) if scored else None
     findings += check_total_and_grade(submission, framework, tree.total, grade)
     findings += check_report_figures(submission, funds["total"])
-    return Evaluation(
-        framework=FrameworkRef(id=framework.id, version=framework.version,
+    return Evaluation.trusted(
+        framework=FrameworkRef.trusted(id=framework.id, version=framework.version,
                                sha256=framework.sha256),
         funds=funds,
         execution_rate=execution_rate,

@@ -73,6 +73,6 @@ REGISTRY: dict[str, Code] = {
 def finding(code: str, path: str, **values: Any) -> Finding:
     """Make a finding from the registry; a missing placeholder is a programming error."""
     entry = REGISTRY[code]
-    return Finding(
+    return Finding.trusted(
         code=code, severity=entry.severity, path=path, message=entry.template.format(**values)
     )

@@ -51,7 +51,7 @@ def check_funds(funds: Funds) -> tuple[dict[str, FundResult], Decimal | None, li
             findings.append(finding(
                 "RATE_MISMATCH", f"{path}.rate", what=label,
                 declared=plain(declared), computed=format(rate, "f")))
-        results[key] = FundResult(budget=row.budget, executed=row.executed, rate=rate)
+        results[key] = FundResult.trusted(budget=row.budget, executed=row.executed, rate=rate)
 
     for name, (a, b) in _PARTS.items():
         parts = [getattr(funds, a), getattr(funds, b)]

@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
 
 from ..model.evaluation import Finding, IndicatorResult, Level1Result
-from ..model.framework import RULE_NAMES, Framework, KnownIndicator, Level1Def
+from ..model.framework import RULE_NAMES, Framework, Level1Def
 from ..model.measures import is_blank
 from ..model.numbers import HUNDRED, ZERO, plain, round2
 from ..model.submission import Indicator, Level1
 from .findings import finding
+from .index import FrameworkIndex, framework_index, split_label
 from .scoring import Outcome, suggest
 
-_LABEL = re.compile(r"[（(]\s*([0-9０-９]+(?:[.．][0-9０-９]+)?)\s*分\s*[）)]\s*$")
-
-
-def split_label(name: str) -> tuple[str, Decimal | None]:
-    """'预算编制完整性（2分）' → ('预算编制完整性', 2); the name keeps its own characters."""
-    text = name.strip()
-    match = _LABEL.search(text)
-    if not match:
-        return text, None
-    return text[: match.start()].strip(), Decimal(unicodedata.normalize("NFKC", match.group(1)))
-
-
-@lru_cache(maxsize=8192)
-def _key(name: str) -> str:
-    """Cached: the framework's own names are keyed again for every row of every submission."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", split_label(name)[0]))
+__all__ = ["TreeResult", "check_tree", "is_blank_row", "split_label"]
 
 
 def is_blank_row(item: Indicator) -> bool:
@@ -47,21 +30,8 @@ class TreeResult:
     total: Decimal = ZERO
 
 
-def _known(level: Level1Def | None, group: str, name: str) -> KnownIndicator | None:
-    if level is None:
-        return None
-    key = _key(name)
-    for g in level.groups:
-        if g.name != group:
-            continue
-        for known in g.indicators:
-            if _key(known.name) == key:
-                return known
-    return None
-
-
-def _check_qualitative(out: list[Finding], fw: Framework, path: str, what: str,
-                       item: Indicator, outcome: Outcome) -> None:
+def _check_qualitative(out: list[Finding], fw: Framework, index: FrameworkIndex, path: str,
+                       what: str, item: Indicator, outcome: Outcome) -> None:
     if item.score is None or not item.max_score or item.max_score <= 0:
         return
     share = item.score / item.max_score
@@ -72,7 +42,8 @@ def _check_qualitative(out: list[Finding], fw: Framework, path: str, what: str,
     if not bands:
         problem = "不在任何分档内"
     else:
-        top = max(fw.qualitative_bands, key=lambda b: b.high or ZERO)
+        top = index.top_band
+        assert top is not None  # a band matched, so there are bands
         if outcome.met is True and top not in bands:
             problem = (f"，但全年完成值与年度指标值一致，应在“{top.label}”档"
                        f"（{plain(top.low * HUNDRED)}%–{plain(top.high * HUNDRED)}%）")  # type: ignore[operator]
@@ -83,11 +54,11 @@ def _check_qualitative(out: list[Finding], fw: Framework, path: str, what: str,
                            score=plain(item.score), share=share_text, problem=problem))
 
 
-def _check_item(out: list[Finding], fw: Framework, level: Level1Def | None, group: str,
-                path: str, item: Indicator) -> IndicatorResult:
+def _check_item(out: list[Finding], fw: Framework, index: FrameworkIndex, level: Level1Def | None,
+                group: str, path: str, item: Indicator) -> IndicatorResult:
     name, label = split_label(item.name)
     what = f"“{name or '（未命名指标）'}”"
-    known = None if item.custom else _known(level, group, item.name)
+    known = None if item.custom else index.known_indicator(level, group, item.name)
     if is_blank(item.name):
         out.append(finding("MISSING_REQUIRED", f"{path}.name", what=f"二级指标“{group}”下的三级指标名称"))
     if label is not None and item.max_score is not None and label != item.max_score:
@@ -124,11 +95,11 @@ def _check_item(out: list[Finding], fw: Framework, level: Level1Def | None, grou
                     rule=RULE_NAMES[outcome.kind or ""], suggested=plain(outcome.suggested),
                     score=plain(score)))
             if outcome.kind == "qualitative":
-                _check_qualitative(out, fw, path, what, item, outcome)
+                _check_qualitative(out, fw, index, path, what, item, outcome)
         if maximum is not None and 0 <= score < maximum and is_blank(item.deviation):
             out.append(finding("DEVIATION_REASON_MISSING", f"{path}.deviation", what=what,
                                score=plain(score), max=plain(maximum)))
-    return IndicatorResult(path=path, name=name, rule=outcome.kind, max_score=maximum,
+    return IndicatorResult.trusted(path=path, name=name, rule=outcome.kind, max_score=maximum,
                            score=score, suggested=outcome.suggested)
 
 
@@ -137,9 +108,10 @@ def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
     res = TreeResult()
     out = res.findings
     weights: list[Decimal] = []
+    index = framework_index(fw)
     for i, lv in enumerate(tree):
         lpath = f"indicators.{i}"
-        level = fw.level1(lv.name.strip())
+        level = index.level1(lv.name.strip())
         if level is None:
             out.append(finding("UNKNOWN_LEVEL1", f"{lpath}.name", name=lv.name, framework=fw.name))
         elif lv.weight is not None and level.weight is not None and lv.weight != level.weight:
@@ -158,7 +130,7 @@ def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
                 if is_blank_row(item):
                     continue
                 ipath = f"{gpath}.items.{k}"
-                res.indicators.append(_check_item(out, fw, level, group.name, ipath, item))
+                res.indicators.append(_check_item(out, fw, index, level, group.name, ipath, item))
                 max_sum += item.max_score or ZERO
                 score_sum += item.score or ZERO
                 if item.max_score:
@@ -172,7 +144,7 @@ def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
         if lv.weight is not None and score_sum > lv.weight:
             out.append(finding("SCORE_EXCEEDS_MAX", lpath, what=f"一级指标“{lv.name}”",
                                score=plain(score_sum), max=plain(lv.weight)))
-        res.level1.append(Level1Result(path=lpath, name=lv.name, weight=lv.weight,
+        res.level1.append(Level1Result.trusted(path=lpath, name=lv.name, weight=lv.weight,
                                        max_sum=max_sum, score_sum=score_sum))
         res.total += score_sum
     if weights and sum(weights, ZERO) != fw.total:

@@ -10,6 +10,7 @@ from ..model.measures import is_blank
 from ..model.numbers import matches_as_written, plain, round2
 from ..model.submission import Staffing, Submission
 from .findings import finding
+from .index import framework_index
 
 
 def check_required(sub: Submission, fw: Framework) -> list[Finding]:
@@ -25,7 +26,7 @@ def check_required(sub: Submission, fw: Framework) -> list[Finding]:
             out.append(finding("MISSING_REQUIRED", path, what=label))
     if sub.year is None:
         out.append(finding("MISSING_REQUIRED", "year", what="年度"))
-    for section in fw.leaf_sections():
+    for section in framework_index(fw).leaf_sections:
         if section.required and is_blank(sub.report.sections.get(section.id)):
             out.append(finding("MISSING_REQUIRED", f"report.sections.{section.id}",
                                what=f"自评报告“{section.title}”"))

@@ -1,0 +1,85 @@
+"""Lookups the rules make in a framework, built once per framework object instead of per row.
+
+`evaluate` asked `Framework.level1` (a scan), `_known` (a scan keying every known name) and
+`leaf_sections` (a walk) again for every submission; consolidation evaluates thousands of
+submissions under the same framework object. The answers are the same as those scans give:
+the first match in framework order wins.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+
+from ..model.framework import Framework, KnownIndicator, Level1Def, QualitativeBand, Section
+from ..model.numbers import ZERO
+
+_LABEL = re.compile(r"[（(]\s*([0-9０-９]+(?:[.．][0-9０-９]+)?)\s*分\s*[）)]\s*$")
+
+
+def split_label(name: str) -> tuple[str, Decimal | None]:
+    """'预算编制完整性（2分）' → ('预算编制完整性', 2); the name keeps its own characters."""
+    text = name.strip()
+    match = _LABEL.search(text)
+    if not match:
+        return text, None
+    return text[: match.start()].strip(), Decimal(unicodedata.normalize("NFKC", match.group(1)))
+
+
+@lru_cache(maxsize=8192)
+def indicator_key(name: str) -> str:
+    """An indicator's name without its '（2分）' label, full-width folded, white space dropped.
+
+    Cached: the same names come back in every submission."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", split_label(name)[0]))
+
+
+@dataclass(frozen=True)
+class FrameworkIndex:
+    levels: dict[str, Level1Def]
+    known: dict[tuple[int, str], dict[str, KnownIndicator]]  # (id of the level, group name) → key → known
+    leaf_sections: tuple[Section, ...]
+    top_band: QualitativeBand | None
+
+    def level1(self, name: str) -> Level1Def | None:
+        return self.levels.get(name)
+
+    def known_indicator(self, level: Level1Def | None, group: str, name: str) -> KnownIndicator | None:
+        if level is None:
+            return None
+        names = self.known.get((id(level), group))
+        return None if names is None else names.get(indicator_key(name))
+
+
+def _build(fw: Framework) -> FrameworkIndex:
+    levels: dict[str, Level1Def] = {}
+    known: dict[tuple[int, str], dict[str, KnownIndicator]] = {}
+    for level in fw.levels:
+        levels.setdefault(level.name, level)
+        for group in level.groups:
+            names = known.setdefault((id(level), group.name), {})
+            for item in group.indicators:
+                names.setdefault(indicator_key(item.name), item)
+    bands = fw.qualitative_bands
+    top = max(bands, key=lambda b: b.high or ZERO) if bands else None
+    return FrameworkIndex(levels, known, tuple(fw.leaf_sections()), top)
+
+
+# Keyed by the object's id while holding the object itself, so the id cannot be reused by
+# another framework while its entry lives. Frameworks are frozen models; few are ever loaded.
+_INDEX: dict[int, tuple[Framework, FrameworkIndex]] = {}
+_MAX_INDEXED = 32
+
+
+def framework_index(fw: Framework) -> FrameworkIndex:
+    entry = _INDEX.get(id(fw))
+    if entry is not None and entry[0] is fw:
+        return entry[1]
+    index = _build(fw)
+    if len(_INDEX) >= _MAX_INDEXED:
+        _INDEX.pop(next(iter(_INDEX)))
+    _INDEX[id(fw)] = (fw, index)
+    return index
