@@ -66,17 +66,28 @@ __all__ = [
     "add_test_page",
     "browser",
     "built_site",
+    "deviation_errors",
     "export_signed_bundle",
+    "export_status",
     "file_page",
+    "form_state",
     "import_seed_draft",
     "load_build_module",
+    "open_form",
     "page_logged",
     "poll_until",
     "portable_site",
+    "requests_outside",
     "serving",
+    "shown_verdicts",
     "site_server",
     "site_sources",
     "stand_in_renderer",
+    "type_into",
+    "wait_drafts",
+    "wait_engine",
+    "wait_saved",
+    "wait_total",
 ]
 
 
@@ -254,7 +265,7 @@ def page_logged(browser: Any, site_server: str) -> Iterator[Any]:
     page.requests = requests
     yield page
     context.close()
-    offsite = [u for u in requests if not (u.startswith(site_server + "/") or u.startswith(("data:", "blob:")))]
+    offsite = requests_outside(requests, site_server)
     assert not offsite, f"requests left {site_server}: {offsite}"
 
 
@@ -266,7 +277,8 @@ _PAGE_STATE = """() => {
   const pick = (sel) => { const el = document.querySelector(sel); return el ? {...el.dataset} : null; };
   const text = (sel) => document.querySelector(sel)?.textContent;
   return {form: pick('#jixiao-form'), status: text('#jx-status'), export: pick('#jx-export'),
-          exportStatus: text('#jx-export-status'), verify: pick('#jx-verify'), verifyStatus: text('#jx-verify-status')};
+          exportStatus: text('#jx-export-status'), verify: pick('#jx-verify'), verifyStatus: text('#jx-verify-status'),
+          notices: text('#jx-notices')};
 }"""
 
 
@@ -283,14 +295,98 @@ def poll_until(page: Any, script: str, arg: Any = None, timeout: float = 120, wh
         page.wait_for_timeout(50)
 
 
-def import_seed_draft(page: Any, tmp_path: Path, example: str = "jinxian-2021") -> Path:
-    """Import the seed example through 导入草稿 on an open 填报 page; returns the file imported."""
+def open_form(page: Any, url: str) -> None:
+    """Go to a 填报 page and wait for its fields."""
+    page.goto(url)
+    page.wait_for_selector("#jixiao-form [data-path]")
+
+
+def form_state(page: Any) -> dict[str, Any]:
+    """What the 填报 page shows: engine and draft state, total, grade and the findings."""
+    state: dict[str, Any] = page.evaluate("""() => {
+      const root = document.querySelector("#jixiao-form");
+      return {
+        engine: root.dataset.engineState,
+        seq: Number(root.dataset.evaluatedSeq || 0),
+        draft: root.dataset.draftState,
+        draftId: root.dataset.draftId,
+        offline: root.dataset.offline,
+        badge: document.querySelector("#jx-offline-status")?.textContent || "",
+        total: root.querySelector("[data-testid=total-score]").textContent.trim(),
+        grade: root.querySelector("[data-testid=grade]").textContent.trim(),
+        findings: [...root.querySelectorAll("[data-testid=findings] li.jx-finding")].map((li) => ({
+          code: li.dataset.code,
+          text: li.textContent,
+          path: li.querySelector("button[data-target-path]")?.dataset.targetPath,
+        })),
+      };
+    }""")
+    return state
+
+
+def wait_engine(page: Any) -> None:
+    poll_until(page, "() => document.querySelector('#jixiao-form')?.dataset.engineState === 'ready'",
+               what="engine ready", timeout=180)
+
+
+def wait_total(page: Any, total: str) -> dict[str, Any]:
+    """Wait until the engine is ready, an evaluation is shown and the total reads ``total``."""
+    wait_engine(page)
+    poll_until(page, """(total) => {
+      const root = document.querySelector("#jixiao-form");
+      return Number(root.dataset.evaluatedSeq || 0) >= 1
+        && root.querySelector("[data-testid=total-score]").textContent.trim() === total;
+    }""", total, what=f"total {total}")
+    return form_state(page)
+
+
+def deviation_errors(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings of a ``form_state`` that ask for a missing deviation reason."""
+    return [f for f in state["findings"] if f["code"] == "DEVIATION_REASON_MISSING"]
+
+
+def wait_drafts(page: Any) -> str:
+    """Wait until the drafts store is open; the current draft's id."""
+    return str(poll_until(page, "() => document.querySelector('#jixiao-form')?.dataset.draftId",
+                          what="drafts ready"))
+
+
+def wait_saved(page: Any) -> None:
+    poll_until(page, "() => document.querySelector('#jixiao-form').dataset.draftState === 'saved'",
+               what="draft saved")
+
+
+def type_into(page: Any, path: str, value: str) -> None:
+    """Type into the field at ``path`` as a person does (``input``, then ``change``)."""
+    box = page.locator(f'#jixiao-form [data-path="{path}"]')
+    box.fill(value)
+    box.dispatch_event("change")
+
+
+def export_status(page: Any) -> str:
+    return str(page.evaluate("() => document.querySelector('#jx-export-status').textContent"))
+
+
+def shown_verdicts(page: Any) -> list[dict[str, Any]]:
+    """The 核验 page's verdicts: ok ("true"/"false"), file name and text."""
+    found: list[dict[str, Any]] = page.evaluate("""() => [...document.querySelectorAll('[data-testid=verdict]')]
+      .map((v) => ({ ok: v.dataset.ok, name: v.dataset.name, text: v.textContent }))""")
+    return found
+
+
+def requests_outside(requests: list[str], origin: str) -> list[str]:
+    """The requests that went anywhere but ``origin`` (blob: and data: are the page's own)."""
+    return [u for u in requests if not (u.startswith(origin + "/") or u.startswith(("data:", "blob:")))]
+
+
+def import_seed_draft(page: Any, tmp_path: Path, example: str = "jinxian-2021", name: str = "") -> Path:
+    """Import the seed example through 导入草稿 on an open 填报 page (as ``name``, by default
+    ``<example>.json``); returns the file imported."""
     from jixiao.catalog import example_json
 
-    seed = tmp_path / f"{example}.json"
+    seed = tmp_path / (name or f"{example}.json")
     seed.write_text(example_json(example), encoding="utf-8")
-    poll_until(page, "() => !!document.querySelector('#jixiao-form')?.dataset.draftId", what="drafts ready")
-    before = page.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId")
+    before = wait_drafts(page)
     page.get_by_label("导入草稿").set_input_files(str(seed))
     poll_until(page, "(b) => document.querySelector('#jixiao-form').dataset.draftId !== b", before,
                what="seed imported")
@@ -354,6 +450,5 @@ def file_page(browser: Any, portable_site: Path) -> Iterator[Any]:
     page.errors = errors
     yield page
     context.close()
-    root = portable_site.resolve().as_uri() + "/"
-    network = [u for u in requests if not (u.startswith(root) or u.startswith(("data:", "blob:")))]
+    network = requests_outside(requests, portable_site.resolve().as_uri())
     assert not network, f"requests outside the portable folder: {network}"

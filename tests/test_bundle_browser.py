@@ -18,85 +18,33 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jixiao.catalog import example_json
+from browser_fixtures import export_signed_bundle, import_seed_draft, open_form, poll_until, shown_verdicts
+from jixiao_process import broken_signature, cli_signed_bundle, run_jixiao
 
 pytestmark = pytest.mark.browser
-
-FORM = "#jixiao-form"
-EXPORT = "#jx-export"
-JIXIAO = str(Path(sys.executable).with_name("jixiao"))
-
-
-def wait_until(page: Any, script: str, arg: Any = None, timeout: float = 120, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(script, arg)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            state = page.evaluate("""() => {
-              const s = document.querySelector('#jx-export'), r = document.querySelector('#jixiao-form'),
-                    v = document.querySelector('#jx-verify');
-              return {export: s && {...s.dataset, status: document.querySelector('#jx-export-status')?.textContent},
-                      form: r && {...r.dataset}, verify: v && {...v.dataset,
-                      status: document.querySelector('#jx-verify-status')?.textContent}};
-            }""")
-            raise AssertionError(f"timed out waiting for {what or script}: {state}")
-        page.wait_for_timeout(50)
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([JIXIAO, *args], capture_output=True, text=True, check=False, timeout=120,
-                          env={**os.environ, **(env or {})})
-
-
-def export_status(page: Any) -> str:
-    return page.evaluate("() => document.querySelector('#jx-export-status').textContent")
 
 
 def open_form_with_seed(page: Any, base: str, tmp_path: Path, query: str = "") -> None:
     page.on("dialog", lambda dialog: dialog.accept())  # "检查发现 2 个错误。仍要导出？" → yes
-    page.goto(f"{base}/fill.html{query}")
-    page.wait_for_selector(f"{FORM} [data-path]")
-    seed = tmp_path / "seed.json"
-    seed.write_text(example_json("jinxian-2021"), encoding="utf-8")
-    wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
-    before = page.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId")
-    page.get_by_label("导入草稿").set_input_files(str(seed))
-    wait_until(page, "(b) => document.querySelector('#jixiao-form').dataset.draftId !== b", before,
-               what="seed imported")
-    wait_until(page, "() => document.querySelector('#jx-export')?.dataset.bundleState === 'ready'",
+    open_form(page, f"{base}/fill.html{query}")
+    import_seed_draft(page, tmp_path, name="seed.json")
+    poll_until(page, "() => document.querySelector('#jx-export')?.dataset.bundleState === 'ready'",
                timeout=180, what="export section ready")
 
 
 def wait_warm(page: Any) -> None:
-    wait_until(page, "() => !!document.querySelector('#jx-export').dataset.warmMs", timeout=120,
+    poll_until(page, "() => !!document.querySelector('#jx-export').dataset.warmMs", timeout=120,
                what="bundle packages preloaded")
 
 
-def export_bundle(page: Any, out: Path) -> tuple[Path, dict[str, str]]:
-    with page.expect_download(timeout=120_000) as info:
-        page.click("[data-testid=export-bundle]")
-    download = info.value
-    target = out / download.suggested_filename
-    download.save_as(str(target))
-    wait_until(page, "() => !!document.querySelector('#jx-export').dataset.exportMs", what="export finished")
-    data = page.evaluate("() => ({...document.querySelector('#jx-export').dataset})")
-    return target, data
-
-
 def cli_verify(path: Path) -> dict[str, Any]:
-    proc = run_cli("verify", "--json", str(path))
+    proc = run_jixiao("verify", "--json", str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     [verdict] = json.loads(proc.stdout)
     return verdict
@@ -107,7 +55,7 @@ def test_webcrypto_key_and_export_verify_with_cli(page_logged: Any, site_server:
     open_form_with_seed(page, site_server, tmp_path)
     assert page.evaluate("() => document.querySelector('#jx-export').dataset.signing") == "webcrypto"
     page.click("[data-testid=key-generate]")
-    wait_until(page, "() => document.querySelector('#jx-export').dataset.keyState === 'webcrypto'", what="key made")
+    poll_until(page, "() => document.querySelector('#jx-export').dataset.keyState === 'webcrypto'", what="key made")
     shown = page.evaluate("() => document.querySelector('[data-testid=key-fingerprint]').textContent").strip()
     assert len(shown.split(" ")) == 16 and all(len(g) == 4 for g in shown.split(" ")), shown
     # The private key is a non-extractable CryptoKey in IndexedDB.
@@ -120,7 +68,7 @@ def test_webcrypto_key_and_export_verify_with_cli(page_logged: Any, site_server:
     assert stored == {"kind": "webcrypto", "extractable": False, "type": "private", "alg": "Ed25519"}
 
     wait_warm(page)
-    zip_path, data = export_bundle(page, tmp_path)
+    zip_path, data = export_signed_bundle(page, tmp_path)
     assert zip_path.name == "2021-360124-KGX-进贤县科技和工业信息化局-整体支出绩效自评.zip" or zip_path.name.endswith(
         "-整体支出绩效自评.zip"), zip_path.name
     with zipfile.ZipFile(zip_path) as zf:
@@ -131,7 +79,7 @@ def test_webcrypto_key_and_export_verify_with_cli(page_logged: Any, site_server:
     print(f"\nbrowser export (WebCrypto key, seed, incl. xlsx): {data['exportMs']} ms "
           f"(packages preloaded in {data['warmMs']} ms)")
     # A second export, everything warm: the steady-state figure.
-    zip2, data2 = export_bundle_again(page, tmp_path)
+    zip2, data2 = export_signed_bundle(page, tmp_path / "second")
     assert cli_verify(zip2)["ok"]
     print(f"browser export, second time: {data2['exportMs']} ms")
 
@@ -145,39 +93,32 @@ def test_webcrypto_key_and_export_verify_with_cli(page_logged: Any, site_server:
     assert all(u.startswith(site_server) or u.startswith(("blob:", "data:")) for u in page.requests)
 
 
-def export_bundle_again(page: Any, out: Path) -> tuple[Path, dict[str, str]]:
-    page.evaluate("() => { delete document.querySelector('#jx-export').dataset.exportMs; }")
-    sub = out / "second"
-    sub.mkdir(exist_ok=True)
-    return export_bundle(page, sub)
-
-
 def test_python_fallback_with_passphrase(page_logged: Any, site_server: str, tmp_path: Path) -> None:
     page = page_logged
     open_form_with_seed(page, site_server, tmp_path, "?jx-signing=python")
     assert page.evaluate("() => document.querySelector('#jx-export').dataset.signing") == "python"
     # No passphrase: a clear message, no key.
     page.click("[data-testid=key-generate]")
-    wait_until(page, "() => /口令/.test(document.querySelector('#jx-export-status').textContent)",
+    poll_until(page, "() => /口令/.test(document.querySelector('#jx-export-status').textContent)",
                what="asks passphrase")
     assert page.evaluate("() => document.querySelector('#jx-export').dataset.keyState") == "none"
 
     page.fill("[data-testid=key-passphrase]", "正确的口令 2022")
     page.click("[data-testid=key-generate]")
-    wait_until(page, "() => document.querySelector('#jx-export').dataset.keyState === 'python'", timeout=180,
+    poll_until(page, "() => document.querySelector('#jx-export').dataset.keyState === 'python'", timeout=180,
                what="passphrase key made")
     shown = page.evaluate("() => document.querySelector('[data-testid=key-fingerprint]').textContent").strip()
 
     # Wrong passphrase: refused in Chinese, the stored key untouched.
     page.fill("[data-testid=key-passphrase]", "错误的口令")
     page.click("[data-testid=export-bundle]")
-    wait_until(page, "() => /口令不正确/.test(document.querySelector('#jx-export-status').textContent)",
+    poll_until(page, "() => /口令不正确/.test(document.querySelector('#jx-export-status').textContent)",
                timeout=180, what="wrong passphrase refused")
     assert page.evaluate("() => document.querySelector('#jx-export').dataset.keyState") == "python"
     assert page.evaluate("() => document.querySelector('[data-testid=key-fingerprint]').textContent").strip() == shown
 
     page.fill("[data-testid=key-passphrase]", "正确的口令 2022")
-    zip_path, data = export_bundle(page, tmp_path)
+    zip_path, data = export_signed_bundle(page, tmp_path)
     verdict = cli_verify(zip_path)
     assert verdict["ok"] and verdict["fingerprints"] == [shown], verdict
     print(f"\nbrowser export (pure-Python key, passphrase unlock included): {data['exportMs']} ms")
@@ -189,35 +130,16 @@ def test_python_fallback_with_passphrase(page_logged: Any, site_server: str, tmp
     info.value.save_as(str(keyfile))
     seed = tmp_path / "seed.json"
     out = tmp_path / "cli.zip"
-    proc = run_cli("bundle", str(seed), "--key", str(keyfile), "-o", str(out), "--passphrase-env", "JX_PASS",
+    proc = run_jixiao("bundle", str(seed), "--key", str(keyfile), "-o", str(out), "--passphrase-env", "JX_PASS",
                    env={"JX_PASS": "正确的口令 2022"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert cli_verify(out)["fingerprints"] == [shown]
 
 
-def _verdicts(page: Any) -> list[dict[str, Any]]:
-    return page.evaluate("""() => [...document.querySelectorAll('[data-testid=verdict]')].map((v) => ({
-      ok: v.dataset.ok, name: v.dataset.name, text: v.textContent }))""")
-
-
 def test_cli_bundle_verifies_on_the_verify_page(page_logged: Any, site_server: str, tmp_path: Path) -> None:
-    seed = tmp_path / "seed.json"
-    seed.write_text(example_json("jinxian-2021"), encoding="utf-8")
-    keyfile = tmp_path / "key.json"
-    made = run_cli("keygen", "-o", str(keyfile), "--unit-code", "360124")
-    assert made.returncode == 0, made.stderr
-    fingerprint = made.stdout.split("公钥指纹：")[1].strip()
-    good = tmp_path / "good.zip"
-    proc = run_cli("bundle", str(seed), "--key", str(keyfile), "-o", str(good))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    seed, keyfile, fingerprint, good = cli_signed_bundle(tmp_path)
     # Tampered: one byte of the envelope's signature flipped inside the zip's .json.
-    with zipfile.ZipFile(good) as zf:
-        files = {n: zf.read(n) for n in zf.namelist()}
-    name = next(n for n in files if n.endswith(".json"))
-    env = json.loads(files[name])
-    sig = env["signatures"][0]["sig"]
-    env["signatures"][0]["sig"] = ("B" if sig[0] != "B" else "C") + sig[1:]
-    files[name] = json.dumps(env).encode()
+    files, _name = broken_signature(good)
     bad = tmp_path / "tampered.zip"
     with zipfile.ZipFile(bad, "w") as zf:
         for n, data in files.items():
@@ -238,11 +160,11 @@ def test_cli_bundle_verifies_on_the_verify_page(page_logged: Any, site_server: s
 
     page = page_logged
     page.goto(site_server + "/verify.html")
-    wait_until(page, "() => document.querySelector('#jx-verify')?.dataset.engineState === 'ready'", timeout=180,
+    poll_until(page, "() => document.querySelector('#jx-verify')?.dataset.engineState === 'ready'", timeout=180,
                what="verify page ready")
     page.set_input_files("[data-testid=verify-files]", [str(good), str(bad), str(edited)])
-    wait_until(page, "() => document.querySelectorAll('[data-testid=verdict]').length === 3", what="three verdicts")
-    verdicts = {v["name"]: v for v in _verdicts(page)}
+    poll_until(page, "() => document.querySelectorAll('[data-testid=verdict]').length === 3", what="three verdicts")
+    verdicts = {v["name"]: v for v in shown_verdicts(page)}
     assert verdicts["good.zip"]["ok"] == "true", verdicts["good.zip"]["text"]
     assert fingerprint in verdicts["good.zip"]["text"] and "未对照名册" in verdicts["good.zip"]["text"]
     assert verdicts["tampered.zip"]["ok"] == "false"
@@ -259,12 +181,12 @@ def test_cli_bundle_verifies_on_the_verify_page(page_logged: Any, site_server: s
                  ("roster", "init", str(roster), "--key", str(supervisor), "--name", "县财政局"),
                  ("roster", "add", str(roster), "--key", str(supervisor), "--unit-code", unit_code,
                   "--unit-name", "某单位", "--key-file", str(keyfile), "--valid-from", "2000-01-01")):
-        assert (done := run_cli(*args)).returncode == 0, done.stdout + done.stderr
+        assert (done := run_jixiao(*args)).returncode == 0, done.stdout + done.stderr
     page.set_input_files("[data-testid=verify-roster]", str(roster))
-    wait_until(page, "() => /roster\\.json/.test(document.querySelector('#jx-verify-roster-name').textContent)",
+    poll_until(page, "() => /roster\\.json/.test(document.querySelector('#jx-verify-roster-name').textContent)",
                what="roster chosen")
     page.set_input_files("[data-testid=verify-files]", [str(good)])
-    wait_until(page, "() => document.querySelectorAll('[data-testid=verdict]').length === 1", what="roster verdict")
-    [with_roster] = _verdicts(page)
+    poll_until(page, "() => document.querySelectorAll('[data-testid=verdict]').length === 1", what="roster verdict")
+    [with_roster] = shown_verdicts(page)
     assert with_roster["ok"] == "true" and "未对照名册" not in with_roster["text"], with_roster["text"]
     assert all(u.startswith(site_server) or u.startswith(("blob:", "data:")) for u in page.requests)

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,11 +28,11 @@ from jixiao import load_framework
 from jixiao.bundle import PrivateKey, build_bundle
 from jixiao.samples import random_submission
 from jixiao.store import Store
+from jixiao_process import JIXIAO, answers, free_port, stand_in_site, stop, wait_up
 
 COUNT = 200
 THREADS = 24
 TOKEN = "load-test-credential"
-JIXIAO = str(Path(sys.executable).with_name("jixiao"))
 
 
 def _one(seed: int) -> bytes:
@@ -53,46 +51,24 @@ def bundles() -> list[bytes]:
     return made
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def server(tmp: Path, store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    site = tmp / "site"
-    site.mkdir(exist_ok=True)
-    (site / "index.html").write_text("<!doctype html><title>门户</title>", encoding="utf-8")
-    (site / "version.json").write_text("{}", encoding="utf-8")
-    port = _free_port()
+    site = stand_in_site(tmp / "site")
+    port = free_port()
     log = tmp / f"serve-{port}.log"  # a file, not a pipe: uvicorn's access log would fill a pipe nobody reads
     with open(log, "wb") as err:
         proc = subprocess.Popen([JIXIAO, "serve", "--site", str(site), "--store", str(store), "--port", str(port)],
                                 stdout=subprocess.DEVNULL, stderr=err,
                                 env={**os.environ, "JIXIAO_SUPERVISOR_TOKEN": TOKEN})
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"the server did not start: {log.read_text(encoding='utf-8', errors='replace')}")
-        time.sleep(0.1)
+    if not wait_up(proc, answers(base)):
+        proc.kill()
+        raise RuntimeError(f"the server did not start: {log.read_text(encoding='utf-8', errors='replace')}")
     try:
         yield base, proc
     finally:
         if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 def post_all(base: str, bundles: list[bytes], on_ack: threading.Event | None = None, ack_after: int = 0

@@ -25,8 +25,6 @@ import json
 import socket
 import ssl
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,13 +32,24 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from browser_fixtures import CHROMIUM, CHROMIUM_ARGS
-from jixiao.catalog import example_json
+from browser_fixtures import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    export_status,
+    import_seed_draft,
+    open_form,
+    poll_until,
+    requests_outside,
+    type_into,
+    wait_drafts,
+    wait_saved,
+    wait_total,
+)
 from jixiao.cli import cli
+from jixiao_process import JIXIAO, free_port, run_jixiao, stop, wait_up
 
 HOST = "intranet.test"
 FORM = "#jixiao-form"
-JIXIAO = str(Path(sys.executable).with_name("jixiao"))
 BUDGET_RATE = "indicators.0.groups.1.items.0.score"  # 预算完成率（2分）, seed score 2
 COST_CONTROL = "indicators.0.groups.1.items.1.score"  # 三公经费控制率（2分）, seed score 2
 PASSPHRASE = "县财政局 内网 2022"
@@ -48,89 +57,19 @@ PASSPHRASE = "县财政局 内网 2022"
 
 # --- helpers ---------------------------------------------------------------------------------
 
-def wait_until(page: Any, script: str, arg: Any = None, timeout: float = 120, what: str = "") -> Any:
-    """Poll ``script`` (the site's CSP forbids the eval behind ``wait_for_function``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(script, arg)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            state = page.evaluate("""() => {
-              const r = document.querySelector('#jixiao-form'), s = document.querySelector('#jx-export');
-              return {form: r && {...r.dataset}, export: s && {...s.dataset},
-                      status: document.querySelector('#jx-export-status')?.textContent,
-                      notices: document.querySelector('#jx-notices')?.textContent};
-            }""")
-            raise AssertionError(f"timed out waiting for {what or script}: {state}")
-        page.wait_for_timeout(50)
-
-
 def dataset(page: Any, selector: str = FORM) -> dict[str, str]:
     return dict(page.evaluate("(s) => ({...document.querySelector(s).dataset})", selector))
 
 
-def total_and_grade(page: Any) -> tuple[str, str]:
-    return tuple(page.evaluate("""() => {
-      const root = document.querySelector('#jixiao-form');
-      return [root.querySelector('[data-testid=total-score]').textContent.trim(),
-              root.querySelector('[data-testid=grade]').textContent.trim()];
-    }"""))
-
-
-def wait_total(page: Any, total: str) -> tuple[str, str]:
-    wait_until(page, "() => document.querySelector('#jixiao-form')?.dataset.engineState === 'ready'",
-               timeout=180, what="engine ready")
-    wait_until(page, """(total) => {
-      const root = document.querySelector('#jixiao-form');
-      return Number(root.dataset.evaluatedSeq || 0) >= 1
-        && root.querySelector('[data-testid=total-score]').textContent.trim() === total;
-    }""", total, what=f"total {total}")
-    return total_and_grade(page)
-
-
-def wait_drafts(page: Any) -> str:
-    return str(wait_until(page, "() => document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready"))
-
-
-def wait_saved(page: Any) -> None:
-    wait_until(page, "() => document.querySelector('#jixiao-form').dataset.draftState === 'saved'",
-               what="draft saved")
-
-
-def open_form(page: Any, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector(f"{FORM} [data-path]")
+def scored(page: Any, total: str) -> tuple[str, str]:
+    """Wait until the total reads ``total``: (total, grade)."""
+    state = wait_total(page, total)
+    return state["total"], state["grade"]
 
 
 def import_seed(page: Any, tmp_path: Path) -> tuple[str, str]:
-    seed = tmp_path / "seed.json"
-    seed.write_text(example_json("jinxian-2021"), encoding="utf-8")
-    before = wait_drafts(page)
-    page.get_by_label("导入草稿").set_input_files(str(seed))
-    wait_until(page, "(b) => document.querySelector('#jixiao-form').dataset.draftId !== b", before,
-               what="seed imported")
-    return wait_total(page, "98")
-
-
-def type_into(page: Any, path: str, value: str) -> None:
-    box = page.locator(f'{FORM} [data-path="{path}"]')
-    box.fill(value)
-    box.dispatch_event("change")
-
-
-def export_status(page: Any) -> str:
-    return str(page.evaluate("() => document.querySelector('#jx-export-status').textContent"))
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([JIXIAO, *args], capture_output=True, text=True, check=False, timeout=120)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    import_seed_draft(page, tmp_path, name="seed.json")
+    return scored(page, "98")
 
 
 @pytest.fixture
@@ -156,11 +95,6 @@ def intranet_context(browser: Any) -> Iterator[Any]:
     yield open_
     for chromium in launched:
         chromium.close()
-
-
-def only_to(requests: list[str], origin: str) -> list[str]:
-    """The requests that went anywhere but ``origin`` (blob:/data: are the page's own)."""
-    return [u for u in requests if not (u.startswith(origin + "/") or u.startswith(("blob:", "data:")))]
 
 
 # --- 1. plain HTTP under a host name -----------------------------------------------------------
@@ -189,25 +123,25 @@ def test_plain_http_intranet(site_server: str, intranet_context: Any, tmp_path: 
     # Fill in and score: the seed gives 98 / 优; 预算完成率 2 → 1 gives 97.
     assert import_seed(page, tmp_path) == ("98", "优")
     type_into(page, BUDGET_RATE, "1")
-    assert wait_total(page, "97") == ("97", "优")
+    assert scored(page, "97") == ("97", "优")
 
     # A reload keeps the draft (IndexedDB works in an insecure context).
     wait_saved(page)
     draft = dataset(page)["draftId"]
     page.reload()
     page.wait_for_selector(f"{FORM} [data-path]")
-    assert wait_total(page, "97") == ("97", "优")
+    assert scored(page, "97") == ("97", "优")
     assert dataset(page)["draftId"] == draft
     assert page.locator(f'{FORM} [data-path="{BUDGET_RATE}"]').input_value() == "1"
     assert dataset(page).get("offline") != "offline-ready"
 
     # Signing falls back to the pure-Python Ed25519, its key encrypted under a passphrase.
-    wait_until(page, "() => document.querySelector('#jx-export')?.dataset.bundleState === 'ready'",
+    poll_until(page, "() => document.querySelector('#jx-export')?.dataset.bundleState === 'ready'",
                timeout=180, what="export section ready")
     assert dataset(page, "#jx-export")["signing"] == "python"
     page.fill("[data-testid=key-passphrase]", PASSPHRASE)
     page.click("[data-testid=key-generate]")
-    wait_until(page, "() => document.querySelector('#jx-export').dataset.keyState === 'python'", timeout=240,
+    poll_until(page, "() => document.querySelector('#jx-export').dataset.keyState === 'python'", timeout=240,
                what="passphrase key made")
     shown = page.evaluate("() => document.querySelector('[data-testid=key-fingerprint]').textContent").strip()
     assert len(shown.split(" ")) == 16, shown
@@ -216,7 +150,7 @@ def test_plain_http_intranet(site_server: str, intranet_context: Any, tmp_path: 
     stored_before = stored_key(page)
     page.fill("[data-testid=key-passphrase]", "不是这个口令")
     page.click("[data-testid=export-bundle]")
-    wait_until(page, "() => /口令不正确/.test(document.querySelector('#jx-export-status').textContent)",
+    poll_until(page, "() => /口令不正确/.test(document.querySelector('#jx-export-status').textContent)",
                timeout=240, what="wrong passphrase refused")
     message = export_status(page)
     assert "口令不正确" in message, message
@@ -226,11 +160,11 @@ def test_plain_http_intranet(site_server: str, intranet_context: Any, tmp_path: 
     # …and survives a reload too; the right passphrase then signs a bundle the CLI accepts.
     page.reload()
     page.wait_for_selector(f"{FORM} [data-path]")
-    wait_until(page, "() => document.querySelector('#jx-export')?.dataset.keyState === 'python'", timeout=180,
+    poll_until(page, "() => document.querySelector('#jx-export')?.dataset.keyState === 'python'", timeout=180,
                what="stored key found after reload")
     assert page.evaluate("() => document.querySelector('[data-testid=key-fingerprint]').textContent").strip() == shown
     assert stored_key(page) == stored_before
-    wait_until(page, "() => document.querySelector('#jx-export')?.dataset.bundleState === 'ready'",
+    poll_until(page, "() => document.querySelector('#jx-export')?.dataset.bundleState === 'ready'",
                timeout=180, what="export section ready again")
     page.fill("[data-testid=key-passphrase]", PASSPHRASE)
     with page.expect_download(timeout=240_000) as info:
@@ -238,14 +172,14 @@ def test_plain_http_intranet(site_server: str, intranet_context: Any, tmp_path: 
     bundle = tmp_path / info.value.suggested_filename
     info.value.save_as(str(bundle))
     assert bundle.suffix == ".zip", bundle.name
-    proc = run_cli("verify", "--json", str(bundle))
+    proc = run_jixiao("verify", "--json", str(bundle))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     [verdict] = json.loads(proc.stdout)
     assert verdict["ok"] and verdict["fingerprints"] == [shown], verdict
 
     # Every request went to http://intranet.test:PORT; no CSP violation on the way.
     assert any(u.startswith(origin + "/") for u in requests)
-    assert not only_to(requests, origin), only_to(requests, origin)
+    assert not requests_outside(requests, origin), requests_outside(requests, origin)
     assert not [line for line in console if "Content Security Policy" in line], console
     context.close()
 
@@ -310,26 +244,22 @@ def https_server(built_site: Path, tmp_path: Path) -> Iterator[tuple[str, str, P
     proc = subprocess.Popen([JIXIAO, "serve", "--site", str(built_site), "--host", "127.0.0.1", "--port", str(port),
                              "--cert", str(cert_pem), "--key", str(key_pem)], stdout=log, stderr=subprocess.STDOUT)
     context = ssl.create_default_context(cafile=str(ca_pem))
-    deadline = time.monotonic() + 30
+
+    def handshake() -> bool:  # up when a TLS handshake for intranet.test verifies against the test CA
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as raw, \
+                    context.wrap_socket(raw, server_hostname=HOST):
+                return True
+        except OSError:
+            return False
+
     try:
-        while True:  # up when a TLS handshake for intranet.test verifies against the test CA
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2) as raw, \
-                        context.wrap_socket(raw, server_hostname=HOST):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"jixiao serve did not start: {log.read().decode(errors='replace')}") from None
-                time.sleep(0.1)
+        if not wait_up(proc, handshake):
+            log.seek(0)
+            raise RuntimeError(f"jixiao serve did not start: {log.read().decode(errors='replace')}")
         yield f"https://{HOST}:{port}", spki, ca_pem
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 
@@ -352,7 +282,7 @@ def test_https_intranet_works_offline_after_one_visit(https_server: tuple[str, s
     assert page.locator("#jx-notices .jx-notice[data-key=insecure]").count() == 0
 
     # One visit: the service worker registers and caches every file.
-    wait_until(page, "() => document.querySelector('#jixiao-form').dataset.offline === 'offline-ready'",
+    poll_until(page, "() => document.querySelector('#jixiao-form').dataset.offline === 'offline-ready'",
                timeout=240, what="offline-ready")
     registered = page.evaluate("""() => navigator.serviceWorker.ready.then((r) =>
         ({active: !!r.active, scope: r.scope, script: r.active && r.active.scriptURL}))""")
@@ -367,13 +297,13 @@ def test_https_intranet_works_offline_after_one_visit(https_server: tuple[str, s
         assert page.evaluate("() => !!navigator.serviceWorker.controller")
         assert import_seed(page, tmp_path) == ("98", "优")
         type_into(page, COST_CONTROL, "1.5")
-        assert wait_total(page, "97.5") == ("97.5", "优")  # 98 - 0.5
+        assert scored(page, "97.5") == ("97.5", "优")  # 98 - 0.5
         wait_saved(page)
     finally:
         context.set_offline(False)
 
     assert any(u.startswith(origin + "/") for u in requests)
-    assert not only_to(requests, origin), only_to(requests, origin)
+    assert not requests_outside(requests, origin), requests_outside(requests, origin)
     assert not [line for line in console if "Content Security Policy" in line], console
     context.close()
 

@@ -12,13 +12,23 @@ polled with ``page.evaluate`` instead.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jixiao.catalog import example_json
+from browser_fixtures import (
+    deviation_errors,
+    import_seed_draft,
+    open_form,
+    poll_until,
+    requests_outside,
+    type_into,
+    wait_drafts,
+    wait_engine,
+    wait_saved,
+    wait_total,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -33,90 +43,9 @@ def field(path: str) -> str:
     return f'{FORM} [data-path="{path}"]'
 
 
-def wait_until(page: Any, script: str, arg: Any = None, timeout: float = 120, what: str = "") -> Any:
-    """Poll ``script`` (a JS function of one argument) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(script, arg)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            state = page.evaluate(
-                "() => { const r = document.querySelector('#jixiao-form'); return r && {...r.dataset,"
-                " status: document.querySelector('#jx-status')?.textContent}; }")
-            raise AssertionError(f"timed out waiting for {what or script}: {state}")
-        page.wait_for_timeout(50)
-
-
-def form_state(page: Any) -> dict[str, Any]:
-    return page.evaluate("""() => {
-      const root = document.querySelector("#jixiao-form");
-      return {
-        engine: root.dataset.engineState,
-        seq: Number(root.dataset.evaluatedSeq || 0),
-        draft: root.dataset.draftState,
-        draftId: root.dataset.draftId,
-        offline: root.dataset.offline,
-        total: root.querySelector("[data-testid=total-score]").textContent.trim(),
-        grade: root.querySelector("[data-testid=grade]").textContent.trim(),
-        findings: [...root.querySelectorAll("[data-testid=findings] li.jx-finding")].map((li) => ({
-          code: li.dataset.code,
-          text: li.textContent,
-          path: li.querySelector("button[data-target-path]")?.dataset.targetPath,
-        })),
-      };
-    }""")
-
-
-def wait_engine(page: Any) -> None:
-    wait_until(page, "() => document.querySelector('#jixiao-form')?.dataset.engineState === 'ready'",
-               what="engine ready", timeout=180)
-
-
-def wait_total(page: Any, total: str) -> dict[str, Any]:
-    """Wait until the engine is ready, an evaluation is shown and the total reads ``total``."""
-    wait_engine(page)
-    wait_until(page, """(total) => {
-      const root = document.querySelector("#jixiao-form");
-      return Number(root.dataset.evaluatedSeq || 0) >= 1
-        && root.querySelector("[data-testid=total-score]").textContent.trim() === total;
-    }""", total, what=f"total {total}")
-    return form_state(page)
-
-
-def wait_saved(page: Any) -> None:
-    wait_until(page, "() => document.querySelector('#jixiao-form').dataset.draftState === 'saved'",
-               what="draft saved")
-
-
-def open_form(page: Any, base: str) -> None:
-    page.goto(base + "/fill.html")
-    page.wait_for_selector(f"{FORM} [data-path]")
-
-
 def import_seed(page: Any, tmp_path: Path) -> dict[str, Any]:
-    seed = tmp_path / "进贤县科技和工业信息化局2021.json"
-    seed.write_text(example_json("jinxian-2021"), encoding="utf-8")
-    wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
-    before = page.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId")
-    page.get_by_label("导入草稿").set_input_files(str(seed))
-    wait_until(page, "(before) => document.querySelector('#jixiao-form').dataset.draftId !== before",
-               before, what="imported draft opened")
+    import_seed_draft(page, tmp_path, name="进贤县科技和工业信息化局2021.json")
     return wait_total(page, "98")
-
-
-def deviation_errors(state: dict[str, Any]) -> list[dict[str, Any]]:
-    return [f for f in state["findings"] if f["code"] == "DEVIATION_REASON_MISSING"]
-
-
-def type_into(page: Any, path: str, value: str) -> None:
-    box = page.locator(field(path))
-    box.fill(value)  # fires `input`
-    box.dispatch_event("change")
-
-
-def offsite(page: Any, base: str) -> list[str]:
-    return [u for u in page.requests if not (u.startswith(base + "/") or u.startswith(("data:", "blob:")))]
 
 
 def test_fill_score_reload_and_work_offline(site_server: str, page_logged: Any, tmp_path: Path) -> None:
@@ -124,7 +53,7 @@ def test_fill_score_reload_and_work_offline(site_server: str, page_logged: Any, 
     console: list[str] = []
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.on("dialog", lambda d: d.accept())  # any confirm() is accepted explicitly
-    open_form(page, site_server)
+    open_form(page, site_server + "/fill.html")
 
     # Import the seed through 导入草稿: 98, 优, and the two missing deviation reasons.
     state = import_seed(page, tmp_path)
@@ -150,7 +79,7 @@ def test_fill_score_reload_and_work_offline(site_server: str, page_logged: Any, 
     # Clicking a finding moves the focus to its field.
     target = new[0]["path"]
     page.locator(f'[data-testid=findings] button[data-target-path="{target}"]').first.click()
-    focused = wait_until(page, "() => document.activeElement?.dataset?.path", what="focus on a field")
+    focused = poll_until(page, "() => document.activeElement?.dataset?.path", what="focus on a field")
     assert focused.startswith(row), (focused, target)
     assert page.evaluate("() => document.activeElement.closest('#jixiao-form') !== null")
 
@@ -165,7 +94,7 @@ def test_fill_score_reload_and_work_offline(site_server: str, page_logged: Any, 
     assert len(deviation_errors(state)) >= 2
 
     # Offline: once the service worker holds every file, cut the network, reload, fill in, score.
-    wait_until(page, "() => document.querySelector('#jixiao-form').dataset.offline === 'offline-ready'",
+    poll_until(page, "() => document.querySelector('#jixiao-form').dataset.offline === 'offline-ready'",
                timeout=180, what="offline-ready")
     assert page.evaluate("() => navigator.serviceWorker.ready.then((r) => !!r.active)")
     page.context.set_offline(True)
@@ -182,7 +111,7 @@ def test_fill_score_reload_and_work_offline(site_server: str, page_logged: Any, 
 
     # Nothing ever left 127.0.0.1 (the fixture checks again at teardown); no CSP violations.
     assert page.requests and all(u.startswith(site_server) for u in page.requests if u.startswith("http"))
-    assert not offsite(page, site_server), offsite(page, site_server)
+    assert not requests_outside(page.requests, site_server), requests_outside(page.requests, site_server)
     assert not [line for line in console if "Content Security Policy" in line], console
 
 
@@ -209,9 +138,9 @@ def test_rows_notices_and_no_loss_on_reload(site_server: str, page_logged: Any) 
         dialog.accept()
 
     page.on("dialog", accept)
-    open_form(page, site_server)
+    open_form(page, site_server + "/fill.html")
     wait_engine(page)
-    wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
+    wait_drafts(page)
 
     # On 127.0.0.1 (a secure context) the plain-HTTP warning is not shown.
     assert page.evaluate("() => window.isSecureContext")
@@ -243,41 +172,41 @@ def test_rows_notices_and_no_loss_on_reload(site_server: str, page_logged: Any) 
     wait_saved(page)
     page.reload()
     page.wait_for_selector(f"{FORM} [data-path]")
-    wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
+    wait_drafts(page)
     assert page.locator(field("contact.name")).input_value() == "张三"
     assert page.locator(f'{FORM} [data-path^="{group}.items."][data-path$=".name"]').count() == before
-    assert not offsite(page, site_server)
+    assert not requests_outside(page.requests, site_server)
 
 
 def test_reload_straight_after_typing_loses_nothing(site_server: str, page_logged: Any) -> None:
     page = page_logged
-    open_form(page, site_server)
-    wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
+    open_form(page, site_server + "/fill.html")
+    wait_drafts(page)
     page.locator(field("contact.name")).fill("李四")
     page.reload()  # before the autosave's debounce ran
     page.wait_for_selector(f"{FORM} [data-path]")
-    wait_until(page, "() => !!document.querySelector('#jixiao-form').dataset.draftId", what="drafts ready")
+    wait_drafts(page)
     assert page.locator(field("contact.name")).input_value() == "李四"
 
 
 def test_python_starts_while_the_page_loads_in_one_worker(site_server: str, page_logged: Any) -> None:
     """The inline starter's worker is the engine's: one worker, adopted with its early messages."""
     page = page_logged
-    open_form(page, site_server)
+    open_form(page, site_server + "/fill.html")
     wait_engine(page)
     engines = [w.url for w in page.workers if w.url.endswith("/assets/js/worker.js")]
     assert len(engines) == 1, page.workers  # (Material's search has a worker of its own)
     assert page.evaluate("() => window.__jxEarlyEngine") is None  # taken over by engine.js
     type_into(page, "year", "2021")
-    wait_until(page, "() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq || 0) >= 1",
+    poll_until(page, "() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq || 0) >= 1",
                what="an evaluation after typing")
 
 
 def test_a_missing_worker_is_reported_and_typing_still_works(site_server: str, page_logged: Any) -> None:
     page = page_logged
     page.route("**/assets/js/worker.js", lambda route: route.fulfill(status=404, body="missing"))
-    open_form(page, site_server)
-    wait_until(page, "() => document.querySelector('#jixiao-form').dataset.engineState === 'failed'",
+    open_form(page, site_server + "/fill.html")
+    poll_until(page, "() => document.querySelector('#jixiao-form').dataset.engineState === 'failed'",
                what="engine failed")
     status = page.locator("#jx-status").inner_text()
     assert "worker.js" in status and "刷新" in status

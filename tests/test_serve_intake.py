@@ -11,11 +11,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,19 +23,15 @@ import pytest
 from consolidate_helpers import own_bundle, supervisor, tampered_bundle
 from jixiao.bundle.keys import key_file_json
 from jixiao.store import Store
+from jixiao_process import JIXIAO, answers, free_port, stand_in_site, stop, wait_up
 
-JIXIAO = str(Path(sys.executable).with_name("jixiao"))
 ZIP = {"Content-Type": "application/zip"}
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
     """A stand-in for a built site: what `--site` asks for."""
-    folder = tmp_path / "site"
-    folder.mkdir()
-    (folder / "index.html").write_text("<!doctype html><title>门户</title>", encoding="utf-8")
-    (folder / "version.json").write_text("{}", encoding="utf-8")
-    return folder
+    return stand_in_site(tmp_path / "site")
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -46,57 +39,32 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _start(site: Path, args: tuple[str, ...], env: dict[str, str] | None) -> tuple[subprocess.Popen[str], str, bool]:
+    """`jixiao serve --site SITE ARGS…` on a free port: (process, base URL, whether the site answered)."""
+    port = free_port()
+    proc = subprocess.Popen([JIXIAO, "serve", "--site", str(site), "--port", str(port), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or _env(), text=True)
+    base = f"http://127.0.0.1:{port}"
+    return proc, base, wait_up(proc, answers(base))
 
 
 @contextmanager
 def serve(site: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """`jixiao serve --site SITE ARGS…`, once the site answers; yields the base URL."""
-    port = _free_port()
-    proc = subprocess.Popen([JIXIAO, "serve", "--site", str(site), "--port", str(port), *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or _env(), text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"jixiao serve did not start: {proc.stderr.read() if proc.stderr else ''}")
-        time.sleep(0.1)
+    proc, base, up = _start(site, args, env)
+    if not up:
+        proc.kill()
+        raise AssertionError(f"jixiao serve did not start: {proc.stderr.read() if proc.stderr else ''}")
     try:
         yield base
     finally:
-        proc.terminate()
-        try:
-            _, err = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-        print(err)
+        print(stop(proc))
 
 
 def _started(site: Path, *args: str, env: dict[str, str] | None = None) -> str:
     """Start, stop at once, and return what the command printed (for the start-up lines)."""
-    port = _free_port()
-    proc = subprocess.Popen([JIXIAO, "serve", "--site", str(site), "--port", str(port), *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or _env(), text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.terminate()
-    _, err = proc.communicate(timeout=10)
-    return err
+    proc, _base, _up = _start(site, args, env)
+    return str(stop(proc))
 
 
 def test_generated_credential_units_post_supervisor_reads(site: Path, tmp_path: Path) -> None:
@@ -158,7 +126,7 @@ def test_credential_from_environment_or_file_and_review_key(site: Path, tmp_path
 
 
 def _fails(site: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run([JIXIAO, "serve", "--site", str(site), "--port", str(_free_port()), *args],
+    proc = subprocess.run([JIXIAO, "serve", "--site", str(site), "--port", str(free_port()), *args],
                           capture_output=True, text=True, timeout=60, env=env or _env(), check=False)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
