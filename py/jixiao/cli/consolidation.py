@@ -108,7 +108,8 @@ def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, s
     update, bar = _progress_bar(not as_json and len(sources) >= 50, "核验签名材料")
     with bar:
         try:
-            outcome = run(sources, roster=roster, rule=score_total,  # type: ignore[arg-type]  # click.Choice department=department, year=year, deep=deep,
+            outcome = run(sources, roster=roster, rule=score_total,  # type: ignore[arg-type]  # click.Choice
+                          department=department, year=year, deep=deep,
                           workers=jobs or os.cpu_count() or 1, progress=update, generated_at=now_text(),
                           rejected=missing)
         except SummaryError as exc:

@@ -1,0 +1,64 @@
+"""`jixiao consolidate --year/--department/--deep` reach the consolidation (they were once lost in
+a comment): bundles of two years are refused without --year and consolidated with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from bundle_helpers import SIGNED_AT, framework
+from consolidate_helpers import UNITS, own_bundle, unit_key_for, unit_submission
+from jixiao.bundle import build_bundle
+from jixiao.cli import cli
+
+
+def two_years(folder: Path) -> Path:
+    """The department's own 2021 bundle and one unit's bundle made for 2020."""
+    folder.mkdir()
+    name, data = own_bundle()
+    (folder / name).write_bytes(data)
+    spec = UNITS[0]
+    earlier = unit_submission(*spec).model_copy(update={"year": 2020})
+    name, data = build_bundle(earlier, framework(), unit_key_for(spec[0]), SIGNED_AT)
+    (folder / f"2020-{name}").write_bytes(data)
+    return folder
+
+
+def consolidate(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["consolidate", *args, "-j", "1"])
+    return result.exit_code, result.output + result.stderr
+
+
+def test_year_chooses_among_years(tmp_path: Path) -> None:
+    folder = two_years(tmp_path / "in")
+    code, text = consolidate(str(folder), "-o", str(tmp_path / "all.xlsx"))
+    assert code == 2 and "--year" in text, text
+    code, text = consolidate(str(folder), "-o", str(tmp_path / "2021.xlsx"), "--year", "2021")
+    assert code == 0, text
+    assert "共汇总 1 个单位" in text and "不是所汇总的 2021 年度" in text, text
+    assert (tmp_path / "2021.xlsx").is_file() and (tmp_path / "2021.json").is_file()
+
+
+def test_department_and_deep_are_passed_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = two_years(tmp_path / "in")
+    code, text = consolidate(str(folder), "-o", str(tmp_path / "none.xlsx"), "--year", "2021",
+                             "--department", "没有这个部门")
+    assert code == 2 and "没有主管部门为“没有这个部门”" in text, text
+
+    from jixiao.consolidate import collect
+
+    seen: list[dict[str, Any]] = []
+    real = collect.consolidate
+
+    def recording(sources: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs)
+        return real(sources, **kwargs)
+
+    monkeypatch.setattr(collect, "consolidate", recording)
+    code, text = consolidate(str(folder), "-o", str(tmp_path / "deep.xlsx"), "--year", "2021",
+                             "--department", "进贤县科技和工业信息化局", "--deep")
+    assert code == 0, text
+    assert [(k["year"], k["department"], k["deep"]) for k in seen] == [(2021, "进贤县科技和工业信息化局", True)]
