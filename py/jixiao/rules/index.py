@@ -20,6 +20,7 @@ from ..model.numbers import ZERO
 _LABEL = re.compile(r"[（(]\s*([0-9０-９]+(?:[.．][0-9０-９]+)?)\s*分\s*[）)]\s*$")
 
 
+@lru_cache(maxsize=8192)
 def split_label(name: str) -> tuple[str, Decimal | None]:
     """'预算编制完整性（2分）' → ('预算编制完整性', 2); the name keeps its own characters."""
     text = name.strip()

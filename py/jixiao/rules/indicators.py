@@ -100,7 +100,7 @@ def _check_item(out: list[Finding], fw: Framework, index: FrameworkIndex, level:
             out.append(finding("DEVIATION_REASON_MISSING", f"{path}.deviation", what=what,
                                score=plain(score), max=plain(maximum)))
     return IndicatorResult.trusted(path=path, name=name, rule=outcome.kind, max_score=maximum,
-                           score=score, suggested=outcome.suggested)
+                                   score=score, suggested=outcome.suggested)
 
 
 def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
@@ -145,7 +145,7 @@ def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
             out.append(finding("SCORE_EXCEEDS_MAX", lpath, what=f"一级指标“{lv.name}”",
                                score=plain(score_sum), max=plain(lv.weight)))
         res.level1.append(Level1Result.trusted(path=lpath, name=lv.name, weight=lv.weight,
-                                       max_sum=max_sum, score_sum=score_sum))
+                                               max_sum=max_sum, score_sum=score_sum))
         res.total += score_sum
     if weights and sum(weights, ZERO) != fw.total:
         out.append(finding("WEIGHT_SUM_MISMATCH", "indicators",

@@ -6,17 +6,16 @@ comparator (≥ → higher, ≤ → lower, a bare number → equal, words → qu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from ..model.framework import Rule
 from ..model.measures import EQ, GE, GT, LE, LT, Measure, normalize_text, parse_measure
 from ..model.numbers import HUNDRED, ZERO, round2
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """The result of applying a rule: a suggestion, or why there is none."""
+class Outcome(NamedTuple):
+    """The result of applying a rule: a suggestion, or why there is none (a tuple: made per row)."""
 
     kind: str | None
     suggested: Decimal | None = None
