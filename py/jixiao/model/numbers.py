@@ -146,16 +146,12 @@ def _serialize_fixed(value: Decimal | None) -> str | None:
     return None if value is None else fixed2(value)
 
 
-def _validate(raw: object) -> Decimal | None:
-    return parse_decimal(raw)
-
-
 _SCHEMA = {"type": ["string", "null"], "pattern": r"^-?\d+(\.\d+)?$"}
 
 # A decimal field: accepts "5479.62", 5479, "98分", "100%"; serialises as a plain string.
 Dec = Annotated[
     Decimal | None,
-    BeforeValidator(_validate),
+    BeforeValidator(parse_decimal),
     PlainSerializer(_serialize, return_type=str | None, when_used="always"),
     WithJsonSchema(_SCHEMA),
 ]
@@ -163,7 +159,7 @@ Dec = Annotated[
 # Money and rates as printed in the tables: always two decimals ("5479.62", "100.00").
 Fixed2 = Annotated[
     Decimal | None,
-    BeforeValidator(_validate),
+    BeforeValidator(parse_decimal),
     PlainSerializer(_serialize_fixed, return_type=str | None, when_used="always"),
     WithJsonSchema(_SCHEMA),
 ]
