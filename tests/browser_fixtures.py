@@ -74,6 +74,7 @@ __all__ = [
     "import_seed_draft",
     "load_build_module",
     "open_form",
+    "open_form_with_seed",
     "page_logged",
     "poll_until",
     "portable_site",
@@ -88,6 +89,7 @@ __all__ = [
     "wait_engine",
     "wait_saved",
     "wait_total",
+    "wait_warm",
 ]
 
 
@@ -391,6 +393,22 @@ def import_seed_draft(page: Any, tmp_path: Path, example: str = "jinxian-2021", 
     poll_until(page, "(b) => document.querySelector('#jixiao-form').dataset.draftId !== b", before,
                what="seed imported")
     return seed
+
+
+def open_form_with_seed(page: Any, base: str, tmp_path: Path, query: str = "") -> None:
+    """Open 填报 on the served site (``query`` e.g. ``?jx-signing=python``), accept every confirm(),
+    import the seed as ``seed.json`` and wait until the export section is ready."""
+    page.on("dialog", lambda dialog: dialog.accept())  # "检查发现 2 个错误。仍要导出？" → yes
+    open_form(page, f"{base}/fill.html{query}")
+    import_seed_draft(page, tmp_path, name="seed.json")
+    poll_until(page, "() => document.querySelector('#jx-export')?.dataset.bundleState === 'ready'",
+               timeout=180, what="export section ready")
+
+
+def wait_warm(page: Any) -> None:
+    """Wait until the signing packages are preloaded (the export section's ``warmMs``)."""
+    poll_until(page, "() => !!document.querySelector('#jx-export').dataset.warmMs", timeout=120,
+               what="bundle packages preloaded")
 
 
 def export_signed_bundle(page: Any, out: Path) -> tuple[Path, dict[str, str]]:

@@ -24,23 +24,10 @@ from typing import Any
 
 import pytest
 
-from browser_fixtures import export_signed_bundle, import_seed_draft, open_form, poll_until, shown_verdicts
+from browser_fixtures import export_signed_bundle, open_form_with_seed, poll_until, shown_verdicts, wait_warm
 from jixiao_process import broken_signature, cli_signed_bundle, run_jixiao
 
 pytestmark = pytest.mark.browser
-
-
-def open_form_with_seed(page: Any, base: str, tmp_path: Path, query: str = "") -> None:
-    page.on("dialog", lambda dialog: dialog.accept())  # "检查发现 2 个错误。仍要导出？" → yes
-    open_form(page, f"{base}/fill.html{query}")
-    import_seed_draft(page, tmp_path, name="seed.json")
-    poll_until(page, "() => document.querySelector('#jx-export')?.dataset.bundleState === 'ready'",
-               timeout=180, what="export section ready")
-
-
-def wait_warm(page: Any) -> None:
-    poll_until(page, "() => !!document.querySelector('#jx-export').dataset.warmMs", timeout=120,
-               what="bundle packages preloaded")
 
 
 def cli_verify(path: Path) -> dict[str, Any]:

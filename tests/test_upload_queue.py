@@ -22,12 +22,19 @@ from typing import Any
 
 import pytest
 
-from browser_fixtures import CHROMIUM, CHROMIUM_ARGS, serving
+from browser_fixtures import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    export_signed_bundle,
+    open_form_with_seed,
+    poll_until,
+    serving,
+    wait_warm,
+)
 from consolidate_helpers import tampered_bundle, unit_bundle
 from jixiao.intake import intake_routes
 from jixiao.server import create_app
 from jixiao.store import Store
-from test_bundle_browser import export_bundle, open_form_with_seed, wait_until, wait_warm
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +56,7 @@ def item(page: Any, sha: str) -> dict[str, Any]:
 
 
 def wait_item(page: Any, sha: str, state: str, timeout: float = 60) -> dict[str, Any]:
-    wait_until(page, """([sha, state]) => document.querySelector(
+    poll_until(page, """([sha, state]) => document.querySelector(
       `[data-testid=upload-item][data-sha256="${sha}"]`)?.dataset.state === state""", [sha, state],
                timeout=timeout, what=f"upload item {sha[:8]} {state}: {items(page)}")
     return item(page, sha)
@@ -75,21 +82,21 @@ def test_submit_retry_reload_offline_refusal(context: Any, intake_site: tuple[st
     base, store = intake_site
     page = context.new_page()
     open_form_with_seed(page, base, tmp_path)
-    wait_until(page, "() => document.querySelector('#jx-upload')?.dataset.intake === 'available'",
+    poll_until(page, "() => document.querySelector('#jx-upload')?.dataset.intake === 'available'",
                what="intake found")
     assert page.is_disabled("[data-testid=upload-submit]")  # nothing exported yet
     page.click("[data-testid=key-generate]")
-    wait_until(page, "() => document.querySelector('#jx-export').dataset.keyState !== 'none'", what="key made")
+    poll_until(page, "() => document.querySelector('#jx-export').dataset.keyState !== 'none'", what="key made")
     wait_warm(page)
 
     # The server is down: every POST answers 503 with a message.
     down = json.dumps({"message": "服务器维护中"}, ensure_ascii=False)
     page.route("**/api/bundles", lambda route: route.fulfill(status=503, content_type="application/json", body=down))
-    zip_path, _ = export_bundle(page, tmp_path)
+    zip_path, _ = export_signed_bundle(page, tmp_path)
     sha = hashlib.sha256(zip_path.read_bytes()).hexdigest()
     page.click("[data-testid=upload-submit]")
     pending = wait_item(page, sha, "pending")
-    wait_until(page, "(sha) => /503/.test(document.querySelector(`[data-sha256='${sha}']`).textContent)", sha,
+    poll_until(page, "(sha) => /503/.test(document.querySelector(`[data-sha256='${sha}']`).textContent)", sha,
                what="503 shown")
     pending = item(page, sha)
     assert "服务器维护中" in pending["message"] and "自动重试" in pending["message"], pending
@@ -98,7 +105,7 @@ def test_submit_retry_reload_offline_refusal(context: Any, intake_site: tuple[st
 
     # A reload keeps the queue (IndexedDB); the item is still pending, the retries go on.
     page.reload()
-    wait_until(page, "() => document.querySelector('#jx-upload')?.dataset.ready === '1'", what="queue read back")
+    poll_until(page, "() => document.querySelector('#jx-upload')?.dataset.ready === '1'", what="queue read back")
     assert item(page, sha)["state"] == "pending", items(page)
 
     # The server is back: the next retry is acknowledged with this sha256 and stored once.
@@ -110,7 +117,7 @@ def test_submit_retry_reload_offline_refusal(context: Any, intake_site: tuple[st
 
     # The same bytes again: nothing new is sent or stored.
     page.set_input_files("[data-testid=upload-file]", str(zip_path))
-    wait_until(page, "() => /无需重复提交/.test(document.querySelector('#jx-upload-status').textContent)",
+    poll_until(page, "() => /无需重复提交/.test(document.querySelector('#jx-upload-status').textContent)",
                what="already submitted")
     assert store.count() == 1
 
@@ -122,7 +129,7 @@ def test_submit_retry_reload_offline_refusal(context: Any, intake_site: tuple[st
     context.set_offline(True)
     page.set_input_files("[data-testid=upload-file]", str(other))
     waiting = wait_item(page, other_sha, "pending")
-    wait_until(page, "(sha) => /无法连接/.test(document.querySelector(`[data-sha256='${sha}']`).textContent)",
+    poll_until(page, "(sha) => /无法连接/.test(document.querySelector(`[data-sha256='${sha}']`).textContent)",
                other_sha, what="offline shown")
     assert store.count() == 1, waiting
     back = time.monotonic()
@@ -151,7 +158,7 @@ def test_submit_retry_reload_offline_refusal(context: Any, intake_site: tuple[st
 def test_static_site_says_no_intake(page_logged: Any, site_server: str) -> None:
     page = page_logged
     page.goto(site_server + "/fill.html")
-    wait_until(page, "() => document.querySelector('#jx-upload')?.dataset.intake === 'unavailable'",
+    poll_until(page, "() => document.querySelector('#jx-upload')?.dataset.intake === 'unavailable'",
                what="no intake here")
     text = page.evaluate("() => document.querySelector('[data-testid=upload-intake]').textContent")
     assert "没有开启在线提交" in text and "导出签名材料" in text, text
@@ -174,7 +181,7 @@ def test_plain_http_intranet_host(browser: Any, intake_site: tuple[str, Store], 
     try:
         page = chromium.new_context().new_page()
         page.goto(f"http://intranet.test:{port}/fill.html")
-        wait_until(page, "() => document.querySelector('#jx-upload')?.dataset.intake === 'available'",
+        poll_until(page, "() => document.querySelector('#jx-upload')?.dataset.intake === 'available'",
                    what="intake found")
         assert page.evaluate("() => [window.isSecureContext, !!globalThis.crypto?.subtle]") == [False, False]
         name, data = unit_bundle("360124-KGX-02")
