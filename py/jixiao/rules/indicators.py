@@ -18,8 +18,9 @@ __all__ = ["TreeResult", "check_tree", "is_blank_row", "split_label"]
 
 
 def is_blank_row(item: Indicator) -> bool:
-    return (is_blank(item.name) and is_blank(item.target) and is_blank(item.actual)
-            and item.max_score is None and item.score is None and is_blank(item.deviation))
+    # The numbers first: a filled-in row is told by its 分值 without a call.
+    return (item.max_score is None and item.score is None and is_blank(item.name)
+            and is_blank(item.target) and is_blank(item.actual) and is_blank(item.deviation))
 
 
 @dataclass
