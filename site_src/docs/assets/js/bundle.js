@@ -15,6 +15,7 @@
 // Test hook: `?jx-signing=python` in the page URL forces the pure-Python path.
 
 import { readSubmission } from "./form.js";
+import { objectStore } from "./dom.js";
 
 const MODULE = "jixiao.browser_bundle";
 // Lock names: openpyxl (+ et_xmlfile), ecdsa (+ six), gmalg, rfc8785, jinja2 (+ markupsafe), segno,
@@ -28,29 +29,7 @@ const forcePython = () => new URLSearchParams(window.location.search).get("jx-si
 
 // --- IndexedDB ----------------------------------------------------------------------------------
 
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-async function store(mode, run) {
-  const db = await openDb();
-  try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = run(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(request?.result);
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error || new Error("IndexedDB 事务中止"));
-    });
-  } finally {
-    db.close();
-  }
-}
+const store = objectStore(DB_NAME, STORE);
 
 export const loadKey = () => store("readonly", (s) => s.get(SLOT));
 const saveKey = (record) => store("readwrite", (s) => s.put(record, SLOT));

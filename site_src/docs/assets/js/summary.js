@@ -11,6 +11,7 @@
 // data-summarised (a counter), [data-testid=summary-row] / summary-total / summary-rejected.
 
 import { Engine, browserSupport } from "./engine.js";
+import { el } from "./dom.js";
 
 const MODULE = "jixiao.browser_consolidate";
 const PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno", "pyaes"];
@@ -22,17 +23,6 @@ const COLUMNS = [
   ["index", "序号"], ["unit_name", "预算单位"], ["budget", "全年预算数"], ["executed", "全年执行数"],
   ["rate", "执行率"], ["self_score", "所属单位自评分数"], ["review_score", "主管部门复核分数"],
 ];
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "dataset") Object.assign(node.dataset, v);
-    else if (k === "className") node.className = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c); // strings become text nodes
-  return node;
-}
 
 function download(name, bytes, type) {
   const url = URL.createObjectURL(new Blob([bytes], { type }));

@@ -15,6 +15,7 @@
 //
 // Hook: bundle.js dispatches `jx:bundle-exported` ({name, data}) on #jx-export after a download.
 
+import { el, objectStore } from "./dom.js";
 const DB_NAME = "jixiao-uploads";
 const STORE = "queue";
 const SITE_ROOT = new URL("../../", import.meta.url);
@@ -27,29 +28,7 @@ const STATE_WORDS = { pending: "待提交", sending: "正在提交", sent: "已�
 
 // --- IndexedDB ----------------------------------------------------------------------------------
 
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "id" });
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-async function store(mode, run) {
-  const db = await openDb();
-  try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = run(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(request?.result);
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error || new Error("IndexedDB 事务中止"));
-    });
-  } finally {
-    db.close();
-  }
-}
+const store = objectStore(DB_NAME, STORE, { keyPath: "id" });
 
 const allItems = () => store("readonly", (s) => s.getAll());
 const getItem = (id) => store("readonly", (s) => s.get(id));
@@ -112,17 +91,6 @@ export async function sha256Hex(bytes) {
 }
 
 // --- helpers ------------------------------------------------------------------------------------
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "dataset") Object.assign(node.dataset, v);
-    else if (k === "className") node.className = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 function download(name, bytes) {
   const url = URL.createObjectURL(new Blob([bytes], { type: "application/zip" }));

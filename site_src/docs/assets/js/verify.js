@@ -5,6 +5,7 @@
 // is shown as an element `[data-testid=verdict]` with `data-ok="true|false"` and `data-name`.
 
 import { Engine, browserSupport } from "./engine.js";
+import { el } from "./dom.js";
 
 const MODULE = "jixiao.browser_bundle";
 const PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno", "pyaes"];
@@ -15,17 +16,6 @@ const CHECK_WORDS = {
   READ: "读取", ARCHIVE: "压缩包", SIGNATURE: "签名", ROSTER: "名册", PAYLOAD: "内容格式",
   FRAMEWORK: "指标体系", EVALUATION: "评分复算", CELLS: "表格单元格", HTML: "打印页", INTERNAL: "程序",
 };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "dataset") Object.assign(node.dataset, v);
-    else if (k === "className") node.className = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 function verdictView(v, rosterUsed) {
   const signature = v.checks.find((c) => c.code === "SIGNATURE");
