@@ -32,6 +32,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 NODE_RUNNER = Path(__file__).with_name("pyodide_node.mjs")
 MODES = ("none", "alongside", "sourceless")
@@ -85,9 +86,11 @@ def _python_files(wheel: Path) -> list[str]:
     ]
 
 
-def _compile_in_pyodide(wheels: list[Path], files: list[str], pyodide: Path,
-                        node: str) -> tuple[str, dict[str, bytes]]:
-    script = _COMPILE_SCRIPT.format(files=json.dumps(files))
+def _run_in_pyodide(script: str, wheels: list[Path], pyodide: Path, what: str) -> dict[str, Any]:
+    """Run ``script`` in the pinned Pyodide under Node (``wheels`` installed); its stdout is JSON."""
+    node = shutil.which("node")
+    if node is None:
+        raise PrecompileError(f"node is not installed: cannot run Pyodide to precompile {what}")
     with tempfile.TemporaryDirectory(prefix="jixiao-precompile-") as tmp:
         script_path = Path(tmp) / "compile.py"
         script_path.write_text(script, encoding="utf-8")
@@ -97,8 +100,15 @@ def _compile_in_pyodide(wheels: list[Path], files: list[str], pyodide: Path,
         cmd.append(str(script_path))
         proc = subprocess.run(cmd, capture_output=True, check=False, timeout=900)
     if proc.returncode != 0:
-        raise PrecompileError("compiling in Pyodide failed:\n" + proc.stderr.decode("utf-8", "replace"))
-    doc = json.loads(proc.stdout)
+        raise PrecompileError(f"compiling {what} in Pyodide failed:\n" + proc.stderr.decode("utf-8", "replace"))
+    doc: dict[str, Any] = json.loads(proc.stdout)
+    if not str(doc["cache_tag"]).startswith("cpython-"):
+        raise PrecompileError(f"unexpected cache tag from Pyodide: {doc['cache_tag']!r}")
+    return doc
+
+
+def _compile_in_pyodide(wheels: list[Path], files: list[str], pyodide: Path) -> tuple[str, dict[str, bytes]]:
+    doc = _run_in_pyodide(_COMPILE_SCRIPT.format(files=json.dumps(files)), wheels, pyodide, "the wheels")
     pycs = {rel: base64.b64decode(data) for rel, data in doc["pycs"].items()}
     return str(doc["cache_tag"]), pycs
 
@@ -173,17 +183,12 @@ def precompile(wheels: list[Path], dest: Path, pyodide: Path, mode: str = "along
     todo = [w for w, m in chosen.items() if m != "none"]
     if not todo:
         return PrecompileResult(out, 0, "", time.monotonic() - started)
-    node = shutil.which("node")
-    if node is None:
-        raise PrecompileError("node is not installed: cannot run Pyodide to precompile the wheels")
     per_wheel = {w: _python_files(w) for w in todo}
     all_files = [f for files in per_wheel.values() for f in files]
     if len(all_files) != len(set(all_files)):
         raise PrecompileError("two wheels install the same module file; refusing to guess")
     # Every wheel is installed (so imports between them resolve), only the chosen ones compiled.
-    cache_tag, pycs = _compile_in_pyodide(wheels, all_files, pyodide, node)
-    if not cache_tag.startswith("cpython-"):
-        raise PrecompileError(f"unexpected cache tag from Pyodide: {cache_tag!r}")
+    cache_tag, pycs = _compile_in_pyodide(wheels, all_files, pyodide)
     for w, files in per_wheel.items():
         out.append(repack(w, dest, {f: pycs[f] for f in files}, cache_tag, chosen[w]))
     return PrecompileResult(out, len(pycs), cache_tag, time.monotonic() - started)
@@ -225,21 +230,8 @@ print(json.dumps({{"cache_tag": sys.implementation.cache_tag, "compiled": compil
 def precompile_stdlib(pyodide: Path, dest: Path) -> PrecompileResult:
     """Write ``dest``: Pyodide's python_stdlib.zip with every module as 3.14 bytecode (sourceless)."""
     started = time.monotonic()
-    node = shutil.which("node")
-    if node is None:
-        raise PrecompileError("node is not installed: cannot run Pyodide to precompile the standard library")
     script = _STDLIB_SCRIPT.format(date=json.dumps(list(zip_date_time())))
-    with tempfile.TemporaryDirectory(prefix="jixiao-stdlib-") as tmp:
-        script_path = Path(tmp) / "stdlib.py"
-        script_path.write_text(script, encoding="utf-8")
-        proc = subprocess.run([node, str(NODE_RUNNER), "--pyodide", str(pyodide), str(script_path)],
-                              capture_output=True, check=False, timeout=900)
-    if proc.returncode != 0:
-        raise PrecompileError("compiling the standard library in Pyodide failed:\n"
-                              + proc.stderr.decode("utf-8", "replace"))
-    doc = json.loads(proc.stdout)
-    if not str(doc["cache_tag"]).startswith("cpython-"):
-        raise PrecompileError(f"unexpected cache tag from Pyodide: {doc['cache_tag']!r}")
+    doc = _run_in_pyodide(script, [], pyodide, "the standard library")
     part = dest.with_name(dest.name + ".part")
     part.write_bytes(base64.b64decode(doc["zip"]))
     os.replace(part, dest)
