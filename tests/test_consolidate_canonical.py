@@ -1,0 +1,187 @@
+"""The consolidation check's fast canonical test accepts exactly what the strict parser accepts.
+
+Why: `check.py` decides "is this payload RFC 8785 canonical?" with `pydantic_core` (parse, print
+back, compare the bytes) and one walk for key order, floats and unsafe integers, instead of the
+strict `parse_payload` (json + sorted `canonical_json`). A difference in either direction would
+let a non-canonical payload into 附件4 or turn a good unit away; a refusal must also carry the
+strict parser's own message, as `jixiao verify` gives it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+
+import pydantic_core
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bundle_helpers import entries, seed_bundle, unit_key
+from jixiao.bundle import verify_file
+from jixiao.bundle.envelope import SUBMISSION_TYPE, pae
+from jixiao.bundle.keys import b64
+from jixiao.bundle.payload import PayloadError, parse_payload
+from jixiao.canonical import canonical_json
+from jixiao.consolidate import check_bundle
+from jixiao.consolidate.check import _canonical_raw
+
+
+def _strict(payload: bytes) -> object:
+    """What `parse_payload` makes of the bytes as far as canonical form goes (None: refused)."""
+    try:
+        raw = json.loads(payload.decode("utf-8"))
+        return raw if canonical_json(raw) == payload else None
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return None
+
+
+def _same(payload: bytes, *, too_deep: bool = False) -> None:
+    """The fast answer is the strict one; only nesting past pydantic_core's limit (which the strict
+    parser then decides, in `_strict_raw`) may be refused by the fast test alone."""
+    strict = _strict(payload)
+    fast = _canonical_raw(payload)
+    if fast is not None:
+        assert fast == strict and type(fast) is type(strict)
+    else:
+        assert (strict is None) != too_deep, payload[:200]
+
+
+def _seed_payload() -> bytes:
+    return base64.b64decode(json.loads(entries(seed_bundle()[1])[".json"])["payload"])
+
+
+def _with_software(version_json: bytes) -> bytes:
+    """The seed payload with the software version spelt as given (any JSON text)."""
+    payload = _seed_payload()
+    old = b'"version":"' + json.loads(payload)["software"]["version"].encode() + b'"'
+    assert payload.count(old) == 1
+    return payload.replace(old, b'"version":' + version_json)
+
+
+def _envelope(payload: bytes) -> bytes:
+    """The bytes signed properly by the seed unit's key, as an envelope .json."""
+    key = unit_key()
+    return json.dumps({"payloadType": SUBMISSION_TYPE, "payload": b64(payload), "signatures": [{
+        "keyid": key.public.fingerprint_hex, "alg": "ed25519", "sig": b64(key.sign(pae(SUBMISSION_TYPE, payload))),
+        "public_key": b64(key.public.raw)}]}).encode()
+
+
+CRAFTED = {
+    "as signed": lambda p: p,
+    "unsorted keys": lambda p: p.replace(b'{"evaluation":', b'{"signed_at":"x","evaluation":', 1),
+    "whitespace": lambda p: p.replace(b'","', b'", "', 1),
+    "trailing whitespace": lambda p: p + b" ",
+    "trailing garbage": lambda p: p + b"x",
+    "two documents": lambda p: p + b"{}",
+    "BOM": lambda p: b"\xef\xbb\xbf" + p,
+    "float": lambda p: _with_software(b"1.5"),
+    "1.0": lambda p: _with_software(b"1.0"),
+    "1e2": lambda p: _with_software(b"1e2"),
+    "1E2": lambda p: _with_software(b"1E2"),
+    "1e400": lambda p: _with_software(b"1e400"),
+    "NaN": lambda p: _with_software(b"NaN"),
+    "Infinity": lambda p: _with_software(b"Infinity"),
+    "-Infinity": lambda p: _with_software(b"-Infinity"),
+    "2**53-1": lambda p: _with_software(str(2**53 - 1).encode()),
+    "-(2**53-1)": lambda p: _with_software(str(-(2**53 - 1)).encode()),
+    "2**53": lambda p: _with_software(str(2**53).encode()),
+    "-2**53": lambda p: _with_software(str(-(2**53)).encode()),
+    "2**64": lambda p: _with_software(str(2**64).encode()),
+    "-0": lambda p: _with_software(b"-0"),
+    "0": lambda p: _with_software(b"0"),
+    "leading zero": lambda p: _with_software(b"01"),
+    "true": lambda p: _with_software(b"true"),
+    "null": lambda p: _with_software(b"null"),
+    "nested": lambda p: _with_software(b'{"b":[1,{"a":null}],"a":"x"}'),
+    "nested sorted": lambda p: _with_software(b'{"a":"x","b":[1,{"a":null}]}'),
+    "escaped slash": lambda p: _with_software(b'"a\\/b"'),
+    "escaped letter": lambda p: _with_software(b'"\\u0041"'),
+    "escaped newline as u000a": lambda p: _with_software(b'"\\u000a"'),
+    "newline": lambda p: _with_software(b'"\\n"'),
+    "raw newline": lambda p: _with_software(b'"\n"'),
+    "u001f": lambda p: _with_software(b'"\\u001f"'),
+    "uppercase u001F": lambda p: _with_software(b'"\\u001F"'),
+    "raw DEL": lambda p: _with_software(b'"\x7f"'),
+    "escaped DEL": lambda p: _with_software(b'"\\u007f"'),
+    "raw U+2028": lambda p: _with_software('"\u2028\u2029"'.encode()),
+    "escaped U+2028": lambda p: _with_software(b'"\\u2028"'),
+    "non-ASCII": lambda p: _with_software('"版本é"'.encode()),
+    "non-ASCII escaped": lambda p: _with_software(b'"\\u7248"'),
+    "non-BMP": lambda p: _with_software('"😀"'.encode()),
+    "non-BMP escaped": lambda p: _with_software(b'"\\ud83d\\ude00"'),
+    "lone surrogate": lambda p: _with_software(b'"\\ud800"'),
+    "lone low surrogate": lambda p: _with_software(b'"\\udc00x"'),
+    "raw surrogate bytes": lambda p: _with_software(b'"\xed\xa0\x80"'),
+    "invalid UTF-8": lambda p: _with_software(b'"\xff"'),
+    "overlong UTF-8": lambda p: _with_software(b'"\xc0\xaf"'),
+    "non-BMP keys, UTF-16 order": lambda p: _with_software('{"😀":1,"\uffff":2}'.encode()),
+    "non-BMP keys, code point order": lambda p: _with_software('{"\uffff":2,"😀":1}'.encode()),
+    "BMP keys, UTF-16 order": lambda p: _with_software('{"\ue000":1,"\uffff":2}'.encode()),
+    "duplicate key": lambda p: _with_software(b'{"a":1,"a":1}'),
+    "duplicate payload key": lambda p: p.replace(b'{"evaluation":', b'{"evaluation":null,"evaluation":', 1),
+    "deep": lambda p: _with_software(b"[" * 300 + b"]" * 300),
+    "not an object": lambda p: b'["x"]',
+    "empty": lambda p: b"",
+}
+
+
+@pytest.mark.parametrize("name", list(CRAFTED))
+def test_a_crafted_payload_gets_the_strict_answer(name: str) -> None:
+    payload = CRAFTED[name](_seed_payload())
+    _same(payload, too_deep=name == "deep")
+    try:
+        parse_payload(payload)
+        strict_message = None
+    except PayloadError as exc:
+        strict_message = exc.message
+    data = _envelope(payload)
+    checked = check_bundle("x.json", data)
+    verdict = verify_file("x.json", data)
+    assert checked.ok == verdict.ok
+    if strict_message is None:
+        assert checked.ok, checked.reasons  # only the software version changed: still the seed's figures
+    else:
+        assert checked.reasons == [strict_message]
+        assert strict_message in [c.message for c in verdict.checks if c.status == "fail"]
+
+
+def test_the_crafted_cases_cover_both_answers() -> None:
+    answers = {name: _canonical_raw(make(_seed_payload())) is not None for name, make in CRAFTED.items()}
+    assert answers["as signed"] and answers["nested sorted"] and answers["raw U+2028"] and answers["non-BMP"]
+    assert answers["non-BMP keys, UTF-16 order"] and answers["2**53-1"] and answers["raw DEL"]
+    assert not answers["non-BMP keys, code point order"] and not answers["2**53"] and not answers["1.0"]
+    assert not answers["escaped letter"] and not answers["duplicate key"] and not answers["-0"]
+
+
+SCALARS = st.none() | st.booleans() | st.integers(-(2**54), 2**54) | st.text() | st.floats(allow_nan=False)
+JSON_VALUES = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4),
+    max_leaves=16)
+
+
+@given(JSON_VALUES)
+def test_generated_values_spelt_several_ways_get_the_strict_answer(value: object) -> None:
+    spellings = [
+        json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8", "surrogatepass"),
+        json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"),
+        json.dumps(value, sort_keys=True, separators=(",", ":")).encode(),
+        json.dumps(value, sort_keys=True).encode(),
+    ]
+    with contextlib.suppress(ValueError):
+        spellings.append(canonical_json(value))
+    for payload in spellings:
+        _same(payload)
+
+
+ESCAPED = [chr(c) for c in range(0x20)] + ["\x7f", "\x80", "\x9f", "\u2028", "\u2029", "\ufeff", "\ufffd", "\ufffe",
+                                           "\uffff", "é", "版", "😀", '"', "\\", "/"]
+
+
+@pytest.mark.parametrize("char", ESCAPED, ids=[f"U+{ord(c):04X}" for c in ESCAPED])
+def test_serde_escapes_as_jcs_does(char: str) -> None:
+    for value in (char, {char: char}, [f"a{char}b"]):
+        assert pydantic_core.to_json(value) == canonical_json(value)
+        assert _canonical_raw(canonical_json(value)) == value
