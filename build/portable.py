@@ -290,7 +290,7 @@ def _pack(b: Any, site: Any) -> None:
     (out / README_NAME).write_text(README_TEXT, encoding="utf-8")
     content = site.offline.manifest(out, exclude={site.offline.VERSION_NAME, site.offline.STAMP_NAME})
     extra = {"edition": "portable", "framework_id": b.framework_id, "jixiao": site._package_version(),
-             "pyodide": site.fetch.load_lock()["pyodide"].version}
+             "pyodide": site.fetch.load_lock()["pyodide"].version, "engine": b.engine}
     b.version = site.offline.write_version_json(out, content, b.startup, extra)
     version_text = (out / site.offline.VERSION_NAME).read_text(encoding="utf-8")
     table = {"version": b.version, "files": files, "inline": {"version.json": version_text}}

@@ -75,6 +75,7 @@ precompile_mod = _sibling("precompile")
 offline = _sibling("offline")
 check = _sibling("check")
 portable_mod = _sibling("portable")
+startup_mod = _sibling("startup")
 
 
 class SiteBuildError(RuntimeError):
@@ -125,6 +126,8 @@ class _Build:
     precompiled: int = 0
     version: str = ""
     startup: dict[str, int] = field(default_factory=dict)
+    cache_tag: str = ""
+    engine: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -288,6 +291,7 @@ def _wheels(b: _Build) -> None:
     modes = {own.name: "alongside"} if b.precompile else {}
     result = precompile_mod.precompile(wheels, b.out / "pyodide", b.pyodide, mode, modes)
     b.precompiled += result.files
+    b.cache_tag = result.cache_tag
     if result.files:
         b.say(f"已预编译 {result.files} 个模块（{result.cache_tag}），用时 {result.seconds:.1f} 秒")
 
@@ -302,9 +306,16 @@ def _lock(b: _Build) -> None:
                                     on_demand, missing)
     if missing:
         b.say(f"jixiao 的依赖 {'、'.join(sorted(missing))} 不随网页提供（浏览器中的评分不导入它们）")
-    needed = runtime.closure(b.packages, ["jixiao"])
-    startup = ["pyodide.asm.wasm", "python_stdlib.zip", runtime.LOCK_NAME]
-    startup += [b.packages[name].file_name for name in needed]
+    # The engine's pure-Python packages go in one stored zip on sys.path (build/startup.py);
+    # compiled ones, and what they depend on, stay wheels Pyodide installs.
+    zipped, installed = startup_mod.plan(b.packages, ["jixiao"], runtime.closure)
+    count = startup_mod.write_zip([folder / b.packages[name].file_name for name in zipped],
+                                  folder / startup_mod.ZIP_NAME, b.cache_tag, precompile_mod.zip_date_time())
+    b.say(f"启动包 {startup_mod.ZIP_NAME}：{'、'.join(zipped)}（{count} 个文件）；"
+          f"由 Pyodide 安装：{'、'.join(installed)}")
+    b.engine = {"zip": f"pyodide/{startup_mod.ZIP_NAME}", "packages": installed}
+    startup = ["pyodide.asm.wasm", "python_stdlib.zip", runtime.LOCK_NAME, startup_mod.ZIP_NAME]
+    startup += [b.packages[name].file_name for name in installed]
     b.startup = {f"pyodide/{name}": (folder / name).stat().st_size for name in startup}
 
 
@@ -316,6 +327,7 @@ def _offline(b: _Build) -> None:
         "jixiao": _package_version(),
         "pyodide": fetch.load_lock()["pyodide"].version,
         "content_security_policy": check.content_security_policy(b.out),
+        "engine": b.engine,
     }
     b.version = offline.write_version_json(b.out, content, b.startup, extra)
     files = offline.manifest(b.out)
@@ -339,7 +351,8 @@ STEPS: tuple[Step, ...] = (
          _runtime),
     Step("wheels", "打包并预编译 Python 包", ("locked wheels", "locked sdists", "py/jixiao/"), ("pyodide/*.whl",),
          _wheels),
-    Step("lock", "写包清单", ("pyodide/*.whl", "upstream lock"), ("pyodide/pyodide-lock.json",), _lock),
+    Step("lock", "写包清单与启动包", ("pyodide/*.whl", "upstream lock"),
+         ("pyodide/pyodide-lock.json", "pyodide/jixiao-startup.zip"), _lock),
     Step("offline", "生成离线缓存", ("every file",), ("version.json", "sw.js"), _offline),
     Step("check", "检查", ("every file",), (), _check),
 )

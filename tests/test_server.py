@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,7 +42,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for rel, text in files.items():
         (site / rel).write_text(text, encoding="utf-8")
     (site / "pyodide" / "pyodide.asm.wasm").write_bytes(b"\0asm\1\0\0\0" + bytes(4096))
-    (site / "pyodide" / "x-1.0-py3-none-any.whl").write_bytes(b"PK\3\4" + bytes(100))
+    (site / "pyodide" / "x-1.0-py3-none-any.whl").write_bytes(b"PK\3\4" + os.urandom(4096))  # deflated: no gain
+    (site / "pyodide" / "stored.zip").write_bytes(b"PK\3\4" + b"import sys\n" * 1000)  # stored: shrinks
     (root / "outside.txt").write_text("SECRET OUTSIDE", encoding="utf-8")
     (site / "link.txt").symlink_to(root / "outside.txt")
     return site
@@ -147,7 +149,7 @@ def test_revalidation_answers_304(base: str) -> None:
     assert status == 304 and body == b""
 
 
-def test_text_and_wasm_are_gzipped_wheels_are_not(base: str) -> None:
+def test_text_wasm_and_stored_zips_are_gzipped_wheels_are_not(base: str) -> None:
     accept = {"Accept-Encoding": "gzip"}
     _, headers, body = get(base, "/pyodide/pyodide.asm.wasm", headers=accept)
     assert headers.get("content-encoding") == "gzip"
@@ -155,7 +157,10 @@ def test_text_and_wasm_are_gzipped_wheels_are_not(base: str) -> None:
     _, headers, _ = get(base, "/assets.js", headers=accept)
     assert headers.get("content-encoding") == "gzip"
     _, headers, body = get(base, "/pyodide/x-1.0-py3-none-any.whl", headers=accept)
-    assert "content-encoding" not in headers and body.startswith(b"PK")
+    assert "content-encoding" not in headers and body.startswith(b"PK") and len(body) == 4100
+    _, headers, body = get(base, "/pyodide/stored.zip", headers=accept)  # the stdlib zip is stored
+    assert headers.get("content-encoding") == "gzip" and len(body) < 1000
+    assert gzip.decompress(body).startswith(b"PK")
 
 
 def test_only_get_and_head(base: str) -> None:

@@ -53,7 +53,30 @@ def test_the_lock_lists_our_wheels_and_only_files_that_are_here(built_site: Path
     assert packages["jixiao"]["depends"] == ["pydantic"]
     assert lock["info"]["abi_version"] == "2026_0"
     assert sorted(p.name for p in (built_site / "pyodide").iterdir() if not p.name.endswith(".whl")) == [
-        "pyodide-lock.json", "pyodide.asm.mjs", "pyodide.asm.wasm", "pyodide.mjs", "python_stdlib.zip"]
+        "jixiao-startup.zip", "pyodide-lock.json", "pyodide.asm.mjs", "pyodide.asm.wasm", "pyodide.mjs",
+        "python_stdlib.zip"]
+
+
+def test_the_engine_starts_from_one_zip_plus_the_compiled_wheels(built_site: Path) -> None:
+    """Pure-Python start-up packages come as one stored zip on sys.path (no unpacking in the
+    browser); pydantic_core, compiled, and what it needs stay wheels Pyodide installs."""
+    import zipfile
+
+    version = json.loads((built_site / "version.json").read_text(encoding="utf-8"))
+    engine = version["engine"]
+    assert engine == {"zip": "pyodide/jixiao-startup.zip", "packages": ["pydantic-core", "typing-extensions"]}
+    shipped = zipfile.ZipFile(built_site / engine["zip"])
+    names = set(shipped.namelist())
+    assert {i.compress_type for i in shipped.infolist()} == {zipfile.ZIP_STORED}
+    # Bytecode where zipimport looks for it: beside the module, never in __pycache__.
+    assert {"jixiao/__init__.py", "jixiao/__init__.pyc", "jixiao/browser.pyc", "pydantic/main.pyc",
+            "annotated_types/__init__.pyc", "typing_inspection/__init__.pyc"} <= names
+    assert not [n for n in names if "__pycache__" in n]
+    assert not [n for n in names if n.startswith(("pydantic_core/", "typing_extensions"))]  # installed instead
+    assert any(n.startswith("jixiao/data/") and n.endswith(".json") for n in names)  # frameworks as resources
+    # The progress bar counts what the engine really downloads.
+    assert "pyodide/jixiao-startup.zip" in version["startup"]
+    assert not [p for p in version["startup"] if "pydantic-2" in p or "jixiao-0" in p]
 
 
 def test_wheels_carry_python_314_bytecode(built_site: Path) -> None:
@@ -84,6 +107,8 @@ def test_the_standard_library_ships_as_314_bytecode(built_site: Path) -> None:
     pyc = shipped.read("json/__init__.pyc")
     assert pyc[:4] != importlib.util.MAGIC_NUMBER  # not the host's (3.11) bytecode …
     assert pyc[4:8] == (1).to_bytes(4, "little")  # … but an unchecked-hash pyc (PEP 552)
+    # Stored: zipimport would otherwise inflate each of the ~120 modules boot imports.
+    assert {i.compress_type for i in shipped.infolist()} == {zipfile.ZIP_STORED}
 
 
 def test_no_built_file_reaches_another_origin(built_site: Path) -> None:
@@ -120,6 +145,18 @@ def test_inline_scripts_are_allowed_by_hash_only(built_site: Path) -> None:
     assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";")[0]
     assert "'wasm-unsafe-eval'" in csp and "'unsafe-eval'" not in csp.replace("'wasm-unsafe-eval'", "")
     assert check.inline_script_hashes(built_site), "the theme's inline scripts need hashes"
+
+
+def test_the_form_page_starts_python_before_its_stylesheets(built_site: Path) -> None:
+    """A script after a stylesheet waits for it to load: the engine starter comes first, and only
+    on the 填报 page (other pages have no engine to start)."""
+    html = (built_site / "fill.html").read_text(encoding="utf-8")
+    head = html[: html.index("</head>")]
+    starter, sheet = head.find("__jxEarlyEngine"), head.find('rel="stylesheet"')
+    assert 0 < starter < sheet
+    assert 'new Worker("assets/js/worker.js"' in html or 'var u="assets/js/worker.js"' in html
+    assert html.count("__jxEarlyEngine") == 1
+    assert "__jxEarlyEngine" not in (built_site / "guide.html").read_text(encoding="utf-8")
 
 
 def test_site_is_current_notices_a_changed_source(built_site: Path, tmp_path: Path) -> None:

@@ -130,8 +130,10 @@ async function main(root) {
   // Evaluate the current form. Only the newest request's answer is shown: answers to older
   // requests (superseded while typing) are dropped here whatever the engine resolves them with.
   let requests = 0;
+  // Requests made while Python still boots wait in the worker, which answers the newest one as
+  // soon as it can: the first score does not wait for a "ready" message and a reply.
   const evaluate = async () => {
-    if (!engine || root.dataset.engineState !== "ready") return;
+    if (!engine || root.dataset.engineState === "failed" || root.dataset.engineState === "unsupported") return;
     const mine = ++requests;
     const sub = readSubmission(root);
     if (!Number.isInteger(sub.year)) {
@@ -144,7 +146,10 @@ async function main(root) {
       showEvaluation(root, result, config.rule_names);
       notify("evaluate", "");
     } catch (err) {
-      if (mine === requests) notify("evaluate", `无法检查：${err?.message || err}`, { kind: "error" });
+      // A start-up failure is already shown beside the progress bar.
+      if (mine === requests && root.dataset.engineState !== "failed") {
+        notify("evaluate", `无法检查：${err?.message || err}`, { kind: "error" });
+      }
     }
   };
   let evalTimer = null;
@@ -204,13 +209,15 @@ async function main(root) {
   else setTimeout(startUpload, 1000);
 
   const started = await startEngine(root, (ready) => {
-    engine = ready;
-    drafting.then(evaluate);
     // 导出签名材料 (bundle.js): its own module, so a failure there leaves the form working.
     import("./bundle.js").then((m) => m.initBundle(root, ready, { notify, config }), (err) => {
       notify("bundle", `签名导出功能无法加载（${err?.message || err}）。`, { kind: "warning" });
     });
   });
+  if (started) {
+    engine = started;
+    drafting.then(evaluate); // the restored draft (or the blank form) is the first thing scored
+  }
   startOffline(root, notify, () => drafts.flush(), started?.ready);
 }
 

@@ -69,7 +69,7 @@ export function browserSupport() {
 }
 
 // The form page starts the worker from a tiny inline script while the page is still being
-// parsed (render/templates/form.html), so Python boots ~0.3 s sooner than if it waited for the
+// parsed (site_src/overrides/main.html, in the head), so Python boots sooner than if it waited for the
 // page's modules. The first Engine for the same worker URL takes it over, with every message
 // and error the worker sent meanwhile (the inline script queued them).
 function adoptEarlyWorker(workerUrl) {

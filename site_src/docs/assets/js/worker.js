@@ -70,16 +70,31 @@ function report(stage, force = false) {
   post({ type: "progress", stage: progress.stage, fraction, message: MESSAGES[progress.stage] });
 }
 
-async function loadSizes() {
+// version.json, written by the build: the start-up files' sizes (for the bar) and the engine's
+// layout, `engine: {zip, packages}` — the pure-Python packages as one zip to put on sys.path,
+// and the wheels Pyodide installs (build/startup.py says why). Without it: the jixiao wheel.
+async function loadSiteInfo() {
   try {
     const response = await fetch(new URL("version.json", SITE_ROOT));
-    if (!response.ok) return;
-    const startup = (await response.json()).startup || {};
+    if (!response.ok) return {};
+    const doc = await response.json();
+    const startup = doc.startup || {};
     progress.sizes = new Map(Object.entries(startup).map(([path, size]) => [new URL(path, SITE_ROOT).href, size]));
     progress.total = [...progress.sizes.values()].reduce((a, b) => a + b, 0);
+    const engine = doc.engine || {};
+    if (typeof engine.zip === "string" && Array.isArray(engine.packages)) return engine;
   } catch {
     // No sizes: the bar moves only with the stages.
   }
+  return {};
+}
+
+// The start-up zip as bytes, fetched while Python boots; a failure names the file.
+async function fetchZip(rel) {
+  const url = new URL(rel, SITE_ROOT).href;
+  const response = await fetch(url);
+  if (!response.ok) throw new StartupError(`评分程序的 Python 包无法下载（${rel}，HTTP ${response.status}）。请确认站点完整部署后刷新页面。`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 // A startup failure whose message is already fit for the page.
@@ -93,6 +108,7 @@ startupFailed.catch(() => {});
 const FILE_NAMES = {
   "pyodide.asm.wasm": "Python 运行环境",
   "python_stdlib.zip": "Python 标准库",
+  "jixiao-startup.zip": "评分程序的 Python 包",
   "pyodide-lock.json": "Python 包清单",
 };
 
@@ -170,17 +186,24 @@ async function boot() {
   const mark = (name) => (phases[name] = Math.round(performance.now() - started));
   report("download", true);
   stillAlive();
-  // The sizes (for the progress bar) and the loader arrive together, not one after the other.
-  const [{ loadPyodide }] = await Promise.all([import(new URL("pyodide.mjs", INDEX_URL).href), loadSizes()]);
+  // The site's layout and the loader arrive together, not one after the other.
+  const [{ loadPyodide }, layout] = await Promise.all([import(new URL("pyodide.mjs", INDEX_URL).href), loadSiteInfo()]);
   mark("loader");
+  const zip = layout.zip ? fetchZip(layout.zip) : null;
+  zip?.catch(() => {}); // awaited below
   // `packages` makes Pyodide fetch the wheels while the interpreter is still starting.
   const loading = loadPyodide({
     indexURL: INDEX_URL,
-    packages: ["jixiao"],
+    packages: layout.zip ? layout.packages : ["jixiao"],
     stdout: (line) => console.log(line),
     stderr: (line) => console.warn(line),
   });
   const pyodide = await Promise.race([loading, startupFailed]);
+  if (zip) {
+    const path = `/lib/${layout.zip.split("/").pop()}`;
+    pyodide.FS.writeFile(path, await Promise.race([zip, startupFailed]));
+    pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(path)})`);
+  }
   clearTimeout(stallTimer);
   mark("python");
   progress.booted = 1;
