@@ -300,3 +300,37 @@ def test_a_verified_key_is_the_key_checked_the_long_way() -> None:
         quick = PublicKey.from_verified(key.alg, key.public.raw)
         assert quick == key.public and hash(quick) == hash(key.public)
         assert quick.fingerprint_hex == key.public.fingerprint_hex
+
+
+# --- the cyclic collector while checking ---------------------------------------------------------
+
+class _Node:
+    pass
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_checking_frees_each_batch_of_cycles_and_leaves_the_collector_as_it_was(
+        monkeypatch: pytest.MonkeyPatch, enabled: bool) -> None:
+    import gc
+    import weakref
+
+    from jixiao.consolidate import Source, collect
+
+    made: list[weakref.ref[_Node]] = []
+
+    def cyclic(name: str, data: bytes, roster: object = None, *, deep: bool = False) -> check_module.Checked:
+        node = _Node()
+        node.me = node  # type: ignore[attr-defined]
+        made.append(weakref.ref(node))
+        return check_module.Checked(name, "")
+
+    monkeypatch.setattr(collect, "check_bundle", cyclic)
+    count = 3 * collect.RANGE + 5
+    (gc.enable if enabled else gc.disable)()
+    try:
+        collect.check_all([Source(f"{i}.json", data=b"{}") for i in range(count)])
+        assert gc.isenabled() == enabled
+        assert sum(ref() is not None for ref in made) == count % collect.RANGE  # the last, partial batch
+    finally:
+        gc.enable()
+        gc.collect()

@@ -26,6 +26,7 @@ import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
@@ -231,10 +232,13 @@ def check_all(sources: Sequence[Source], roster: Roster | None = None, *, deep: 
     total = len(sources)
     if workers <= 1 or total < 2 * workers:
         out = []
-        for done, source in enumerate(sources, start=1):
-            out.append(_check(source, roster, deep, keep_indicators))
-            if progress is not None:
-                progress(done, total)
+        with _young_collections_only():
+            for done, source in enumerate(sources, start=1):
+                out.append(_check(source, roster, deep, keep_indicators))
+                if done % RANGE == 0:
+                    gc.collect(1)
+                if progress is not None:
+                    progress(done, total)
         return out
     import multiprocessing  # not in Pyodide: only reached with workers > 1
 
@@ -274,7 +278,27 @@ def _check_range(bounds: tuple[int, int]) -> tuple[int, list[Checked]]:
     """Check the inherited sources[start:stop]: the task is two integers, the answer small facts."""
     start, stop = bounds
     sources = _WORKER["sources"]
-    return start, [_check_one(sources[i]) for i in range(start, stop)]
+    with _young_collections_only():
+        batch = [_check_one(sources[i]) for i in range(start, stop)]
+        gc.collect(1)
+    return start, batch
+
+
+@contextmanager
+def _young_collections_only() -> Iterator[None]:
+    """The cyclic collector off while bundles are checked, the caller collecting the two young
+    generations every `RANGE` bundles: a bundle leaves almost no cycles (none in 1,500 of the
+    benchmark's), but its 1,000-odd live containers set off collections, and the full ones walk
+    every object the process holds (0.14 ms a bundle in one process without a pool). What a
+    batch leaves in cycles is freed at its end, so memory stays bounded; the collector's own
+    schedule resumes afterwards if it was on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _start_method() -> str:
