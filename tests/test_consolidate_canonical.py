@@ -25,7 +25,7 @@ from jixiao.bundle.keys import b64
 from jixiao.bundle.payload import PayloadError, parse_payload
 from jixiao.canonical import canonical_json
 from jixiao.consolidate import check_bundle
-from jixiao.consolidate.check import _canonical_raw
+from jixiao.consolidate.check import _b64, _canonical_raw
 
 
 def _strict(payload: bytes) -> object:
@@ -185,3 +185,54 @@ def test_serde_escapes_as_jcs_does(char: str) -> None:
     for value in (char, {char: char}, [f"a{char}b"]):
         assert pydantic_core.to_json(value) == canonical_json(value)
         assert _canonical_raw(canonical_json(value)) == value
+
+
+def _canonical_b64(value: str) -> bytes | None:
+    """The long way: decoded strictly, and only a spelling `b64encode` gives back."""
+    try:
+        data = base64.b64decode(value, validate=True)
+    except ValueError:
+        return None
+    return data if base64.b64encode(data).decode() == value else None
+
+
+B64_TEXT = st.text(alphabet="AQgw+/-_=Zz09 \n\"\\é", max_size=14)
+
+
+@given(st.binary(max_size=40) | B64_TEXT)
+def test_base64_is_taken_in_its_canonical_spelling_only(value: bytes | str) -> None:
+    if isinstance(value, bytes):  # a real encoding, then edits of it
+        text = base64.b64encode(value).decode()
+        for spelt in (text, text.rstrip("="), text + "=", text.replace("+", "-").replace("/", "_"),
+                      text[:-2] + "==" if text.endswith("=") else text + "A", text[:-1] + "R" if text else "R"):
+            assert _b64(spelt) == _canonical_b64(spelt)
+    else:
+        assert _b64(value) == _canonical_b64(value)
+
+
+def test_base64_of_every_length_and_last_symbol() -> None:
+    for size in range(7):
+        text = base64.b64encode(bytes(range(200, 200 + size))).decode()
+        pad = len(text) - len(text.rstrip("="))
+        for symbol in "AQgw+/-_=":
+            spelt = text[:len(text) - pad - 1] + symbol + "=" * pad if size else symbol
+            assert _b64(spelt) == _canonical_b64(spelt)
+        assert _b64(text) == bytes(range(200, 200 + size))
+
+
+STANDARD = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+ODD = [chr(c) for c in range(128)] + ["é", "\xa0", "\u0660", "\uff0b", "\uff21", "\u2028", "😀"]
+
+
+@pytest.mark.parametrize("char", ODD, ids=[f"U+{ord(c):04X}" for c in ODD])
+def test_the_decoder_refuses_what_is_no_base64_character(char: str) -> None:
+    """What `_b64` leaves to pydantic_core's decoder: any character but the alphabets is refused."""
+    from jixiao.consolidate.check import _BASE64
+
+    good = base64.b64encode(bytes(range(12))).decode()
+    for spelt in (char + good[1:], good[:8] + char + good[9:], good[:-1] + char):
+        if char in STANDARD or char in "-_\\\"=":
+            continue
+        with pytest.raises(ValueError):
+            _BASE64.validate_json(json.dumps(spelt))
+        assert _b64(spelt) is None
