@@ -25,7 +25,7 @@ from jixiao.bundle.envelope import SUBMISSION_TYPE, sign_payload
 from jixiao.bundle.roster import Roster, enrol, new_roster
 from jixiao.canonical import canonical_json
 from jixiao.consolidate import check_bundle, kind_of
-from jixiao.consolidate.check import hidden_envelope
+from jixiao.consolidate.hidden_sheet import hidden_envelope
 from jixiao.render.xlsx import FORM_SHEET, envelope_from_book
 
 

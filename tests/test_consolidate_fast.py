@@ -31,6 +31,7 @@ from jixiao.bundle.keys import b64
 from jixiao.bundle.roster import Roster, enrol, new_roster
 from jixiao.consolidate import check as check_module
 from jixiao.consolidate import check_bundle
+from jixiao.consolidate import hidden_sheet as sheet_module
 
 P = 2**255 - 19
 
@@ -146,7 +147,7 @@ def test_a_damaged_deflate_stream_gets_the_zipfile_answer() -> None:
 
 def _sheet() -> bytes:
     safe = open_zip(entries(seed_bundle()[1])[".xlsx"], "x", max_entries=500)
-    path = check_module._sheet_path(safe)
+    path = sheet_module._sheet_path(safe)
     assert path is not None
     return safe.read(path)
 
@@ -160,20 +161,20 @@ def _hidden(sheet: bytes, *, quick: bool = True) -> str | None:
         for info in src.infolist():
             dst.writestr(info, sheet if info.filename.endswith("sheet3.xml") else src.read(info.filename))
     safe = open_zip(out.getvalue(), "x", max_entries=500)
-    short_cut = check_module._one_inline_cell
+    short_cut = sheet_module._one_inline_cell
     if not quick:
-        check_module._one_inline_cell = lambda data: None  # type: ignore[assignment]
+        sheet_module._one_inline_cell = lambda data: None  # type: ignore[assignment]
     try:
-        return check_module.hidden_envelope(safe)
-    except check_module._Refused as exc:
+        return sheet_module.hidden_envelope(safe)
+    except sheet_module.Refused as exc:
         return f"refused: {exc.message}"
     finally:
-        check_module._one_inline_cell = short_cut  # type: ignore[assignment]
+        sheet_module._one_inline_cell = short_cut  # type: ignore[assignment]
 
 
 def test_the_sheet_this_program_writes_takes_the_short_cut() -> None:
     sheet = _sheet()
-    quick = check_module._one_inline_cell(sheet)
+    quick = sheet_module._one_inline_cell(sheet)
     assert quick is not None and quick == _hidden(sheet, quick=False)
     assert json.loads(quick)["payloadType"] == SUBMISSION_TYPE
 
@@ -203,7 +204,7 @@ NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 ])
 def test_an_odd_sheet_gets_the_parser_answer(edit, short_cut: bool) -> None:  # type: ignore[no-untyped-def]
     sheet = edit(_sheet())
-    quick = check_module._one_inline_cell(sheet)
+    quick = sheet_module._one_inline_cell(sheet)
     assert (quick is not None) == short_cut
     assert _hidden(sheet) == _hidden(sheet, quick=False)
     if quick is not None:
@@ -212,10 +213,10 @@ def test_an_odd_sheet_gets_the_parser_answer(edit, short_cut: bool) -> None:  # 
 
 def test_only_a_small_frame_is_cached() -> None:
     sheet = _sheet()
-    big = sheet.replace(b"<sheetPr>", b"<sheetPr>" + b" " * (check_module._FRAME_LIMIT + 1), 1)
-    before = check_module._frame_ok.cache_info().currsize
-    assert check_module._one_inline_cell(big) is None
-    assert check_module._frame_ok.cache_info().currsize == before
+    big = sheet.replace(b"<sheetPr>", b"<sheetPr>" + b" " * (sheet_module._FRAME_LIMIT + 1), 1)
+    before = sheet_module._frame_ok.cache_info().currsize
+    assert sheet_module._one_inline_cell(big) is None
+    assert sheet_module._frame_ok.cache_info().currsize == before
 
 
 def test_the_same_envelope_spelt_otherwise_is_still_compared_as_json() -> None:
