@@ -102,6 +102,12 @@ def test_fill_score_reload_and_work_offline(site_server: str, page_logged: Any, 
         page.reload()
         state = wait_total(page, "97")
         assert state["draftId"] == draft
+        # Chromium answered the page and its files from this version's cache by the service
+        # worker's static routes, without running the worker's script (sw.js, build/offline.py).
+        served = page.evaluate("""() => [performance.getEntriesByType('navigation')[0],
+            ...performance.getEntriesByType('resource').filter((e) => e.name.includes('/assets/'))]
+            .map((e) => e.workerFinalSourceType)""")
+        assert served and set(served) == {"cache"}, served
         type_into(page, COST_CONTROL, "1.5")
         state = wait_total(page, "96.5")
         assert state["grade"] == "优"
