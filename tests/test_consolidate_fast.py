@@ -183,7 +183,7 @@ OPEN = b'<c r="A1" t="inlineStr"><is><t>'
 NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 
 
-@pytest.mark.parametrize(("edit", "short_cut"), [
+EDITS = [
     (lambda s: s, True),
     (lambda s: s.replace(OPEN + b"{", OPEN + b"\r\n{\r"), True),  # line ends, normalised as the parser does
     (lambda s: b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + s, True),
@@ -201,7 +201,11 @@ NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
     (lambda s: s + b"<x/>", False),  # content after the root element
     (lambda s: s.replace(b"</sheetData>", b"</sheetData><sheetData/>"), False),
     (lambda s: s.replace(b"<worksheet " + NS + b">", b"<worksheet " + NS + b"><!DOCTYPE x>"), False),
-])
+    (lambda s: s.replace(b'"alg":"ed25519"', b'"alg":"ed25519&#x22;'), False),  # an entity inside the text
+]
+
+
+@pytest.mark.parametrize(("edit", "short_cut"), EDITS)
 def test_an_odd_sheet_gets_the_parser_answer(edit, short_cut: bool) -> None:  # type: ignore[no-untyped-def]
     sheet = edit(_sheet())
     quick = sheet_module._one_inline_cell(sheet)
@@ -209,6 +213,30 @@ def test_an_odd_sheet_gets_the_parser_answer(edit, short_cut: bool) -> None:  # 
     assert _hidden(sheet) == _hidden(sheet, quick=False)
     if quick is not None:
         assert quick == _hidden(sheet, quick=False)
+
+
+def _workbook(sheet: bytes) -> SafeZip:
+    xlsx = entries(seed_bundle()[1])[".xlsx"]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, sheet if info.filename.endswith("sheet3.xml") else src.read(info.filename))
+    return open_zip(out.getvalue(), "x", max_entries=500)
+
+
+@pytest.mark.parametrize("index", range(len(EDITS)))
+def test_carries_says_yes_only_where_the_parser_reads_that_text(index: int) -> None:
+    edit, short_cut = EDITS[index]
+    sheet = edit(_sheet())
+    envelope = json.loads(_hidden(_sheet()) or "")
+    compact, plain = check_module._compact_plain(envelope)
+    assert plain
+    parsed = _hidden(sheet, quick=False)
+    for text in {compact, parsed or "", compact + " ", compact[:-1]}:
+        if sheet_module.carries(_workbook(sheet), text):
+            assert parsed == text
+    if short_cut and parsed == compact:
+        assert sheet_module.carries(_workbook(sheet), compact)  # the sheet this program writes: no scan
 
 
 def test_only_a_small_frame_is_cached() -> None:
@@ -335,3 +363,55 @@ def test_checking_frees_each_batch_of_cycles_and_leaves_the_collector_as_it_was(
     finally:
         gc.enable()
         gc.collect()
+
+
+# --- the stored spreadsheet and the cached workbook entries --------------------------------------
+
+def test_the_xlsx_is_stored_and_an_old_deflated_one_still_passes() -> None:
+    from jixiao.bundle import verify_file
+
+    name, data = seed_bundle()
+    kinds = {os.path.splitext(i.filename)[1]: i.compress_type for i in zipfile.ZipFile(io.BytesIO(data)).infolist()}
+    assert kinds == {".json": zipfile.ZIP_DEFLATED, ".xlsx": zipfile.ZIP_STORED, ".html": zipfile.ZIP_DEFLATED}
+    old = rezip(entries(data))  # every entry deflated, as bundles were written before
+    assert check_bundle(name, old).ok and verify_file(name, old).ok
+
+
+def test_a_cut_bundle_does_not_open_as_the_spreadsheet_inside_it() -> None:
+    from jixiao.bundle import verify_file
+
+    data = seed_bundle()[1]
+    cut = data[:-30]  # the outer directory's end is gone: zipfile finds the stored xlsx's instead
+    checked = check_bundle("cut.zip", cut)
+    assert not checked.readable and checked.kind == "" and "不完整或已损坏" in checked.reasons[0]
+    assert not verify_file("cut.zip", cut).readable
+    with pytest.raises(ArchiveError) as caught:  # data before the first entry (a stub zipfile would skip)
+        open_zip(b"PK\x03\x04junk" + data, "压缩包", max_entries=16)
+    assert caught.value.unreadable and "不完整或已损坏" in caught.value.message
+
+
+def test_the_workbook_entries_are_parsed_once_per_stored_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[bytes] = []
+    real = sheet_module._sheet_target.__wrapped__
+
+    def counting(book: bytes, rels: bytes) -> str | None:
+        parsed.append(book)
+        return real(book, rels)
+
+    monkeypatch.setattr(sheet_module, "_sheet_target", counting)
+    monkeypatch.setattr(sheet_module, "_TARGETS", {})
+    xlsx = entries(seed_bundle()[1])[".xlsx"]
+    first = sheet_module.hidden_envelope(open_zip(xlsx, "x", max_entries=500))
+    assert first is not None and sheet_module.hidden_envelope(open_zip(xlsx, "x", max_entries=500)) == first
+    assert len(parsed) == 1
+    out = io.BytesIO()  # the same workbook, its hidden sheet renamed: other stored bytes, another answer
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                body = body.replace('name="签名数据"'.encode(), 'name="其他"'.encode())
+            dst.writestr(info, body)
+    renamed = open_zip(out.getvalue(), "x", max_entries=500)
+    assert renamed.read("xl/workbook.xml") != open_zip(xlsx, "x", max_entries=500).read("xl/workbook.xml")
+    assert sheet_module.hidden_envelope(renamed) is None
+    assert len(parsed) == 2

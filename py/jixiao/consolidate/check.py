@@ -56,7 +56,7 @@ from ..model.framework import Framework
 from ..model.submission import Submission
 from ..rules.evaluate import evaluate
 from .hidden_sheet import Refused as _Refused
-from .hidden_sheet import hidden_envelope
+from .hidden_sheet import carries, hidden_envelope
 
 _SIGNED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _PAYLOAD_KEYS = {"submission", "evaluation", "framework", "software", "signed_at"}
@@ -215,13 +215,15 @@ def _check_zip(checked: Checked, safe: SafeZip, roster: Roster | None) -> None:
     if doc is None:
         return
     inner_zip = _open(xlsx, "[xlsx] 表格", MAX_XLSX_ENTRIES)
+    try:  # the writer puts `Envelope.to_json(indent=None)` there: equal text means an equal document
+        compact, plain = _compact_plain(doc)
+    except ValueError:  # NaN is not equal to itself: leave it to the comparison below
+        compact, plain = None, False
+    if plain and compact is not None and carries(inner_zip, compact):
+        return
     inner = hidden_envelope(inner_zip)
     if inner is None:
         raise _Refused("[xlsx] 表格中没有签名数据（签名页被删除）")
-    try:  # the writer puts `Envelope.to_json(indent=None)` there: equal text means an equal document
-        compact = _compact(doc)
-    except ValueError:  # NaN is not equal to itself: leave it to the comparison below
-        compact = None
     if inner == compact:
         return
     try:
@@ -236,14 +238,28 @@ def _compact(doc: dict[str, Any]) -> str:
     """`json.dumps(doc, ensure_ascii=False, separators=(",", ":"))` of an envelope `_shape`
     accepted, member by member, without escaping the 20 kB payload string again: it is canonical
     base64, whose characters JSON writes as they are."""
+    return _compact_plain(doc)[0]
+
+
+_XML_CHANGES = re.compile("[\x00-\x1f<&\ufffe\uffff]|]]>")  # what an XML text node refuses, decodes or rewrites
+
+
+def _compact_plain(doc: dict[str, Any]) -> tuple[str, bool]:
+    """`_compact`, and whether the text holds nothing XML would refuse or read otherwise (control
+    characters, markup, ']]>', U+FFFE/U+FFFF): then `carries` may compare it byte for byte. Only
+    the small members are searched: the payload is canonical base64."""
     members = []
+    plain = True
     for key, value in doc.items():
+        name = json.dumps(key, ensure_ascii=False)
         if key == "payload":
             text = f'"{value}"'
         else:
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        members.append(f"{json.dumps(key, ensure_ascii=False)}:{text}")
-    return "{" + ",".join(members) + "}"
+            plain = plain and _XML_CHANGES.search(text) is None
+        plain = plain and _XML_CHANGES.search(name) is None
+        members.append(f"{name}:{text}")
+    return "{" + ",".join(members) + "}", plain
 
 
 # --- the envelope ------------------------------------------------------------------------------

@@ -80,6 +80,32 @@ def _one_inline_cell(sheet: bytes) -> str | None:
     return value
 
 
+def carries(safe: SafeZip, text: str) -> bool:
+    """Whether `hidden_envelope(safe) == text`, decided without scanning the 22 kB sheet: for a
+    `text` with nothing XML refuses or reads otherwise (the caller's promise: no control character,
+    '<', '&', ']]>', U+FFFE or U+FFFF), the sheet's bytes equal to it, between the cell's open and
+    close tags inside a frame `_frame_ok` accepts, are exactly what `_one_inline_cell` returns: the
+    first close tag follows (the text has no '<'), and every test it makes on the text holds.
+    False means not known: the caller asks `hidden_envelope`, which then reads the sheet again."""
+    path = _sheet_path(safe)
+    if path is None or path not in safe.entries:
+        return False
+    sheet = _read(safe, path)
+    start = sheet.find(_CELL_OPEN)
+    if start < 0:
+        return False
+    try:
+        expected = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    begin = start + len(_CELL_OPEN)
+    end = begin + len(expected)
+    if sheet[begin:end] != expected or not sheet.startswith(_CELL_CLOSE, end):
+        return False
+    before, after = sheet[:start], sheet[end + len(_CELL_CLOSE):]
+    return len(before) + len(after) <= _FRAME_LIMIT and _frame_ok(before, after)
+
+
 @lru_cache(maxsize=64)
 def _frame_ok(before: bytes, after: bytes) -> bool:
     """Whether the sheet around the cell is well-formed XML whose only sheetData is that one, in the
@@ -102,16 +128,35 @@ def _frame_ok(before: bytes, after: bytes) -> bool:
     return next(root.iter(f"{_NS_MAIN}c"), None) is None
 
 
+_TARGETS: dict[tuple[object, ...], tuple[str | None]] = {}  # one lookup: safe with threads and clear()
+_TARGETS_LIMIT = 64
+
+
 def _sheet_path(safe: SafeZip) -> str | None:
-    """Where the hidden sheet's XML is, from workbook.xml and its relationships."""
+    """Where the hidden sheet's XML is, from workbook.xml and its relationships. Every workbook
+    this program writes has the same two small entries, so the answer is kept per entry *as
+    stored* (method, sizes, CRC and the stored bytes themselves, not a name or a CRC alone):
+    equal stored bytes inflate to equal bytes, and a read that failed raised before anything was
+    kept, so a hit gives what reading would. Even a wrong answer could not pass a mismatch: the
+    sheet found must carry the exact envelope of a bundle's .json, or a valid signature alone."""
     names = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
     if not all(n in safe.entries for n in names):
         return None
+    key = tuple(safe.raw(n) for n in names)
+    cacheable = None not in key
+    hit = _TARGETS.get(key) if cacheable else None
+    if hit is not None:
+        return hit[0]
     try:
         book, rels = (safe.read(n) for n in names)
     except ArchiveError as exc:
         raise Refused(f"[xlsx] {exc.message}") from None
-    return _sheet_target(book, rels)
+    target = _sheet_target(book, rels)
+    if cacheable:
+        if len(_TARGETS) >= _TARGETS_LIMIT:
+            _TARGETS.clear()
+        _TARGETS[key] = (target,)
+    return target
 
 
 @lru_cache(maxsize=64)
