@@ -6,6 +6,7 @@ import gzip
 import http.client
 import json
 import os
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,7 +44,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (site / rel).write_text(text, encoding="utf-8")
     (site / "pyodide" / "pyodide.asm.wasm").write_bytes(b"\0asm\1\0\0\0" + bytes(4096))
     (site / "pyodide" / "x-1.0-py3-none-any.whl").write_bytes(b"PK\3\4" + os.urandom(4096))  # deflated: no gain
-    (site / "pyodide" / "stored.zip").write_bytes(b"PK\3\4" + b"import sys\n" * 1000)  # stored: shrinks
+    with zipfile.ZipFile(site / "pyodide" / "stored.zip", "w", zipfile.ZIP_STORED) as stored:  # shrinks
+        stored.writestr("m.pyc", b"import sys\n" * 1000)
     (root / "outside.txt").write_text("SECRET OUTSIDE", encoding="utf-8")
     (site / "link.txt").symlink_to(root / "outside.txt")
     return site

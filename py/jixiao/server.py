@@ -28,6 +28,7 @@ import json
 import os
 import stat
 import threading
+import zipfile
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -170,9 +171,11 @@ class _Gzipped:
             hit = self.cache.get(path)
         if hit is not None and hit[0] == key:
             return hit[1]
-        body: bytes | None = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
-        if _content_type(path) in _NOT_COMPRESSED and len(body or b"") > st.st_size * 0.9:
-            body = None
+        body: bytes | None = None
+        if _content_type(path) not in _NOT_COMPRESSED or _mostly_stored(path):
+            body = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+            if _content_type(path) in _NOT_COMPRESSED and len(body) > st.st_size * 0.9:
+                body = None
         with self.lock:
             self.cache[path] = (key, body)
         return body
@@ -185,6 +188,18 @@ class _Gzipped:
                     self.get(path.resolve(), st)
             except OSError:
                 continue
+
+
+def _mostly_stored(path: Path) -> bool:
+    """Whether most of a zip's bytes are stored rather than deflated (read from its directory
+    alone): only then can gzip gain anything, so wheels are not compressed in vain."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+    stored = sum(i.compress_size for i in infos if i.compress_type == zipfile.ZIP_STORED)
+    return stored * 2 > sum(i.compress_size for i in infos)
 
 
 def create_app(site_dir: Path, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
