@@ -66,7 +66,7 @@ DEFAULT_CSP = (
     "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 )
 _NOT_COMPRESSED = ("application/zip", "application/gzip", "image/png", "font/woff2", "image/x-icon")
-_NEVER_COMPRESSED = ("application/gzip", "image/png", "font/woff2", "image/x-icon")  # zips: when it pays
+_NEVER_COMPRESSED = tuple(t for t in _NOT_COMPRESSED if t != "application/zip")  # zips: when mostly stored
 
 
 class _Policy:
@@ -151,8 +151,8 @@ class _Gzipped:
     Compressing the 9.6 MB wasm on every first visit cost about a second of server CPU on the
     critical path; the site is small (about 6 MB compressed), so each file is compressed once,
     in a background thread at start, and again only when a rebuild changes it. A zip is
-    compressed too, and served so only when that saves a tenth: the stored stdlib zip shrinks
-    from 10.6 to about 4.5 MB, a deflated wheel would not shrink at all.
+    compressed only when most of it is stored: the stdlib zip shrinks from 10.6 to about
+    4.5 MB, while a deflated wheel would not shrink at all.
     """
 
     def __init__(self, site_dir: Path) -> None:
@@ -172,10 +172,8 @@ class _Gzipped:
         if hit is not None and hit[0] == key:
             return hit[1]
         body: bytes | None = None
-        if _content_type(path) not in _NOT_COMPRESSED or _mostly_stored(path):
+        if _content_type(path) != "application/zip" or _mostly_stored(path):
             body = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
-            if _content_type(path) in _NOT_COMPRESSED and len(body) > st.st_size * 0.9:
-                body = None
         with self.lock:
             self.cache[path] = (key, body)
         return body

@@ -133,7 +133,7 @@ async function main(root) {
   // Requests made while Python still boots wait in the worker, which answers the newest one as
   // soon as it can: the first score does not wait for a "ready" message and a reply.
   const evaluate = async () => {
-    if (!engine || root.dataset.engineState === "failed" || root.dataset.engineState === "unsupported") return;
+    if (!engine || root.dataset.engineState === "failed") return;
     const mine = ++requests;
     const sub = readSubmission(root);
     if (!Number.isInteger(sub.year)) {

@@ -89,11 +89,11 @@ async function loadSiteInfo() {
   return {};
 }
 
-// The start-up zip as bytes, fetched while Python boots; a failure names the file.
+// The start-up zip as bytes, fetched while Python boots. A failed download has already been
+// reported through `missingFile` (it is under pyodide/), which names the file.
 async function fetchZip(rel) {
-  const url = new URL(rel, SITE_ROOT).href;
-  const response = await fetch(url);
-  if (!response.ok) throw new StartupError(`评分程序的 Python 包无法下载（${rel}，HTTP ${response.status}）。请确认站点完整部署后刷新页面。`);
+  const response = await fetch(new URL(rel, SITE_ROOT).href);
+  if (!response.ok) throw new Error(`${rel}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }
 
