@@ -347,7 +347,8 @@ def test_checking_frees_each_batch_of_cycles_and_leaves_the_collector_as_it_was(
 
     made: list[weakref.ref[_Node]] = []
 
-    def cyclic(name: str, data: bytes, roster: object = None, *, deep: bool = False) -> check_module.Checked:
+    def cyclic(name: str, data: bytes, roster: object = None, *, deep: bool = False,
+               indicators: bool = True) -> check_module.Checked:
         node = _Node()
         node.me = node  # type: ignore[attr-defined]
         made.append(weakref.ref(node))
@@ -415,3 +416,16 @@ def test_the_workbook_entries_are_parsed_once_per_stored_bytes(monkeypatch: pyte
     assert renamed.read("xl/workbook.xml") != open_zip(xlsx, "x", max_entries=500).read("xl/workbook.xml")
     assert sheet_module.hidden_envelope(renamed) is None
     assert len(parsed) == 2
+
+
+def test_the_indicator_scores_are_left_out_only_when_asked() -> None:
+    """Only reviews need a unit's per-indicator scores: a run without reviews skips building them,
+    and the unit's facts are otherwise the same."""
+    from dataclasses import replace
+
+    name, data = seed_bundle()
+    full, lean = check_bundle(name, data), check_bundle(name, data, indicators=False)
+    assert full.unit is not None and lean.unit is not None
+    assert len(full.unit.indicators) == 19  # the seed's scored rows
+    assert full.unit.indicators[0].path == "indicators.0.groups.0.items.0"
+    assert lean.unit.indicators == () and lean.unit == replace(full.unit, indicators=())

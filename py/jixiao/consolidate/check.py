@@ -134,6 +134,7 @@ class Checked:
     year: int | None = None
     received_at: str = ""  # set when the bytes came from a store
     readable: bool = True  # False: not a bundle at all, or damaged (HTTP 400 rather than 422)
+    with_indicators: bool = True  # asked by the caller: only reviews need `UnitFacts.indicators`
 
     @property
     def ok(self) -> bool:
@@ -144,9 +145,11 @@ class Checked:
         return self
 
 
-def check_bundle(source: str, data: bytes, roster: Roster | None = None, *, deep: bool = False) -> Checked:
-    """Verify one unit's bundle (.zip, envelope .json or signed .xlsx) for consolidation; never raises."""
-    checked = Checked(source, hashlib.sha256(data).hexdigest())
+def check_bundle(source: str, data: bytes, roster: Roster | None = None, *, deep: bool = False,
+                 indicators: bool = True) -> Checked:
+    """Verify one unit's bundle (.zip, envelope .json or signed .xlsx) for consolidation; never raises.
+    Without `indicators` the unit's per-indicator scores (needed only to check reviews) are left out."""
+    checked = Checked(source, hashlib.sha256(data).hexdigest(), with_indicators=indicators)
     try:
         _check(checked, data, roster)
     except _Refused as exc:
@@ -479,7 +482,7 @@ def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple
     if not submission.unit_code.strip():
         raise _Refused("签名内容中没有单位编码：无法确定是哪个单位")
     return _facts(submission, recomputed, signed_at, hashlib.sha256(payload).hexdigest(),
-                  tuple(hashlib.sha256(s.public).hexdigest() for s in valid)), when
+                  tuple(hashlib.sha256(s.public).hexdigest() for s in valid), checked.with_indicators), when
 
 
 def _framework(ref: Any, submission: Submission) -> Framework:
@@ -510,7 +513,7 @@ def _evaluation_problem(signed: Any, recomputed: Evaluation, version: str) -> st
 
 
 def _facts(sub: Submission, ev: Evaluation, signed_at: str, payload_sha256: str,
-           signers: tuple[str, ...]) -> UnitFacts:
+           signers: tuple[str, ...], with_indicators: bool) -> UnitFacts:
     total = ev.funds["total"]
     flags = tuple(f.message for f in ev.findings
                   if f.code in ROW_CODES and f.path.startswith(ROW_PATHS))
@@ -519,7 +522,8 @@ def _facts(sub: Submission, ev: Evaluation, signed_at: str, payload_sha256: str,
         missing.append("附件6未填全年预算数")
     if sub.total is None:
         missing.append("附件6未填总分，自评分数取各项得分之和")
-    indicators = tuple(IndicatorRef(i.path, i.name, i.max_score, i.score) for i in ev.indicators)
+    indicators = tuple(IndicatorRef(i.path, i.name, i.max_score, i.score)
+                       for i in ev.indicators) if with_indicators else ()
     return UnitFacts(
         unit_code=sub.unit_code.strip(), unit_name=sub.unit_name.strip(), unit_kind=sub.unit_kind,
         department=sub.department.strip(), year=sub.year or 0, framework_id=ev.framework.id,

@@ -27,7 +27,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -218,10 +218,8 @@ def _check(source: Source, roster: Roster | None, deep: bool, keep: bool = True)
         data = source.read()
     except OSError as exc:
         return Checked(source.name, "").fail(f"读取失败（{exc.strerror or exc}）")
-    checked = check_bundle(source.name, data, roster, deep=deep)
+    checked = check_bundle(source.name, data, roster, deep=deep, indicators=keep)
     checked.received_at = source.received_at
-    if not keep and checked.unit is not None:  # only reviews need them: less to send between processes
-        checked.unit = replace(checked.unit, indicators=())
     return checked
 
 
