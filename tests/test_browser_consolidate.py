@@ -76,3 +76,43 @@ def test_nothing_to_summarise_still_lists_every_file() -> None:
 def test_a_department_that_is_not_there(department: None) -> None:
     answer = door.summarise(b"", "weighted", "别的部门", "")
     assert not answer["ok"] and "没有主管部门为“别的部门”" in answer["message"]
+
+
+def test_checks_made_in_slices_are_reused_and_give_the_same_answer(
+        department: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page checks the bundles a slice at a time (repainting its bar in between); the summary
+    then reuses those checks instead of doing them again, and says exactly what one call says."""
+    door.add_files([list(tampered_bundle()), ["notes.json", b'{"payloadType": "text/plain"}']])
+    whole = door.summarise(b"", "weighted", "", "", "2022-04-01T00:00:00Z")
+    calls: list[str] = []
+    real = door.check_bundle
+    monkeypatch.setattr(door, "check_bundle", lambda name, data, roster: calls.append(name) or real(name, data, roster))
+    seen = []
+    while True:
+        step = door.check_some(b"", 1)  # a 1 ms budget: one bundle a call
+        seen.append(step["done"])
+        if step["done"] == step["total"]:
+            break
+    assert seen == [1, 2, 3, 4, 5] and len(calls) == 5  # the four units and the tampered one, not notes.json
+    from jixiao.consolidate import collect
+
+    monkeypatch.setattr(collect, "check_bundle", lambda *a, **k: pytest.fail("checked again"))
+    assert door.summarise(b"", "weighted", "", "", "2022-04-01T00:00:00Z") == whole
+
+
+def test_checks_made_under_another_roster_are_not_reused(department: None) -> None:
+    """A bundle that passed without a roster must be checked again against one that does not
+    enrol its key (and is then refused), never answered from the earlier check."""
+    from consolidate_helpers import supervisor
+    from jixiao.bundle.roster import new_roster, roster_json
+
+    empty = roster_json(new_roster(supervisor(), "进贤县科技和工业信息化局", "2022-01-01T00:00:00Z"),
+                        supervisor()).encode("utf-8")
+    assert door.check_some(b"", 10_000) == {"done": 4, "total": 4}
+    refused = door.summarise(empty, "weighted", "", "")
+    assert not refused["ok"] and len(refused["rejected"]) == 4
+    assert all("名册" in r["reasons"][0] for r in refused["rejected"])
+    assert door.check_some(empty, 10_000) == {"done": 4, "total": 4}
+    assert door.summarise(b"", "weighted", "", "")["ok"]  # checked again without the roster
+    door.start()
+    assert door.check_some(b"", 10_000) == {"done": 0, "total": 0}

@@ -1,19 +1,22 @@
 """The door the 汇总 page's worker calls: 附件4 from dropped bundle files, in the browser.
 
-The page reads the files and hands their bytes over in batches (`add_files`), then asks for the
-summary (`summarise`); the work is `jixiao.consolidate.consolidate` and
-`jixiao.render.summary_xlsx.write_summary_xlsx`, the same code as `jixiao consolidate`, so the
-page's table and workbook are the command's. While bundles are checked, progress goes to the
-page as the engine's own `progress` message (stage "consolidate") when running in a worker.
+The page reads the files and hands their bytes over in batches (`add_files`), has the bundles
+checked a slice at a time (`check_some`, a tenth of a second each, so the page repaints its
+progress bar between slices: in the portable edition Python runs on the page's own thread), then
+asks for the summary (`summarise`), which reuses those checks. The work is
+`jixiao.consolidate.consolidate` and `jixiao.render.summary_xlsx.write_summary_xlsx`, the same
+code as `jixiao consolidate`, so the page's table and workbook are the command's.
 
 One session at a time: `start` forgets earlier files (a page has one list of dropped files).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .bundle.roster import Roster, load_roster
+from .consolidate.check import Checked, check_bundle
 from .consolidate.collect import Source, check_all, consolidate, kind_of
 from .consolidate.summary import SCORE_RULES, DepartmentSummary, SummaryError
 from .io.errors import InputError
@@ -24,9 +27,32 @@ _CLI_WORDS = (("请用 --year 选择", "请在“年度”中填写要汇总的�
               ("请用 --department 选择一个", "请在“主管部门”中填写要汇总的部门名称"))
 
 
+class _Checks:
+    """The session's bundles checked so far, and the roster bytes they were checked against: a
+    check is reused only for the same file (name and bytes) under the same roster."""
+
+    roster: bytes | None
+    done: dict[tuple[str, bytes], Checked]
+    bundles: list[Source] | None  # the session's bundles, once sorted out
+    next: int
+
+    def __init__(self) -> None:
+        self.reset(None)
+
+    def reset(self, roster: bytes | None) -> None:
+        self.roster, self.done, self.bundles, self.next = roster, {}, None, 0
+
+    def earlier(self, source: Source) -> Checked | None:
+        return self.done.get((source.name, source.data or b""))
+
+
+_checks = _Checks()
+
+
 def start() -> int:
     """Forget the files of an earlier run."""
     _files.clear()
+    _checks.reset(None)
     return 0
 
 
@@ -34,21 +60,39 @@ def add_files(files: list[Any]) -> int:
     """Add [[name, bytes], …]; returns how many files the session now holds."""
     for name, data in files:
         _files.append(Source(str(name), data=bytes(data)))
+    _checks.bundles = None
     return len(_files)
 
 
-def _progress_to_page(done: int, total: int) -> None:
-    """Post the engine's `progress` message from inside the worker (nothing on the main thread)."""
-    try:
-        import js  # type: ignore[import-not-found]  # Pyodide only
-        from pyodide.ffi import to_js  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    if "WorkerGlobalScope" not in str(getattr(js.self.constructor, "name", "")):
-        return
-    message = {"type": "progress", "stage": "consolidate", "fraction": done / total if total else 1,
-               "message": f"已核验 {done} / {total} 份", "done": done, "total": total}
-    js.postMessage(to_js(message, dict_converter=js.Object.fromEntries))
+def _roster(raw: Any) -> tuple[bytes | None, Roster | None]:
+    """The roster the page sent (bytes or nothing), loaded; a damaged one is refused here."""
+    raw = _given(raw)
+    if not raw:
+        return None, None
+    data = bytes(raw)
+    loaded = load_roster(data)
+    if loaded.problem is not None:
+        raise InputError(f"公钥名册有问题：{loaded.problem}")
+    return data, loaded
+
+
+def check_some(roster: Any = None, budget_ms: int = 100) -> dict[str, int]:
+    """Check the session's next bundles for about `budget_ms`; the page calls again until
+    `done == total`, repainting its progress bar in between."""
+    data, loaded = _roster(roster)
+    if data != _checks.roster:
+        _checks.reset(data)
+    if _checks.bundles is None:
+        _checks.bundles = [s for s in _files if kind_of(s.data or b"") == "bundle"]
+    bundles = _checks.bundles
+    until = time.perf_counter() + max(1, int(budget_ms)) / 1000
+    while _checks.next < len(bundles):
+        source = bundles[_checks.next]
+        _checks.done[(source.name, source.data or b"")] = check_bundle(source.name, source.data or b"", loaded)
+        _checks.next += 1
+        if time.perf_counter() >= until:
+            break
+    return {"done": _checks.next, "total": len(bundles)}
 
 
 def _money(value: Any) -> str:
@@ -102,12 +146,9 @@ def summarise(roster: bytes | None = None, rule: str = "weighted", department: s
 
     if rule not in SCORE_RULES:
         raise InputError(f"合计分数的算法应为 {'、'.join(SCORE_RULES)} 之一")
-    loaded: Roster | None = None
-    roster, department, year = _given(roster), _given(department), _given(year)
-    if roster:
-        loaded = load_roster(bytes(roster))
-        if loaded.problem is not None:
-            raise InputError(f"公钥名册有问题：{loaded.problem}")
+    raw_roster, loaded = _roster(roster)
+    department, year = _given(department), _given(year)
+    reuse = _checks.earlier if raw_roster == _checks.roster else None
     try:
         chosen_year = int(str(year).strip()) if year is not None else None
     except ValueError:
@@ -115,13 +156,14 @@ def summarise(roster: bytes | None = None, rule: str = "weighted", department: s
     chosen_department = str(department).strip() or None if department is not None else None
     try:
         outcome = consolidate(list(_files), roster=loaded, rule=rule,  # type: ignore[arg-type]  # checked above
-                              department=chosen_department, year=chosen_year, progress=_progress_to_page,
-                              generated_at=generated_at)
+                              department=chosen_department, year=chosen_year, generated_at=generated_at,
+                              checked_before=reuse)
     except SummaryError as exc:
         # No table: still say what was wrong with each file (a second pass, only in this case).
         kinds = [(s, kind_of(s.read())) for s in _files]
         bundles = [s for s, kind in kinds if kind == "bundle"]
-        failed = [{"name": c.source, "reasons": list(c.reasons)} for c in check_all(bundles, loaded) if not c.ok]
+        failed = [{"name": c.source, "reasons": list(c.reasons)}
+                  for c in check_all(bundles, loaded, checked_before=reuse) if not c.ok]
         failed += [{"name": s.name, "reasons": ["不是签名材料、复核意见或汇总表"]}
                    for s, kind in kinds if kind == "other"]
         return {"ok": False, "message": _page_words(exc.message), "files": len(_files), "table": None,

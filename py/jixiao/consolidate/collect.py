@@ -223,16 +223,23 @@ def _check(source: Source, roster: Roster | None, deep: bool, keep: bool = True)
     return checked
 
 
+Checker = Callable[[Source], Checked | None]
+
+
 def check_all(sources: Sequence[Source], roster: Roster | None = None, *, deep: bool = False, workers: int = 1,
-              progress: Progress | None = None, keep_indicators: bool = True) -> list[Checked]:
+              progress: Progress | None = None, keep_indicators: bool = True,
+              checked_before: Checker | None = None) -> list[Checked]:
     """`check_bundle` for every source, in input order; `workers > 1` uses a process pool.
-    Without `keep_indicators` the per-indicator scores (needed only to check reviews) are dropped."""
+    Without `keep_indicators` the per-indicator scores (needed only to check reviews) are dropped.
+    `checked_before` (one process only) answers for sources checked earlier with the same roster
+    (the browser's 汇总 page checks in slices between repaints); None means check it now."""
     total = len(sources)
     if workers <= 1 or total < 2 * workers:
         out = []
         with _young_collections_only():
             for done, source in enumerate(sources, start=1):
-                out.append(_check(source, roster, deep, keep_indicators))
+                earlier = checked_before(source) if checked_before is not None else None
+                out.append(earlier if earlier is not None else _check(source, roster, deep, keep_indicators))
                 if done % RANGE == 0:
                     gc.collect(1)
                 if progress is not None:
@@ -346,7 +353,7 @@ def _choices(units: Sequence[UnitFacts], attr: str) -> str:
 def consolidate(sources: Sequence[Source], *, roster: Roster | None = None, rule: ScoreRule = "weighted",
                 department: str | None = None, year: int | None = None, deep: bool = False, workers: int = 1,
                 progress: Progress | None = None, generated_at: str = "",
-                rejected: Sequence[RejectedInput] = ()) -> Outcome:
+                rejected: Sequence[RejectedInput] = (), checked_before: Checker | None = None) -> Outcome:
     """Check every source and build the department's 附件4; raises `SummaryError` when the
     passing bundles span several years or departments and no choice was made."""
     outcome = Outcome(rejected=list(rejected))
@@ -370,7 +377,7 @@ def consolidate(sources: Sequence[Source], *, roster: Roster | None = None, rule
             others.append((kind, source, data))
     reviews_given = any(kind == "review" for kind, _, _ in others)
     outcome.checked = check_all(bundles, roster, deep=deep, workers=workers, progress=progress,
-                                keep_indicators=reviews_given)
+                                keep_indicators=reviews_given, checked_before=checked_before)
     for item in outcome.checked:
         if not item.ok:
             outcome.rejected.append(RejectedInput(name=item.source, sha256=item.sha256, reasons=item.reasons))

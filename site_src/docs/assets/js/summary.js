@@ -1,14 +1,16 @@
 // 汇总页：主管部门把各单位的签名材料拖进来，在本机核验并生成附件4（表格显示在页面上，可下载 .xlsx）。
 //
 // The files never leave the browser: the page reads them with the File API and hands their
-// bytes to the worker in batches (jixiao.browser_consolidate.add_files), then asks for the
-// summary (summarise) — the same `jixiao.consolidate` as `jixiao consolidate`, so the table is
-// the command's. While bundles are checked the worker reports progress as the engine's
-// `progress` message with stage "consolidate". Everything a file says (names, reasons) is put
-// on the page as text (textContent), never as HTML.
+// bytes to the worker in batches (jixiao.browser_consolidate.add_files), has them checked a
+// tenth of a second at a time (check_some), moving the bar and letting the page repaint between
+// slices (in the portable edition Python shares this thread), then asks for the summary
+// (summarise), which reuses those checks — the same `jixiao.consolidate` as
+// `jixiao consolidate`, so the table is the command's. Everything a file says (names, reasons)
+// is put on the page as text (textContent), never as HTML.
 //
 // Test hooks: the root's data-engine-state ("loading" | "ready" | "failed" | "unsupported"),
-// data-summarised (a counter), [data-testid=summary-row] / summary-total / summary-rejected.
+// data-summarised (a counter), [data-testid=summary-row] / summary-total / summary-rejected;
+// data-slice-ms, set by a test, shortens the checking slices.
 
 import { Engine, browserSupport } from "./engine.js";
 import { el } from "./dom.js";
@@ -17,6 +19,24 @@ const MODULE = "jixiao.browser_consolidate";
 const PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno", "pyaes"];
 const MAX_BYTES = 20 * 1024 * 1024; // the verifier's own limit: bigger files are not even read
 const BATCH_BYTES = 4 * 1024 * 1024;
+const SLICE_MS = 100; // Python's share of each turn while checking: the bar moves ten times a second
+
+// Wait until the next frame has been painted, so the bar and the status line show even when
+// Python runs on this thread (the portable edition). A hidden tab paints no frames (and throttles
+// timers): there the next task will do, and a tab hidden while waiting goes on within a second.
+const nextTask = () => new Promise((resolve) => {
+  const { port1, port2 } = new MessageChannel();
+  port1.onmessage = () => resolve();
+  port2.postMessage(0);
+});
+const repaint = () => new Promise((resolve) => {
+  if (document.hidden) {
+    nextTask().then(resolve);
+    return;
+  }
+  requestAnimationFrame(() => nextTask().then(resolve));
+  setTimeout(resolve, 1000);
+});
 const SUFFIXES = /\.(zip|json|xlsx)$/i;
 const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const COLUMNS = [
@@ -93,7 +113,6 @@ export function initSummary(root) {
   const files = new Map(); // key -> File, in the order chosen
   let roster = null; // {name, bytes}
   let runs = 0;
-  let phase = { from: 0, to: 1 }; // the share of the bar the worker's progress fills
 
   const say = (text, kind = "info") => {
     status.textContent = text;
@@ -115,13 +134,8 @@ export function initSummary(root) {
     return;
   }
   const engine = new Engine();
-  engine.onprogress = ({ stage, fraction, message }) => {
-    if (stage === "consolidate") {
-      if (root.dataset.busy) {
-        setBar(phase.from + (phase.to - phase.from) * (fraction || 0));
-        say(`正在核验签名材料：${message}…`);
-      }
-    } else if (root.dataset.engineState === "loading") {
+  engine.onprogress = ({ fraction, message }) => {
+    if (root.dataset.engineState === "loading") {
       say(`汇总程序加载中：${(message || "").replace(/[…。]+$/, "")}（${Math.round((fraction || 0) * 100)}%）`);
     }
   };
@@ -172,14 +186,24 @@ export function initSummary(root) {
         if (mine !== runs) return;
       }
       await send();
-      phase = { from: 0.1, to: 0.95 };
+      const rosterBytes = roster ? roster.bytes : new Uint8Array(0);
       say(`正在核验 ${readable.length} 份签名材料…`);
+      for (;;) {
+        const { done: checked, total } = await engine.call(MODULE, "check_some", [rosterBytes, Number(root.dataset.sliceMs) || SLICE_MS],
+          { packages: PACKAGES });
+        if (mine !== runs) return;
+        setBar(0.1 + 0.85 * (total ? checked / total : 1));
+        say(`正在核验签名材料：已核验 ${checked} / ${total} 份…`);
+        if (checked >= total) break;
+        await repaint();
+      }
+      say("正在生成附件4…");
+      await repaint();
       const year = $("jx-summary-year").value.trim();
       const department = $("jx-summary-department").value.trim();
       const generatedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
       const answer = await engine.call(MODULE, "summarise",
-        [roster ? roster.bytes : new Uint8Array(0), $("jx-summary-rule").value, department, year, generatedAt],
-        { packages: PACKAGES });
+        [rosterBytes, $("jx-summary-rule").value, department, year, generatedAt], { packages: PACKAGES });
       if (mine !== runs) return;
       for (const file of tooBig) {
         answer.rejected.push({ name: file.name, reasons: [`文件过大（${(file.size / 1024 / 1024).toFixed(1)} MB），上限 20 MB：未读取`] });
