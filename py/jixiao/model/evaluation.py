@@ -19,16 +19,22 @@ class _Out(BaseModel):
         """Build from values `evaluate` computed itself, without validation (which cost half of
         `evaluate`): every field given, in declaration order, each already of its field's type
         (Decimal, never int or str). What validation would give; tests/test_trusted.py checks
-        that a fully validated round trip of many evaluations is equal and dumps the same bytes."""
-        model = cls.__new__(cls)
-        _set(model, "__dict__", values)
-        _set(model, "__pydantic_fields_set__", set(values))
-        _set(model, "__pydantic_extra__", None)
-        _set(model, "__pydantic_private__", None)
+        that a fully validated round trip of many evaluations is equal and dumps the same bytes.
+
+        The slots are set through their descriptors: `object.__setattr__` by name looked each
+        one up again, and `evaluate` builds some sixty of these per submission."""
+        model = _new(cls)
+        _set_dict(model, values)
+        _set_fields(model, set(values))
+        _set_extra(model, None)
+        _set_private(model, None)
         return model
 
 
-_set = object.__setattr__
+_new = object.__new__
+_set_dict, _set_fields, _set_extra, _set_private = (
+    BaseModel.__dict__[name].__set__
+    for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
 
 
 class Finding(_Out):

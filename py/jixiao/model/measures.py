@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
@@ -39,10 +39,11 @@ class Measure:
     comparator: str | None
     value: Decimal
     unit: str
+    # A bare 0 (no unit) matches any unit. Stored, not a property: asked of every actual.
+    bare_zero: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def bare_zero(self) -> bool:
-        return self.value == 0 and self.unit == ""
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bare_zero", self.value == 0 and self.unit == "")
 
 
 @lru_cache(maxsize=8192)

@@ -22,12 +22,16 @@ ZERO = Decimal(0)
 
 def round2(value: Decimal) -> Decimal:
     """Round half up to two decimals, the precision of every printed amount."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, ROUND_HALF_UP)  # positional: a keyword is parsed at each call
 
 
 def plain(value: Decimal) -> str:
     """Decimal as a plain string without exponent or trailing zeros: 98, 1.5, 0.25."""
-    return _cached(_PLAIN, _plain, value)
+    try:  # `_cached`'s look-up first, spelt out: the rules ask for a text per finding
+        text = _PLAIN.get(value)
+    except TypeError:
+        return _plain(value)
+    return _cached(_PLAIN, _plain, value) if text is None else text
 
 
 def fixed2(value: Decimal) -> str:
@@ -75,9 +79,11 @@ def percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:
 def matches_as_written(declared: Decimal, computed: Decimal) -> bool:
     """Compare at the precision the unit wrote (0–2 places): a declared 100% matches 99.996%."""
     exponent = declared.as_tuple().exponent
-    places = max(0, min(2, -exponent)) if isinstance(exponent, int) else 0
-    step = Decimal(1).scaleb(-places)
-    return computed.quantize(step, rounding=ROUND_HALF_UP) == declared.quantize(step)
+    step = _STEPS[max(0, min(2, -exponent)) if isinstance(exponent, int) else 0]
+    return computed.quantize(step, ROUND_HALF_UP) == declared.quantize(step)
+
+
+_STEPS = tuple(Decimal(1).scaleb(-places) for places in range(3))  # 1, 0.1, 0.01
 
 
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")

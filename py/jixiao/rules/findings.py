@@ -70,9 +70,11 @@ REGISTRY: dict[str, Code] = {
 }
 
 
+# code → (severity, the template's bound `format`): two look-ups less per finding.
+_MAKE = {code: (entry.severity, entry.template.format) for code, entry in REGISTRY.items()}
+
+
 def finding(code: str, path: str, **values: Any) -> Finding:
     """Make a finding from the registry; a missing placeholder is a programming error."""
-    entry = REGISTRY[code]
-    return Finding.trusted(
-        code=code, severity=entry.severity, path=path, message=entry.template.format(**values)
-    )
+    severity, fill = _MAKE[code]
+    return Finding.trusted(code=code, severity=severity, path=path, message=fill(**values))

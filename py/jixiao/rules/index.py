@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from ..model.framework import Framework, KnownIndicator, Level1Def, QualitativeBand, Section
+from ..model.framework import Framework, KnownIndicator, Level1Def, QualitativeBand, Rule, Section
+from ..model.measures import is_blank
 from ..model.numbers import ZERO
 
 _LABEL = re.compile(r"[（(]\s*([0-9０-９]+(?:[.．][0-9０-９]+)?)\s*分\s*[）)]\s*$")
@@ -38,15 +39,50 @@ def indicator_key(name: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", split_label(name)[0]))
 
 
+@dataclass(frozen=True, slots=True)
+class RowFacts:
+    """What `_check_item` needs of a row that follows from its name alone (and its place)."""
+
+    name: str  # without its '（2分）' label
+    label: Decimal | None
+    what: str  # “name”, as the messages quote it
+    stripped: str  # the name as typed, stripped
+    blank: bool  # no name at all
+    known_max: Decimal | None  # the framework's 分值 for a known indicator
+    rule: Rule | None  # the framework's rule for a known indicator
+
+
+_MAX_ROWS = 4096
+
+
 @dataclass(frozen=True)
 class FrameworkIndex:
     levels: dict[str, Level1Def]
     known: dict[tuple[int, str], dict[str, KnownIndicator]]  # (id of the level, group name) → key → known
     leaf_sections: tuple[Section, ...]
     top_band: QualitativeBand | None
+    # (low, high, whether the band equals the top band) of those with both bounds, in order
+    bands: tuple[tuple[Decimal, Decimal, bool], ...]
+    # (level name, group name, row name, custom) → facts; the same rows recur in every
+    # submission under this framework. Bounded: oldest entry out first.
+    rows: dict[tuple[str, str, str, bool], RowFacts]
 
     def level1(self, name: str) -> Level1Def | None:
         return self.levels.get(name)
+
+    def row_facts(self, level_name: str, group: str, name: str, custom: bool) -> RowFacts:
+        key = (level_name, group, name, custom)
+        facts = self.rows.get(key)
+        if facts is None:
+            known = None if custom else self.known_indicator(self.levels.get(level_name), group, name)
+            short, label = split_label(name)
+            facts = RowFacts(short, label, f"“{short or '（未命名指标）'}”", name.strip(),
+                             is_blank(name), None if known is None else known.max_score,
+                             None if known is None else known.rule)
+            if len(self.rows) >= _MAX_ROWS:
+                self.rows.pop(next(iter(self.rows)))
+            self.rows[key] = facts
+        return facts
 
     def known_indicator(self, level: Level1Def | None, group: str, name: str) -> KnownIndicator | None:
         if level is None:
@@ -66,7 +102,9 @@ def _build(fw: Framework) -> FrameworkIndex:
                 names.setdefault(indicator_key(item.name), item)
     bands = fw.qualitative_bands
     top = max(bands, key=lambda b: b.high or ZERO) if bands else None
-    return FrameworkIndex(levels, known, tuple(fw.leaf_sections()), top)
+    bounded = tuple((b.low, b.high, b == top) for b in bands
+                    if b.low is not None and b.high is not None)
+    return FrameworkIndex(levels, known, tuple(fw.leaf_sections()), top, bounded, {})
 
 
 # Keyed by the object's id while holding the object itself, so the id cannot be reused by

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..model.evaluation import Finding, IndicatorResult, Level1Result
-from ..model.framework import RULE_NAMES, Framework, Level1Def
+from ..model.framework import RULE_NAMES, Framework
 from ..model.measures import is_blank
 from ..model.numbers import HUNDRED, ZERO, plain, round2
 from ..model.submission import Indicator, Level1
@@ -31,88 +31,90 @@ class TreeResult:
     total: Decimal = ZERO
 
 
-def _check_qualitative(out: list[Finding], fw: Framework, index: FrameworkIndex, path: str,
-                       what: str, item: Indicator, outcome: Outcome) -> None:
-    if item.score is None or not item.max_score or item.max_score <= 0:
+def _check_qualitative(out: list[Finding], index: FrameworkIndex, path: str, what: str,
+                       score: Decimal | None, maximum: Decimal | None, met: bool | None) -> None:
+    if score is None or not maximum or maximum <= ZERO:
         return
-    share = item.score / item.max_score
-    bands = [b for b in fw.qualitative_bands
-             if b.low is not None and b.high is not None and b.low <= share <= b.high]
-    share_text = plain(round2(share * HUNDRED))
+    share = score / maximum
+    # Whether each band holding the share equals the top band: `top in bands` and
+    # `bands == [top]` asked pydantic's `__eq__`; the index has the answers.
+    tops = [is_top for low, high, is_top in index.bands if low <= share <= high]
     problem = None
-    if not bands:
+    if not tops:
         problem = "不在任何分档内"
     else:
         top = index.top_band
         assert top is not None  # a band matched, so there are bands
-        if outcome.met is True and top not in bands:
+        if met is True and not any(tops):
             problem = (f"，但全年完成值与年度指标值一致，应在“{top.label}”档"
                        f"（{plain(top.low * HUNDRED)}%–{plain(top.high * HUNDRED)}%）")  # type: ignore[operator]
-        elif outcome.met is False and bands == [top]:
+        elif met is False and tops == [True]:
             problem = f"，但全年完成值表明未达成，不应在“{top.label}”档"
     if problem:
-        out.append(finding("QUALITATIVE_BAND", f"{path}.score", what=what,
-                           score=plain(item.score), share=share_text, problem=problem))
+        out.append(finding("QUALITATIVE_BAND", f"{path}.score", what=what, score=plain(score),
+                           share=plain(round2(share * HUNDRED)), problem=problem))
 
 
-def _check_item(out: list[Finding], fw: Framework, index: FrameworkIndex, level: Level1Def | None,
-                group: str, path: str, item: Indicator) -> IndicatorResult:
-    name, label = split_label(item.name)
-    what = f"“{name or '（未命名指标）'}”"
-    known = None if item.custom else index.known_indicator(level, group, item.name)
-    if is_blank(item.name):
+def _check_item(out: list[Finding], index: FrameworkIndex, level_name: str, group: str, path: str,
+                item: Indicator) -> IndicatorResult:
+    """One row's findings, in table order; what follows from its name comes from the index."""
+    facts = index.row_facts(level_name, group, item.name, item.custom)
+    what = facts.what
+    score, maximum = item.score, item.max_score
+    if facts.blank:
         out.append(finding("MISSING_REQUIRED", f"{path}.name", what=f"二级指标“{group}”下的三级指标名称"))
-    if label is not None and item.max_score is not None and label != item.max_score:
-        out.append(finding("LABEL_WEIGHT_MISMATCH", f"{path}.max_score", name=item.name.strip(),
-                           label=plain(label), max=plain(item.max_score)))
-    if known is not None and known.max_score is not None and item.max_score is not None \
-            and known.max_score != item.max_score:
-        out.append(finding("FRAMEWORK_DIFFERS", f"{path}.max_score",
-                           what=f"{what}的分值 {plain(item.max_score)} 与指标体系规定的 "
-                                f"{plain(known.max_score)} 不同"))
-    if item.max_score is None:
+    if maximum is not None:
+        label, known_max = facts.label, facts.known_max
+        if label is not None and label != maximum:
+            out.append(finding("LABEL_WEIGHT_MISMATCH", f"{path}.max_score", name=facts.stripped,
+                               label=plain(label), max=plain(maximum)))
+        if known_max is not None and known_max != maximum:
+            out.append(finding("FRAMEWORK_DIFFERS", f"{path}.max_score",
+                               what=f"{what}的分值 {plain(maximum)} 与指标体系规定的 "
+                                    f"{plain(known_max)} 不同"))
+    else:
         out.append(finding("MISSING_REQUIRED", f"{path}.max_score", what=f"{what}的分值"))
-    if item.score is None:
+    if score is None:
         out.append(finding("MISSING_REQUIRED", f"{path}.score", what=f"{what}的得分"))
 
-    outcome = suggest(known.rule if known else None, item.target, item.actual, item.max_score)
-    score, maximum = item.score, item.max_score
-    if outcome.problem == "unit":
-        out.append(finding("UNIT_MISMATCH", f"{path}.actual", what=what,
-                           target=item.target.strip(), actual=item.actual.strip()))
-    elif outcome.problem == "not_numeric" and not is_blank(item.actual):
-        out.append(finding("VALUE_NOT_NUMERIC", f"{path}.actual", what=what,
-                           target=item.target.strip(), actual=item.actual.strip()))
+    kind, suggested, problem, met = suggest(facts.rule, item.target, item.actual, maximum)
+    if problem is not None:
+        if problem == "unit":
+            out.append(finding("UNIT_MISMATCH", f"{path}.actual", what=what,
+                               target=item.target.strip(), actual=item.actual.strip()))
+        elif problem == "not_numeric" and not is_blank(item.actual):
+            out.append(finding("VALUE_NOT_NUMERIC", f"{path}.actual", what=what,
+                               target=item.target.strip(), actual=item.actual.strip()))
     if score is not None:
-        if score < 0:
+        if score < ZERO:
             out.append(finding("SCORE_NEGATIVE", f"{path}.score", what=what, score=plain(score)))
         elif maximum is not None and score > maximum:
             out.append(finding("SCORE_EXCEEDS_MAX", f"{path}.score", what=what,
                                score=plain(score), max=plain(maximum)))
         else:
-            if outcome.suggested is not None and score != outcome.suggested:
+            if suggested is not None and score != suggested:
                 out.append(finding(
                     "SCORE_RULE_MISMATCH", f"{path}.score", what=what,
-                    rule=RULE_NAMES[outcome.kind or ""], suggested=plain(outcome.suggested),
-                    score=plain(score)))
-            if outcome.kind == "qualitative":
-                _check_qualitative(out, fw, index, path, what, item, outcome)
-        if maximum is not None and 0 <= score < maximum and is_blank(item.deviation):
+                    rule=RULE_NAMES[kind or ""], suggested=plain(suggested), score=plain(score)))
+            if kind == "qualitative":
+                _check_qualitative(out, index, path, what, score, maximum, met)
+        if maximum is not None and ZERO <= score < maximum and is_blank(item.deviation):
             out.append(finding("DEVIATION_REASON_MISSING", f"{path}.deviation", what=what,
                                score=plain(score), max=plain(maximum)))
-    return IndicatorResult.trusted(path=path, name=name, rule=outcome.kind, max_score=maximum,
-                                   score=score, suggested=outcome.suggested)
+    return IndicatorResult.trusted(path=path, name=facts.name, rule=kind, max_score=maximum,
+                                   score=score, suggested=suggested)
 
 
 def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
     """Walk 一级 → 二级 → 三级, collecting results and findings in table order."""
     res = TreeResult()
-    out = res.findings
+    out, results = res.findings, res.indicators
     weights: list[Decimal] = []
     index = framework_index(fw)
     for i, lv in enumerate(tree):
         lpath = f"indicators.{i}"
-        level = index.level1(lv.name.strip())
+        name = lv.name.strip()
+        level = index.level1(name)
         if level is None:
             out.append(finding("UNKNOWN_LEVEL1", f"{lpath}.name", name=lv.name, framework=fw.name))
         elif lv.weight is not None and level.weight is not None and lv.weight != level.weight:
@@ -128,13 +130,13 @@ def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
             gpath = f"{lpath}.groups.{j}"
             scored = 0
             for k, item in enumerate(group.items):
-                if is_blank_row(item):
+                maximum, score = item.max_score, item.score
+                if maximum is None and score is None and is_blank_row(item):
                     continue
-                ipath = f"{gpath}.items.{k}"
-                res.indicators.append(_check_item(out, fw, index, level, group.name, ipath, item))
-                max_sum += item.max_score or ZERO
-                score_sum += item.score or ZERO
-                if item.max_score:
+                results.append(_check_item(out, index, name, group.name, f"{gpath}.items.{k}", item))
+                max_sum += maximum or ZERO
+                score_sum += score or ZERO
+                if maximum:
                     scored += 1
             if scored == 0:
                 out.append(finding("EMPTY_INDICATOR_GROUP", gpath, name=group.name))

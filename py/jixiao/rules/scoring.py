@@ -6,12 +6,18 @@ comparator (≥ → higher, ≤ → lower, a bare number → equal, words → qu
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from ..model.framework import Rule
 from ..model.measures import EQ, GE, GT, LE, LT, Measure, normalize_text, parse_measure
 from ..model.numbers import HUNDRED, ZERO, round2
+
+ONE, TWO = Decimal(1), Decimal(2)  # constants: an int operand is converted on every use
+ZERO_2 = round2(ZERO)  # 0.00
 
 
 class Outcome(NamedTuple):
@@ -23,39 +29,43 @@ class Outcome(NamedTuple):
     met: bool | None = None  # qualitative: True met, False not met, None unknown
 
 
+# `Outcome(...)` runs the named tuple's Python `__new__`; `suggest` runs once a row, so it
+# builds its results with the C one, all four fields given.
+_outcome = tuple.__new__
+_KIND_OF_COMPARATOR = {GE: "higher", GT: "higher", LE: "lower", LT: "lower"}
+
+
 def infer_kind(target: Measure | None) -> str:
     if target is None:
         return "qualitative"
-    if target.comparator in (GE, GT):
-        return "higher"
-    if target.comparator in (LE, LT):
-        return "lower"
-    return "equal"
+    return _KIND_OF_COMPARATOR.get(target.comparator, "equal")  # type: ignore[arg-type]
 
 
 def _clamp(value: Decimal, maximum: Decimal) -> Decimal:
     return round2(min(max(value, ZERO), maximum))
 
 
+# `_higher` and `_lower` answer rounded; rounding a rounded value again changed nothing.
 def _higher(target: Decimal, actual: Decimal, maximum: Decimal) -> Decimal:
-    if actual >= target or target <= 0:
-        return maximum
+    if actual >= target or target <= ZERO:
+        return round2(maximum)
     return _clamp(actual / target * maximum, maximum)
 
 
 def _lower(target: Decimal, actual: Decimal, maximum: Decimal) -> Decimal:
     if actual <= target:
-        return maximum
-    if target <= 0 or actual >= 2 * target:
-        return ZERO
-    return _clamp((1 - (actual - target) / target) * maximum, maximum)
+        return round2(maximum)
+    if target <= ZERO or actual >= TWO * target:
+        return ZERO_2
+    return _clamp((ONE - (actual - target) / target) * maximum, maximum)
+
+
+_TIER_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    "<=": operator.le, "<": operator.lt, "=": operator.eq, ">=": operator.ge, ">": operator.gt}
 
 
 def _tier_hit(op: str, value: Decimal, bound: Decimal) -> bool:
-    return {
-        "<=": value <= bound, "<": value < bound, "=": value == bound,
-        ">=": value >= bound, ">": value > bound,
-    }[op]
+    return _TIER_OPS[op](value, bound)
 
 
 def _meets_by_comparator(target: Measure, actual: Measure) -> bool:
@@ -73,8 +83,11 @@ _MET_WORDS = ("完成", "已完成", "全部完成", "达到", "达标", "实现
 _NOT_MET_PREFIXES = ("未", "没有", "不达", "不符")
 
 
+@lru_cache(maxsize=8192)
 def qualitative_met(target: str, actual: str) -> bool | None:
-    """Whether a qualitative actual reports the target achieved; None when it cannot tell."""
+    """Whether a qualitative actual reports the target achieved; None when it cannot tell.
+
+    Cached: it depends on the two texts only, and the same pairs recur in every submission."""
     t, a = normalize_text(target), normalize_text(actual)
     if not a:
         return None
@@ -93,37 +106,42 @@ def suggest(rule: Rule | None, target_text: str, actual_text: str,
     target = parse_measure(target_text)
     kind = rule.kind if rule is not None else infer_kind(target)
     if kind == "qualitative" or maximum is None:
-        return Outcome(kind, met=qualitative_met(target_text, actual_text))
+        return _outcome(Outcome, (kind, None, None, qualitative_met(target_text, actual_text)))
     actual = parse_measure(actual_text)
-    if actual is None:
-        return Outcome(kind, problem="not_numeric")
+    if actual is None or (target is None and kind not in ("proportional", "tiers")):
+        return _outcome(Outcome, (kind, None, "not_numeric", None))
     if target is not None and target.unit != actual.unit and not actual.bare_zero:
-        return Outcome(kind, problem="unit")
+        return _outcome(Outcome, (kind, None, "unit", None))
+    return _outcome(Outcome, (kind, _suggested(rule, kind, target, actual, maximum), None, None))
+
+
+def _suggested(rule: Rule | None, kind: str, target: Measure | None, actual: Measure,
+               maximum: Decimal) -> Decimal:
+    """The suggested score for a numeric actual (its unit already agreed with the target's)."""
     value = actual.value
     if kind == "proportional":
         rate = value / HUNDRED if actual.unit == "%" else (
             value / target.value if target is not None and target.value else ZERO)
-        return Outcome(kind, _clamp(rate * maximum, maximum))
+        return _clamp(rate * maximum, maximum)
     if kind == "tiers":
         assert rule is not None
         for tier in rule.tiers:
             if tier.bound is not None and tier.points is not None and _tier_hit(
                     tier.op, value, tier.bound):
-                return Outcome(kind, _clamp(tier.points, maximum))
-        return Outcome(kind, _clamp(rule.otherwise or ZERO, maximum))
-    if target is None:
-        return Outcome(kind, problem="not_numeric")
-    if _meets_by_comparator(target, actual):
-        return Outcome(kind, round2(maximum))
+                return _clamp(tier.points, maximum)
+        return _clamp(rule.otherwise or ZERO, maximum)
+    assert target is not None  # `suggest` answered not_numeric for the other kinds
+    if actual.comparator is not None and _meets_by_comparator(target, actual):
+        return round2(maximum)
     if kind == "deduction":
         assert rule is not None and rule.step and rule.loss is not None
         over = value - target.value
-        if over <= 0:
-            return Outcome(kind, round2(maximum))
+        if over <= ZERO:
+            return round2(maximum)
         steps = (over / rule.step).to_integral_value(rounding="ROUND_CEILING")
-        return Outcome(kind, _clamp(maximum - steps * rule.loss, maximum))
+        return _clamp(maximum - steps * rule.loss, maximum)
     if kind == "lower":
-        return Outcome(kind, round2(_lower(target.value, value, maximum)))
+        return _lower(target.value, value, maximum)
     if kind == "equal" and value == target.value:
-        return Outcome(kind, round2(maximum))
-    return Outcome(kind, round2(_higher(target.value, value, maximum)))
+        return round2(maximum)
+    return _higher(target.value, value, maximum)
