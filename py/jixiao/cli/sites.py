@@ -157,16 +157,20 @@ def _intake(store_path: str, token_file: str | None, review_key: str | None, ros
 
 
 @click.command(cls=Command, short_help="生成公开网站：经核验的材料的公开版（脱敏、重新签名）",
-             help="把签名材料（.zip/.json/.xlsx，或含 .zip 的文件夹）生成静态公开网站：按年度和主管部门的索引、"
-                  "每个单位的附件6/附件7、分数与等级、公钥指纹和可下载的公开版签名材料，以及核验说明与离线全文搜索。"
-                  "每份材料先核验，未通过的不公开并列出原因；公开的是删去联系人、电话等信息后由发布机关密钥重新签名的公开版，"
-                  "原件不公开。退出码：0 全部公开，1 有材料未通过核验，2 无法生成。")
+             help="把签名材料（.zip/.json/.xlsx，或含 .zip 的文件夹，或收件数据库 .sqlite/.sqlite3/.db）"
+                  "生成静态公开网站：按年度和主管部门的索引、每个单位的附件6/附件7、分数与等级、公钥指纹和可下载的公开版签名材料，"
+                  "以及核验说明与离线全文搜索。每份材料先核验，未通过的不公开并列出原因；同一单位同一年度只公开最新的一份。"
+                  "收件数据库只读打开、不作任何改动，其中每份材料按文件同样核验。"
+                  "数据库中的（及命令行给出的）主管部门复核意见：只有该单位该年度最新的一份、且复核的正是所公开的那份材料时，"
+                  "才在页面上公开其复核分数（复核意见的文字不公开）；给出 --roster 时还须由名册所有者签名。"
+                  "公开的是删去联系人、电话等信息后由发布机关密钥重新签名的公开版，原件不公开。"
+                  "退出码：0 全部公开，1 有材料未通过核验或有复核意见未采用，2 无法生成。")
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
 @click.option("-o", "--output", "output", metavar="DIR", required=True,
               help="输出文件夹（新建，或替换之前发布的网站）")
 @click.option("--key", "keyfile", metavar="KEYFILE", required=True, help="发布机关的密钥文件（签名公开版）")
 @click.option("--roster", "roster_path", metavar="ROSTER", default=None,
-              help="公钥名册：给出时，单位公钥须登记在名册中才公开")
+              help="公钥名册：给出时，单位公钥须登记在名册中才公开，复核意见须由名册所有者签名才采用")
 @PASSPHRASE_OPTION
 @click.option("--signed-at", default=None, metavar="TIME",
               help="公开版的签名时间（ISO 8601；默认为当前时间）")
@@ -180,14 +184,19 @@ def publish(inputs: tuple[str, ...], output: str, keyfile: str, roster_path: str
     report = build_public_site([Path(p) for p in inputs], Path(output), key, signed_at or utc_now(), roster)
     for entry in report.published:
         sub = entry.copy.submission
+        review = f"，复核分数 {entry.review}" if entry.review else ""
         click.echo(f"已公开：{sub.year} {one_line(sub.unit_name)}（{one_line(sub.unit_code)}）"
-                   f"总分 {entry.total}，等级 {entry.grade} → units/{entry.slug}.html")
+                   f"总分 {entry.total}，等级 {entry.grade}{review} → units/{entry.slug}.html")
         if entry.slug in report.removed:
             click.echo(f"  已删去：{'、'.join(report.removed[entry.slug][:8])}")
-    for rejected in report.rejected:
-        click.echo(click.style(f"未公开：{rejected.source}", fg="red", bold=True), err=True)
-        for reason in rejected.reasons[:5]:
-            click.echo(f"  ✗ {one_line(reason)}", err=True)
-    click.echo(f"公开网站：{report.out_dir}（{len(report.published)} 个单位，未公开 {len(report.rejected)} 份）；"
+    for title, items in (("未公开", report.rejected), ("复核意见未采用", report.refused_reviews)):
+        for rejected in items:
+            click.echo(click.style(f"{title}：{rejected.source}", fg="red", bold=True), err=True)
+            for reason in rejected.reasons[:5]:
+                click.echo(f"  ✗ {one_line(reason)}", err=True)
+    reviewed = sum(1 for entry in report.published if entry.review)
+    click.echo(f"公开网站：{report.out_dir}（{len(report.published)} 个单位，其中 {reviewed} 个附复核分数；"
+               f"未公开 {len(report.rejected)} 份，复核意见未采用 {len(report.refused_reviews)} 份）；"
                f"公开版签名公钥指纹：{key.public.fingerprint}")
-    sys.exit(EXIT_ERRORS if report.rejected or not report.published else EXIT_OK)
+    problems = report.rejected or report.refused_reviews
+    sys.exit(EXIT_ERRORS if problems or not report.published else EXIT_OK)

@@ -1,19 +1,28 @@
 """Which bundles may be published: each input verified, the rest listed with a reason.
 
-Publishing is the last door before the public, so nothing is taken on trust: every file goes
+Publishing is the last door before the public, so nothing is taken on trust: every bundle goes
 through `verify_file` (signature, roster when given, schema, framework, recomputed score, cells
 and HTML against the signed payload) and only a verdict with no failure is kept. The envelope
 is then read a second time from the same bytes, so what is published is exactly what passed.
 A public copy made by `jixiao publish` is refused as input: only a unit's original is a source.
-When one unit has several verified bundles for a year, the latest signature wins.
+When one unit has several verified bundles for a year, the latest signature wins (a tie: the
+first met, which in a store is the latest to arrive).
+
+Inputs are files, folders (their .zip bundles) and stores (.sqlite/.db: every bundle and review
+they hold, named `STORE:sha256[:12]` as `consolidate` names them). Files and store rows go
+through the same `examine`, on bytes. A signed review (a file named, or a store's) is read with
+`read_review` and kept for `reviews.match`; the store is opened read-only, never modified.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+import sqlite3
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..bundle.archive import ArchiveError, open_zip
@@ -21,6 +30,9 @@ from ..bundle.envelope import SUBMISSION_TYPE, Envelope, parse_envelope
 from ..bundle.payload import SignedContent, parse_payload
 from ..bundle.roster import Roster
 from ..bundle.verify import MAX_BUNDLE_ENTRIES, MAX_FILE_BYTES, Verdict, verify_file
+from ..consolidate.collect import STORE_SUFFIXES, kind_of
+from ..consolidate.review import Review, ReviewError, read_review
+from ..io.errors import InputError
 from ..render.xlsx import envelope_from_book
 
 SUFFIXES = (".zip", ".json", ".xlsx")  # what a file named on the command line may be
@@ -37,11 +49,26 @@ class Accepted:
     content: SignedContent
     verdict: Verdict
 
+    @property
+    def payload_sha256(self) -> str:
+        """What a review names as the bundle it reviewed."""
+        return hashlib.sha256(self.envelope.payload).hexdigest()
+
 
 @dataclass(frozen=True)
 class Rejected:
     source: str
     reasons: list[str]
+
+
+@dataclass
+class Collected:
+    """The bundles to publish, what was refused, and the signed reviews that verified (by source)."""
+
+    accepted: list[Accepted] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    reviews: list[tuple[str, Review]] = field(default_factory=list)
+    refused_reviews: list[Rejected] = field(default_factory=list)
 
 
 def input_files(inputs: list[Path]) -> tuple[list[Path], list[Rejected]]:
@@ -62,6 +89,68 @@ def input_files(inputs: list[Path]) -> tuple[list[Path], list[Rejected]]:
             seen.add(path.resolve())
             unique.append(path)
     return unique, missing
+
+
+def _read(path: Path) -> bytes | Rejected:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return Rejected(str(path), [f"文件过大（上限 {MAX_FILE_BYTES // 1024 // 1024} MB）"])
+        return path.read_bytes()
+    except OSError as exc:
+        return Rejected(str(path), [f"读取失败（{exc.strerror or exc}）"])
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection: `Store` would set its pragmas and schema, which rewrites the file.
+    A store in a folder that cannot take the -wal/-shm files (a CD, a read-only share) has no
+    writer, so it is then read as immutable."""
+    uri = path.resolve().as_uri()
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        db.close()
+        if os.access(path.parent, os.W_OK):
+            raise
+        db = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+    return db
+
+
+def store_documents(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of every bundle a store holds, newest arrival first, then every review;
+    raises `InputError` for a file that is not a jixiao store or is damaged."""
+    from ..store import SCHEMA_VERSION
+
+    what = f"{path} 不是 jixiao 收件数据库"
+    try:
+        db = _connect_read_only(path)
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if version > SCHEMA_VERSION:
+                raise InputError(f"{path} 由更新版本的 jixiao 创建（格式 {version}），请升级后再发布")
+            if version != SCHEMA_VERSION or not {"bundles", "reviews"} <= tables:
+                raise InputError(what)
+            bundles = [r[0] for r in db.execute("SELECT sha256 FROM bundles ORDER BY received_at DESC, rowid DESC")]
+            for sha in bundles:
+                data = db.execute("SELECT data FROM bundles WHERE sha256 = ?", (sha,)).fetchone()[0]
+                yield f"{path.name}:{sha[:12]}", bytes(data)
+            for sha, envelope in db.execute("SELECT sha256, envelope FROM reviews ORDER BY rowid").fetchall():
+                yield f"{path.name}:{sha[:12]}", bytes(envelope)
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise InputError(f"{what}，或文件已损坏（{exc}）") from None
+
+
+def documents(files: list[Path]) -> Iterator[tuple[str, bytes | Rejected]]:
+    """(name, bytes) of every file, and of every bundle and review in a store; a file that could
+    not be read comes as its `Rejected`."""
+    for path in files:
+        if path.suffix.lower() in STORE_SUFFIXES:
+            yield from store_documents(path)
+        else:
+            yield str(path), _read(path)
 
 
 def _envelope_text(data: bytes) -> bytes | None:
@@ -87,16 +176,9 @@ def _failures(verdict: Verdict) -> list[str]:
     return [c.message for c in verdict.checks if c.status == "fail"] or ["无法读取"]
 
 
-def examine(path: Path, roster: Roster | None) -> Accepted | Rejected:
-    """Verify one file; an `Accepted` only when every check passed."""
-    name = str(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return Rejected(name, [f"文件过大（上限 {MAX_FILE_BYTES // 1024 // 1024} MB）"])
-        data = path.read_bytes()
-    except OSError as exc:
-        return Rejected(name, [f"读取失败（{exc.strerror or exc}）"])
-    verdict = verify_file(path.name, data, roster)
+def examine(name: str, data: bytes, roster: Roster | None) -> Accepted | Rejected:
+    """Verify one bundle's bytes; an `Accepted` only when every check passed."""
+    verdict = verify_file(Path(name).name, data, roster)
     if not verdict.ok:
         return Rejected(name, _failures(verdict))
     text = _envelope_text(data)
@@ -111,14 +193,26 @@ def examine(path: Path, roster: Roster | None) -> Accepted | Rejected:
     return Accepted(name, envelope, hashlib.sha256(text).hexdigest(), content, verdict)
 
 
-def collect(inputs: list[Path], roster: Roster | None) -> tuple[list[Accepted], list[Rejected]]:
-    """Verify everything; keep the newest verified bundle per (year, unit code)."""
+def collect(inputs: list[Path], roster: Roster | None) -> Collected:
+    """Verify everything; keep the newest verified bundle per (year, unit code), and the signed
+    reviews (with a roster, only those its owner signed)."""
     files, rejected = input_files(inputs)
+    out = Collected(rejected=rejected)
+    trusted = [roster.doc.owner.fingerprint] if roster is not None else None
     latest: dict[tuple[int, str], Accepted] = {}
-    for path in files:
-        result = examine(path, roster)
+    for name, data in documents(files):
+        if isinstance(data, Rejected):
+            out.rejected.append(data)
+            continue
+        if kind_of(data) == "review":
+            try:
+                out.reviews.append((name, read_review(data, trusted)))
+            except ReviewError as exc:
+                out.refused_reviews.append(Rejected(name, [exc.message]))
+            continue
+        result = examine(name, data, roster)
         if isinstance(result, Rejected):
-            rejected.append(result)
+            out.rejected.append(result)
             continue
         sub = result.content.submission
         key = (sub.year or 0, sub.unit_code.strip() or sub.unit_name.strip())
@@ -126,12 +220,12 @@ def collect(inputs: list[Path], roster: Roster | None) -> tuple[list[Accepted], 
         if older is not None:
             newer, stale = ((result, older) if result.content.signed_at > older.content.signed_at
                             else (older, result))
-            rejected.append(Rejected(stale.source, [
+            out.rejected.append(Rejected(stale.source, [
                 f"同一单位同一年度已有更新的签名材料（{newer.source}，签名时间 {newer.content.signed_at}）"]))
             result = newer
         latest[key] = result
-    accepted = sorted(latest.values(), key=lambda a: (-(a.content.submission.year or 0),
-                                                       a.content.submission.department,
-                                                       a.content.submission.unit_kind != "本级",
-                                                       a.content.submission.unit_code))
-    return accepted, rejected
+    out.accepted = sorted(latest.values(), key=lambda a: (-(a.content.submission.year or 0),
+                                                           a.content.submission.department,
+                                                           a.content.submission.unit_kind != "本级",
+                                                           a.content.submission.unit_code))
+    return out

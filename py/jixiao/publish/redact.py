@@ -16,7 +16,6 @@ and mobile or landline numbers typed into free text (phones are private by the d
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -109,7 +108,7 @@ def public_copy(accepted: Accepted, key: PrivateKey, signed_at: str | datetime) 
     payload["redacted"] = True
     payload["original"] = {
         "envelope_sha256": accepted.envelope_sha256,
-        "payload_sha256": hashlib.sha256(accepted.envelope.payload).hexdigest(),
+        "payload_sha256": accepted.payload_sha256,
         "signers": [s.public_key.fingerprint_hex for s in accepted.envelope.valid_signatures()],
         "signed_at": content.signed_at,
     }

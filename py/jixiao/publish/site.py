@@ -2,7 +2,8 @@
 
     publish(inputs, out_dir, key, signed_at, roster=None) -> PublishReport
 
-Steps: verify and choose (collect.py), make each public copy (redact.py), write the pages and
+Steps: verify and choose (collect.py; inputs are bundles, folders and stores), match the
+supervisor's signed reviews to the chosen bundles (reviews.py), make each public copy (redact.py), write the pages and
 downloads into a staging folder (pages.py), build with mkdocs' Python API, then check that
 nothing points off the site's origin and that no private value made it into any file, and
 swap the result into `out_dir` (a failed build never leaves half a site behind).
@@ -27,14 +28,13 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..bundle.keys import PrivateKey
 from ..bundle.roster import Roster
 from ..io.errors import InputError
-from . import pages
+from . import pages, reviews
 from .collect import Rejected, collect
 from .redact import PublicCopy, public_copy
 
@@ -80,6 +80,7 @@ class PublishReport:
     out_dir: Path
     published: list[pages.Entry] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    refused_reviews: list[Rejected] = field(default_factory=list)  # listed; publishing goes on
     removed: dict[str, list[str]] = field(default_factory=dict)  # slug → what redaction removed
     log: list[str] = field(default_factory=list)
 
@@ -246,15 +247,19 @@ def _manifest(entries: Sequence[pages.Entry], publisher: str) -> str:
 
 
 def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: str | datetime,
-            roster: Roster | None = None, review_scores: dict[tuple[int, str], Decimal] | None = None
-            ) -> PublishReport:
-    """Verify, redact, re-sign and build; `out_dir` is replaced only when all of it worked."""
+            roster: Roster | None = None, review_scores: reviews.Scores | None = None) -> PublishReport:
+    """Verify, redact, re-sign and build; `out_dir` is replaced only when all of it worked.
+    Review scores come from the signed reviews among the inputs; `review_scores` (keyed by year
+    and unit code) adds scores a caller has already matched to the published bundles."""
     out_dir = Path(out_dir)
     _prepare_out(out_dir)
     report = PublishReport(out_dir)
-    accepted, report.rejected = collect(list(inputs), roster)
-    scores = review_scores or {}
-    copies: list[PublicCopy] = [public_copy(a, key, signed_at) for a in accepted]
+    found = collect(list(inputs), roster)
+    report.rejected = found.rejected
+    scores, refused = reviews.match(found.accepted, found.reviews)
+    report.refused_reviews = found.refused_reviews + refused
+    scores.update(review_scores or {})
+    copies: list[PublicCopy] = [public_copy(a, key, signed_at) for a in found.accepted]
     for copy in copies:
         sub = copy.submission
         entry = pages.Entry(pages.unit_slug(copy), copy, scores.get((sub.year or 0, sub.unit_code)))
