@@ -17,6 +17,7 @@ from consolidate_helpers import UNITS, own_bundle, supervisor, tampered_bundle, 
 from jixiao.bundle.keys import key_file_json
 from jixiao.cli import cli
 from jixiao.consolidate import check_bundle, consolidate, expand, make_review, sign_review
+from jixiao.io.errors import InputError
 from jixiao.render.summary_xlsx import SHEET
 from jixiao.store import Store
 
@@ -172,3 +173,55 @@ def test_a_new_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:
                 assert stat.S_IMODE((path.parent / name).stat().st_mode) == 0o600, name
     finally:
         os.umask(old)
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_another_programs_database_is_refused_untouched(tmp_path: Path) -> None:
+    """`jixiao serve --store other.db` or `consolidate other.db` must not turn someone else's SQLite
+    file into a jixiao store (nor switch it to WAL): it is refused before anything is written."""
+    other = tmp_path / "财务.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE 账目 (x)")
+    db.commit()
+    db.close()
+    before = _sha(other)
+    for options in ({"create": True}, {"create": False}, {"read_only": True}):
+        with pytest.raises(InputError, match="不是 jixiao 收件数据库"):
+            Store(other, **options)  # type: ignore[arg-type]
+        assert _sha(other) == before and not Path(f"{other}-wal").exists()
+    result = CliRunner().invoke(cli, ["consolidate", str(other), "-o", str(tmp_path / "附件4.xlsx")])
+    assert result.exit_code == 2 and "不是 jixiao 收件数据库" in result.output, result.output
+    assert _sha(other) == before
+
+
+def test_reading_a_store_leaves_it_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "收件.sqlite"
+    with Store(path) as store:
+        add(store, *own_bundle())
+    before = _sha(path)
+    with Store(path, read_only=True) as store:
+        assert store.count() == 1 and [row.sha256 for row, _ in store.all_documents()] == [store.bundles()[0].sha256]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            store._db.execute("INSERT INTO reviews (sha256) VALUES ('x')")
+    result = CliRunner().invoke(cli, ["consolidate", str(path), "-o", str(tmp_path / "附件4.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert _sha(path) == before
+
+
+def test_a_damaged_store_is_named_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "收件.sqlite"
+    with Store(path) as store:
+        for name, data in (own_bundle(), *(unit_bundle(code) for code, *_ in UNITS)):
+            add(store, name, data)
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[page:] = b"\xa5" * (len(data) - page)  # the header survives, every other page is garbage
+    path.write_bytes(bytes(data))
+    result = CliRunner().invoke(cli, ["consolidate", str(path), "-o", str(tmp_path / "附件4.xlsx")])
+    assert result.exit_code == 2, result.output
+    assert "已损坏" in result.output and "Traceback" not in result.output and "程序内部错误" not in result.output

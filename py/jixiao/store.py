@@ -161,11 +161,30 @@ def verification_json(checked: Checked, *, deep: bool = False) -> dict[str, Any]
             "mode": "deep" if deep else "envelope", "checked_by": f"jixiao {__version__}"}
 
 
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write. A store on a medium that cannot take SQLite's -wal/-shm
+    files (a CD, a read-only share) has no writer, so it is then read as immutable."""
+    uri = path.resolve().as_uri()
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        db.close()
+        if os.access(path.parent, os.W_OK):
+            raise
+        db = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+    return db
+
+
 class Store:
     """An append-only SQLite store of bundles and reviews."""
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, read_only: bool = False) -> None:
+        """Open (or with `create`, make) a store. Nothing is written before the file is known to be
+        a jixiao store, or a new empty file: another program's SQLite database is refused untouched.
+        `read_only` never writes at all (consolidate, publish and listing only read)."""
         self.path = Path(path)
+        create = create and not read_only
         if not create and not self.path.is_file():
             raise InputError(f"数据库文件不存在：{self.path}")
         if create:
@@ -175,23 +194,37 @@ class Store:
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         try:
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db = _connect_read_only(self.path) if read_only else sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if version > SCHEMA_VERSION:
                 raise InputError(f"数据库由更新版本的 jixiao 创建（格式 {version}），请升级后再打开")
-            if create or version == SCHEMA_VERSION:
-                self._db.executescript(_SCHEMA)
+            fresh = create and version == 0 and not tables
+            if not fresh and (version != SCHEMA_VERSION or not {"bundles", "reviews"} <= tables):
+                raise InputError(f"{self.path} 不是 jixiao 收件数据库")
+            if not read_only:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                self._db.executescript(_SCHEMA)  # IF NOT EXISTS: what an older store lacks, nothing else
+            if fresh:
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            else:
-                raise InputError(f"{self.path} 不是 jixiao 数据库")
         except sqlite3.DatabaseError as exc:
-            raise InputError(f"无法打开数据库 {self.path}（{exc}）") from None
+            self._close_quietly()
+            raise InputError(f"无法打开数据库 {self.path}：不是 jixiao 收件数据库，或文件已损坏（{exc}）") from None
+        except InputError:
+            self._close_quietly()
+            raise
         self._lock = threading.Lock()
 
     # --- lifecycle ---
+
+    def _close_quietly(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
 
     def close(self) -> None:
         with self._lock:
@@ -313,13 +346,17 @@ class Store:
         return out
 
     def all_documents(self) -> Iterator[tuple[Any, bytes]]:
-        """(record, bytes) of every bundle, then every review: what `consolidate STORE` reads."""
-        for row in self.bundles():
-            data = self.data(row.sha256)
-            if data is not None:
-                yield row, data
-        with self._lock:
-            rows = self._db.execute("SELECT sha256, received_at, envelope FROM reviews ORDER BY rowid").fetchall()
+        """(record, bytes) of every bundle, then every review: what `consolidate STORE` and
+        `publish STORE` read. A page of the file found damaged on the way is an `InputError`."""
+        try:
+            for row in self.bundles():
+                data = self.data(row.sha256)
+                if data is not None:
+                    yield row, data
+            with self._lock:
+                rows = self._db.execute("SELECT sha256, received_at, envelope FROM reviews ORDER BY rowid").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"数据库 {self.path} 已损坏，无法读出全部材料（{exc}）") from None
         for sha, received_at, envelope in rows:
             yield _Doc(sha, received_at), bytes(envelope)
 

@@ -332,7 +332,7 @@ def store_add(store_path: str, inputs: tuple[str, ...], roster_path: str | None,
 def store_list(store_path: str, year: int | None, as_json: bool) -> None:
     from ..store import Store
 
-    with Store(Path(store_path), create=False) as db:
+    with Store(Path(store_path), read_only=True) as db:
         rows = db.latest(year)
         reviews = {(r.unit_code, r.year): r for r in reversed(db.review_rows(year=year))}
         versions = {(r.unit_code, r.year): db.versions(r.unit_code, r.year or 0) for r in rows}

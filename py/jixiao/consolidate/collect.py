@@ -170,7 +170,7 @@ def store_sources(path: Path) -> list[Source]:
     """Every bundle and review a store holds, as sources (server side: needs sqlite3)."""
     from ..store import Store
 
-    with Store(path, create=False) as store:
+    with Store(path, read_only=True) as store:
         return [Source(f"{path.name}:{row.sha256[:12]}", data=data, received_at=row.received_at)
                 for row, data in store.all_documents()]
 

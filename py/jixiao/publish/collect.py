@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import sqlite3
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,7 +30,6 @@ from ..bundle.roster import Roster
 from ..bundle.verify import MAX_BUNDLE_ENTRIES, MAX_FILE_BYTES, Verdict, verify_file
 from ..consolidate.collect import STORE_SUFFIXES, kind_of
 from ..consolidate.review import Review, ReviewError, read_review
-from ..io.errors import InputError
 from ..render.xlsx import envelope_from_book
 
 SUFFIXES = (".zip", ".json", ".xlsx")  # what a file named on the command line may be
@@ -100,47 +97,14 @@ def _read(path: Path) -> bytes | Rejected:
         return Rejected(str(path), [f"读取失败（{exc.strerror or exc}）"])
 
 
-def _connect_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection: `Store` would set its pragmas and schema, which rewrites the file.
-    A store in a folder that cannot take the -wal/-shm files (a CD, a read-only share) has no
-    writer, so it is then read as immutable."""
-    uri = path.resolve().as_uri()
-    db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
-    try:
-        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.OperationalError:
-        db.close()
-        if os.access(path.parent, os.W_OK):
-            raise
-        db = sqlite3.connect(f"{uri}?immutable=1", uri=True)
-    return db
-
-
 def store_documents(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of every bundle a store holds, newest arrival first, then every review;
-    raises `InputError` for a file that is not a jixiao store or is damaged."""
-    from ..store import SCHEMA_VERSION
+    """(name, bytes) of every bundle a store holds, newest arrival first, then every review; the
+    store is opened read-only. Raises `InputError` for a file that is not a jixiao store or is damaged."""
+    from ..store import Store
 
-    what = f"{path} 不是 jixiao 收件数据库"
-    try:
-        db = _connect_read_only(path)
-        try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if version > SCHEMA_VERSION:
-                raise InputError(f"{path} 由更新版本的 jixiao 创建（格式 {version}），请升级后再发布")
-            if version != SCHEMA_VERSION or not {"bundles", "reviews"} <= tables:
-                raise InputError(what)
-            bundles = [r[0] for r in db.execute("SELECT sha256 FROM bundles ORDER BY received_at DESC, rowid DESC")]
-            for sha in bundles:
-                data = db.execute("SELECT data FROM bundles WHERE sha256 = ?", (sha,)).fetchone()[0]
-                yield f"{path.name}:{sha[:12]}", bytes(data)
-            for sha, envelope in db.execute("SELECT sha256, envelope FROM reviews ORDER BY rowid").fetchall():
-                yield f"{path.name}:{sha[:12]}", bytes(envelope)
-        finally:
-            db.close()
-    except sqlite3.Error as exc:
-        raise InputError(f"{what}，或文件已损坏（{exc}）") from None
+    with Store(path, read_only=True) as store:
+        for row, data in store.all_documents():
+            yield f"{path.name}:{row.sha256[:12]}", data
 
 
 def documents(files: list[Path]) -> Iterator[tuple[str, bytes | Rejected]]:
