@@ -4,7 +4,8 @@ Run: python benchmarks/bench_consolidate.py [--count 10000] [--workers 2] [--for
 
 Generates `count` signed bundles once per format (each unit its own Ed25519 key, one
 department, one year; `jixiao.samples.random_submission`, defects included), in a process
-pool, cached under .cache/bench-consolidate/ (about 25 kB a zip), with a roster signed by the
+pool, cached under .cache/bench-consolidate/FORMAT-LAYOUT/ (LAYOUT: a digest of one sample
+bundle's bytes, so a new bundle layout is generated afresh), with a roster signed by the
 supervisor that enrols every unit's key. Each timed run does what `jixiao consolidate FOLDER
 --roster R --key K -o 附件4.xlsx` does, minus the xlsx (timed apart, see below): load and check
 the roster, list the folder, check every bundle in `workers` processes (the signature against
@@ -71,6 +72,15 @@ def _make(args: tuple[int, str, str]) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_bytes(data)
     temporary.replace(path)
+
+
+def layout_folder(cache: Path, fmt: str) -> Path:
+    """Where this writer's bundles are cached: named by the bytes of one sample bundle (the writer
+    is deterministic), so a change to the bundle layout never measures bundles of the old one."""
+    with tempfile.TemporaryDirectory() as scratch:
+        _make((0, fmt, scratch))
+        sample = (Path(scratch) / f"{0:06d}.{fmt}").read_bytes()
+    return cache / f"{fmt}-{hashlib.sha256(sample).hexdigest()[:12]}"
 
 
 def generate(count: int, fmt: str, folder: Path) -> list[Path]:
@@ -228,13 +238,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "附件4.json"
         for fmt in args.formats.split(","):
-            paths = generate(args.count, fmt, args.cache / fmt)
+            folder = layout_folder(args.cache, fmt)
+            paths = generate(args.count, fmt, folder)
             size = sum(p.stat().st_size for p in paths)
             print(f"\n{fmt}: {len(paths)} bundles, {size / 1024 / 1024:.0f} MB, roster of {args.count} units")
             if not args.no_single:
                 rate = single(paths[: min(1000, len(paths))], roster)
                 print(f"  1 process, no pool: {rate:,.0f} bundles/s ({1000 / rate:.2f} ms each)")
-            folder = args.cache / fmt
             whole = sum(1 for _ in folder.iterdir()) == len(paths)
             inputs = [folder] if whole else list(paths)  # a smaller --count: those files, not the folder
             for number in range(1, args.runs + 1):
