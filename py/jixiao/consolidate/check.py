@@ -200,9 +200,11 @@ def _check_zip(checked: Checked, safe: SafeZip, roster: Roster | None) -> None:
     if len(safe.entries) > MAX_BUNDLE_ENTRIES:
         raise _Refused(f"压缩包中的条目过多（{len(safe.entries)} 个，上限 {MAX_BUNDLE_ENTRIES}）")
     by_suffix: dict[str, list[str]] = {}
-    for name in safe.entries:
-        by_suffix.setdefault(PurePosixPath(name).suffix.lower(), []).append(name)
     parts = (".json", ".xlsx", ".html")
+    for name in safe.entries:
+        tail = name[-5:].lower()  # 'x.json' without '/' has that suffix in any pathlib: no parse needed
+        plain = len(name) > 5 and "/" not in name and tail in parts
+        by_suffix.setdefault(tail if plain else PurePosixPath(name).suffix.lower(), []).append(name)
     extra = [n for s, names in by_suffix.items() for n in (names if s not in parts else names[1:])]
     if extra:
         raise _Refused(f"压缩包中有多余的文件：{'、'.join(e[:60] for e in extra[:5])}")
@@ -250,19 +252,23 @@ _XML_CHANGES = re.compile("[\x00-\x1f<&\ufffe\uffff]|]]>")  # what an XML text n
 def _compact_plain(doc: dict[str, Any]) -> tuple[str, bool]:
     """`_compact`, and whether the text holds nothing XML would refuse or read otherwise (control
     characters, markup, ']]>', U+FFFE/U+FFFF): then `carries` may compare it byte for byte. Only
-    the small members are searched: the payload is canonical base64."""
-    members = []
+    the small members are searched: the payload is canonical base64. A string is written by
+    `encode_basestring`, which is what `json.dumps` calls for one, and the 20 kB is joined once."""
+    pieces = ["{"]
     plain = True
     for key, value in doc.items():
-        name = json.dumps(key, ensure_ascii=False)
+        name = json.encoder.encode_basestring(key)
         if key == "payload":
-            text = f'"{value}"'
+            pieces += (name, ':"', f"{value}", '"', ",")
+            continue
+        if isinstance(value, str):
+            text = json.encoder.encode_basestring(value)
         else:
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            plain = plain and _XML_CHANGES.search(text) is None
-        plain = plain and _XML_CHANGES.search(name) is None
-        members.append(f"{name}:{text}")
-    return "{" + ",".join(members) + "}", plain
+        plain = plain and _XML_CHANGES.search(text) is None and _XML_CHANGES.search(name) is None
+        pieces += (name, ":", text, ",")
+    pieces[-1] = "}" if len(pieces) > 1 else "{}"
+    return "".join(pieces), plain
 
 
 # --- the envelope ------------------------------------------------------------------------------
