@@ -27,11 +27,14 @@ def round2(value: Decimal) -> Decimal:
 
 def plain(value: Decimal) -> str:
     """Decimal as a plain string without exponent or trailing zeros: 98, 1.5, 0.25."""
-    try:  # `_cached`'s look-up first, spelt out: the rules ask for a text per finding
-        text = _PLAIN.get(value)
-    except TypeError:
-        return _plain(value)
-    return _cached(_PLAIN, _plain, value) if text is None else text
+    # Most values already print so ('98', '2.5', '-0'): `str` says it without hashing the
+    # value for the cache (a new Decimal's first hash cost more than the rest of this).
+    # Short texts only, finite only, so nothing that `_plain` refuses gets through.
+    text = str(value)
+    if len(text) <= 20 and "E" not in text and (text[-1] != "0" or "." not in text) \
+            and value.is_finite():
+        return text
+    return _cached(_PLAIN, _plain, value)
 
 
 def fixed2(value: Decimal) -> str:

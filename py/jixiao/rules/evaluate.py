@@ -27,8 +27,7 @@ def evaluate(submission: Submission, framework: Framework) -> Evaluation:
     tree = check_tree(submission.indicators, framework)
     findings += tree.findings
     # No grade for a form with nothing scored yet: a blank form is not 差.
-    scored = any(result.score is not None for result in tree.indicators)
-    grade = framework.grade_of(tree.total) if scored else None
+    grade = framework.grade_of(tree.total) if tree.scored else None
     findings += check_total_and_grade(submission, framework, tree.total, grade)
     findings += check_report_figures(submission, funds["total"])
     return Evaluation.trusted(

@@ -29,6 +29,7 @@ class TreeResult:
     indicators: list[IndicatorResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     total: Decimal = ZERO
+    scored: bool = False  # some row has a score
 
 
 def _check_qualitative(out: list[Finding], index: FrameworkIndex, path: str, what: str,
@@ -135,7 +136,9 @@ def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
                     continue
                 results.append(_check_item(out, index, name, group.name, f"{gpath}.items.{k}", item))
                 max_sum += maximum or ZERO
-                score_sum += score or ZERO
+                if score is not None:
+                    res.scored = True
+                    score_sum += score or ZERO
                 if maximum:
                     scored += 1
             if scored == 0:
