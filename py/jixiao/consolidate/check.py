@@ -254,6 +254,10 @@ def _compact_plain(doc: dict[str, Any]) -> tuple[str, bool]:
     characters, markup, ']]>', U+FFFE/U+FFFF): then `carries` may compare it byte for byte. Only
     the small members are searched: the payload is canonical base64. A string is written by
     `encode_basestring`, which is what `json.dumps` calls for one, and the 20 kB is joined once."""
+    def xml_plain(text: str) -> bool:  # the regex's answer; for plain ASCII, C scans instead of its alternation
+        ascii_plain = text.isascii() and text.isprintable() and "<" not in text and "&" not in text
+        return (ascii_plain and "]]>" not in text) or _XML_CHANGES.search(text) is None
+
     pieces = ["{"]
     plain = True
     for key, value in doc.items():
@@ -265,7 +269,7 @@ def _compact_plain(doc: dict[str, Any]) -> tuple[str, bool]:
             text = json.encoder.encode_basestring(value)
         else:
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        plain = plain and _XML_CHANGES.search(text) is None and _XML_CHANGES.search(name) is None
+        plain = plain and xml_plain(text) and xml_plain(name)
         pieces += (name, ":", text, ",")
     pieces[-1] = "}" if len(pieces) > 1 else "{}"
     return "".join(pieces), plain
