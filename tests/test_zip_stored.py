@@ -15,8 +15,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
-from bundle_helpers import entries, rezip, seed_bundle
-from jixiao.bundle import verify_file
+from bundle_helpers import SIGNED_AT, entries, framework, rezip, seed, seed_bundle, unit_key
+from jixiao.bundle import build_bundle, verify_file
 from jixiao.bundle.archive import ArchiveError, SafeZip, _directory, open_zip
 from jixiao.consolidate import check_bundle
 from jixiao.render.xlsx import ENVELOPE_SHEET, _stored, envelope_from_book
@@ -182,3 +182,12 @@ def test_libreoffice_opens_the_stored_workbook(tmp_path: Path) -> None:
                    check=True, capture_output=True, timeout=180, env=env)
     text = (tmp_path / "bundle.csv").read_text("utf-8")
     assert "部门（单位）整体支出绩效自评表" in text
+
+
+def test_a_bundle_is_dated_by_its_signature_not_the_clock() -> None:
+    xlsx = entries(seed_bundle()[1])[".xlsx"]  # signed 2022-03-01T10:00:00+08:00
+    assert {i.date_time for i in _infos(xlsx).values()} == {(2022, 3, 1, 10, 0, 0)}
+    core = zipfile.ZipFile(io.BytesIO(xlsx)).read("docProps/core.xml")
+    assert core.count(b">2022-03-01T02:00:00Z<") == 2  # created and modified
+    name, data = seed_bundle()
+    assert build_bundle(seed(), framework(), unit_key(), SIGNED_AT) == (name, data)

@@ -112,7 +112,7 @@ def finish_bundle(prepared: Prepared, signatures: Sequence[Signature]) -> tuple[
     text = envelope.to_json()
     stem = bundle_stem(prepared.submission)
     xlsx = write_xlsx(prepared.submission, prepared.evaluation, envelope.to_json(indent=None),
-                      framework=prepared.framework)
+                      framework=prepared.framework, dated=parse_signed_at(prepared.signed_at).astimezone(CHINA))
     html = render_report_html(prepared.submission, prepared.evaluation,
                               framework=prepared.framework, signed_at=prepared.signed_at)
     files = [(".json", (text + "\n").encode("utf-8")), (".xlsx", xlsx), (".html", html.encode("utf-8"))]

@@ -19,6 +19,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 
 from ..catalog import UnknownName, load_framework
 from ..model.evaluation import Evaluation
@@ -275,8 +277,10 @@ def _finish(ws: Any, cells: list[Cell], widths: tuple[int, ...], bordered: tuple
 
 
 def write_xlsx(submission: Submission, evaluation: Evaluation, envelope_json: str | None,
-               *, framework: Framework | None = None) -> bytes:
-    """The workbook's bytes: 附件6, 附件7 and (when given) the envelope on a very hidden sheet."""
+               *, framework: Framework | None = None, dated: datetime | None = None) -> bytes:
+    """The workbook's bytes: 附件6, 附件7 and (when given) the envelope on a very hidden sheet.
+    `dated` (aware; a bundle passes its signing time in China) replaces the clock in the document
+    properties and the parts' dates, so the same bundle is written to the same bytes."""
     cells = layout(submission, evaluation, framework)
     book = Workbook()
     form = book.active
@@ -298,23 +302,29 @@ def write_xlsx(submission: Submission, evaluation: Evaluation, envelope_json: st
         hidden.sheet_state = "veryHidden"
     book.active = 0
     out = io.BytesIO()
-    book.save(out)
-    if envelope_json is None:
+    if dated is None:
+        book.save(out)
+    else:  # what `book.save` does, but with `dated` where it puts the clock
+        book.properties.created = book.properties.modified = dated.astimezone(UTC).replace(tzinfo=None)
+        ExcelWriter(book, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
+    if envelope_json is None and dated is None:
         return out.getvalue()
-    return _stored(out.getvalue(), hidden.path.lstrip("/"))  # the path is known once saved
+    stamp = None if dated is None else (max(dated.year, 1980), *dated.timetuple()[1:6])
+    part = hidden.path.lstrip("/") if envelope_json is not None else None  # the path is known once saved
+    return _stored(out.getvalue(), part, stamp)
 
 
-def _stored(xlsx: bytes, part: str) -> bytes:
+def _stored(xlsx: bytes, part: str | None, stamp: tuple[int, int, int, int, int, int] | None = None) -> bytes:
     """The same package with `part` stored rather than deflated: the signature sheet is read on
     every check of thousands of bundles and compresses to 30% of 20 kB, while the bundle's zip
-    stores the xlsx as it is. Every entry keeps its name, order, date and attributes; the others
-    are deflated again with zipfile's default level, as openpyxl deflated them, so equal input
-    gives equal output."""
+    stores the xlsx as it is. Every entry keeps its name, order and attributes, and its date
+    unless `stamp` is given; the others are deflated again with zipfile's default level, as
+    openpyxl deflated them, so equal input gives equal output."""
     source = zipfile.ZipFile(io.BytesIO(xlsx))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
-            copy = zipfile.ZipInfo(info.filename, info.date_time)
+            copy = zipfile.ZipInfo(info.filename, stamp or info.date_time)
             copy.compress_type = zipfile.ZIP_STORED if info.filename == part else info.compress_type
             copy.create_system, copy.external_attr = info.create_system, info.external_attr
             target.writestr(copy, source.read(info))
