@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..model.evaluation import Finding, Severity
+from ..model.evaluation import Finding, Severity, trusted_model
 
 
 @dataclass(frozen=True)
@@ -77,4 +77,5 @@ _MAKE = {code: (entry.severity, entry.template.format) for code, entry in REGIST
 def finding(code: str, path: str, **values: Any) -> Finding:
     """Make a finding from the registry; a missing placeholder is a programming error."""
     severity, fill = _MAKE[code]
-    return Finding.trusted(code=code, severity=severity, path=path, message=fill(**values))
+    return trusted_model(
+        Finding, {"code": code, "severity": severity, "path": path, "message": fill(**values)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..model.evaluation import Finding, FundResult
+from ..model.evaluation import Finding, FundResult, trusted_model
 from ..model.numbers import ZERO, matches_as_written, percent, plain, round2
 from ..model.submission import FUND_ROWS, Funds
 from .findings import finding
@@ -57,7 +57,8 @@ def check_funds(funds: Funds) -> tuple[dict[str, FundResult], Decimal | None, li
             findings.append(finding(
                 "RATE_MISMATCH", f"funds.{key}.rate", what=label,
                 declared=plain(declared), computed=format(rate, "f")))
-        results[key] = FundResult.trusted(budget=budget, executed=executed, rate=rate)
+        results[key] = trusted_model(
+            FundResult, {"budget": budget, "executed": executed, "rate": rate})
 
     for name, (a, b) in _PARTS.items():
         x, y = getattr(funds, a), getattr(funds, b)

@@ -3,7 +3,8 @@
 `evaluate` asked `Framework.level1` (a scan), `_known` (a scan keying every known name) and
 `leaf_sections` (a walk) again for every submission; consolidation evaluates thousands of
 submissions under the same framework object. The answers are the same as those scans give:
-the first match in framework order wins.
+the first match in framework order wins. The index also keeps, per row name, what a row's
+checks need of its name (`row_facts`), and the required report sections with their texts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from ..model.framework import Framework, KnownIndicator, Level1Def, QualitativeBand, Rule, Section
+from ..model.framework import Framework, KnownIndicator, Level1Def, QualitativeBand, Rule
 from ..model.measures import is_blank
 from ..model.numbers import ZERO
 
@@ -59,7 +60,8 @@ _MAX_ROWS = 4096
 class FrameworkIndex:
     levels: dict[str, Level1Def]
     known: dict[tuple[int, str], dict[str, KnownIndicator]]  # (id of the level, group name) → key → known
-    leaf_sections: tuple[Section, ...]
+    # (id, path, what) of each required leaf section, for its MISSING_REQUIRED finding
+    required_sections: tuple[tuple[str, str, str], ...]
     top_band: QualitativeBand | None
     # (low, high, whether the band equals the top band) of those with both bounds, in order
     bands: tuple[tuple[Decimal, Decimal, bool], ...]
@@ -104,7 +106,9 @@ def _build(fw: Framework) -> FrameworkIndex:
     top = max(bands, key=lambda b: b.high or ZERO) if bands else None
     bounded = tuple((b.low, b.high, b == top) for b in bands
                     if b.low is not None and b.high is not None)
-    return FrameworkIndex(levels, known, tuple(fw.leaf_sections()), top, bounded, {})
+    required = tuple((s.id, f"report.sections.{s.id}", f"自评报告“{s.title}”")
+                     for s in fw.leaf_sections() if s.required)
+    return FrameworkIndex(levels, known, required, top, bounded, {})
 
 
 # Keyed by the object's id while holding the object itself, so the id cannot be reused by

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..model.evaluation import Finding, IndicatorResult, Level1Result
+from ..model.evaluation import Finding, IndicatorResult, Level1Result, trusted_model
 from ..model.framework import RULE_NAMES, Framework
 from ..model.measures import is_blank
 from ..model.numbers import HUNDRED, ZERO, plain, round2
 from ..model.submission import Indicator, Level1
 from .findings import finding
 from .index import FrameworkIndex, framework_index, split_label
-from .scoring import Outcome, suggest
+from .scoring import suggest
 
 __all__ = ["TreeResult", "check_tree", "is_blank_row", "split_label"]
 
@@ -102,8 +102,9 @@ def _check_item(out: list[Finding], index: FrameworkIndex, level_name: str, grou
         if maximum is not None and ZERO <= score < maximum and is_blank(item.deviation):
             out.append(finding("DEVIATION_REASON_MISSING", f"{path}.deviation", what=what,
                                score=plain(score), max=plain(maximum)))
-    return IndicatorResult.trusted(path=path, name=facts.name, rule=kind, max_score=maximum,
-                                   score=score, suggested=suggested)
+    return trusted_model(IndicatorResult, {"path": path, "name": facts.name, "rule": kind,
+                                           "max_score": maximum, "score": score,
+                                           "suggested": suggested})
 
 
 def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
@@ -150,8 +151,9 @@ def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
         if lv.weight is not None and score_sum > lv.weight:
             out.append(finding("SCORE_EXCEEDS_MAX", lpath, what=f"一级指标“{lv.name}”",
                                score=plain(score_sum), max=plain(lv.weight)))
-        res.level1.append(Level1Result.trusted(path=lpath, name=lv.name, weight=lv.weight,
-                                               max_sum=max_sum, score_sum=score_sum))
+        res.level1.append(trusted_model(Level1Result, {
+            "path": lpath, "name": lv.name, "weight": lv.weight, "max_sum": max_sum,
+            "score_sum": score_sum}))
         res.total += score_sum
     if weights and sum(weights, ZERO) != fw.total:
         out.append(finding("WEIGHT_SUM_MISMATCH", "indicators",

@@ -26,10 +26,10 @@ def check_required(sub: Submission, fw: Framework) -> list[Finding]:
             out.append(finding("MISSING_REQUIRED", path, what=label))
     if sub.year is None:
         out.append(finding("MISSING_REQUIRED", "year", what="年度"))
-    for section in framework_index(fw).leaf_sections:
-        if section.required and is_blank(sub.report.sections.get(section.id)):
-            out.append(finding("MISSING_REQUIRED", f"report.sections.{section.id}",
-                               what=f"自评报告“{section.title}”"))
+    sections = sub.report.sections
+    for section_id, path, what in framework_index(fw).required_sections:
+        if is_blank(sections.get(section_id)):
+            out.append(finding("MISSING_REQUIRED", path, what=what))
     return out
 
 

@@ -104,10 +104,13 @@ def suggest(rule: Rule | None, target_text: str, actual_text: str,
             maximum: Decimal | None) -> Outcome:
     """Apply `rule` (or the inferred one) and return the suggestion, if any."""
     target = parse_measure(target_text)
+    kind: str
     if rule is not None:
         kind = rule.kind
+    elif target is None:
+        kind = "qualitative"
     else:  # `infer_kind`, spelt out: this runs for every row
-        kind = "qualitative" if target is None else _KIND_OF_COMPARATOR.get(target.comparator, "equal")  # type: ignore[arg-type]
+        kind = _KIND_OF_COMPARATOR.get(target.comparator, "equal")  # type: ignore[arg-type]
     if kind == "qualitative" or maximum is None:
         return _outcome(Outcome, (kind, None, None, qualitative_met(target_text, actual_text)))
     actual = parse_measure(actual_text)
