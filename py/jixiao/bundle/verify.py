@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from .. import __version__
 from ..catalog import UnknownName, load_framework
+from ..io.files import read_at_most
 from ..model.framework import Framework
 from ..render.report_html import render_report_html
 from ..render.xlsx import envelope_from_book
@@ -91,8 +92,7 @@ def verify_path(path: Path | str, roster: Roster | None = None) -> Verdict:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             return verdict.unreadable(_size_problem(size))
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        data = read_at_most(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         return verdict.unreadable("文件不存在")
     except PermissionError:

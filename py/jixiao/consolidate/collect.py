@@ -35,6 +35,7 @@ from ..bundle.archive import ArchiveError, open_zip
 from ..bundle.envelope import REVIEW_TYPE, SUBMISSION_TYPE, SUMMARY_TYPE
 from ..bundle.roster import Roster
 from ..bundle.verify import MAX_FILE_BYTES
+from ..io.files import read_at_most
 from ..render.xlsx import ENVELOPE_SHEET
 from .check import Checked, UnitFacts, check_bundle
 from .review import Review, ReviewError, latest_reviews, read_review
@@ -72,9 +73,7 @@ class Source:
         if self.data is not None:
             return self.data
         assert self.path is not None
-        with open(self.path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-        return data
+        return read_at_most(self.path, MAX_FILE_BYTES)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from ..catalog import framework_ids
 from ..model.fields import clip, describe_validation_error
 from ..model.submission import Submission
 from .errors import InputError
+from .files import read_at_most
 
 MAX_BYTES = 20_000_000
 _MB = 1_000_000
@@ -51,8 +52,7 @@ def load_submission(path: Path, framework_id: str | None = None) -> Submission:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise InputError(_too_large(size))
-        with path.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)  # the file may grow, or stat may not know its size
+        data = read_at_most(path, MAX_BYTES)  # the file may grow, or stat may not know its size
     except FileNotFoundError:
         raise InputError("文件不存在") from None
     except PermissionError:
