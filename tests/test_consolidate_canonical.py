@@ -236,3 +236,12 @@ def test_the_decoder_refuses_what_is_no_base64_character(char: str) -> None:
         with pytest.raises(ValueError):
             _BASE64.validate_json(json.dumps(spelt))
         assert _b64(spelt) is None
+
+
+def test_a_remembered_key_order_never_passes_the_same_keys_in_another_order() -> None:
+    from jixiao.consolidate.check import _plain_sorted
+
+    assert _plain_sorted({"a": 1, "b": {"c": "x", "d": None}})  # remembered: ("a", "b"), ("c", "d")
+    assert not _plain_sorted({"b": {"c": "x", "d": None}, "a": 1})
+    assert not _plain_sorted({"a": 1, "b": {"d": None, "c": "x"}})
+    assert not _plain_sorted({"a": 1.0, "b": {"c": "x", "d": None}})  # a known order, a float in it

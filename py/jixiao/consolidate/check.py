@@ -388,17 +388,26 @@ def _strict_payload_problem(payload: bytes) -> str:
     return "签名内容格式不对"
 
 
+_SORTED_KEYS: set[tuple[str, ...]] = set()  # key orders seen sorted: the same few dozen recur in every payload
+_SORTED_KEYS_LIMIT = 4096
+
+
 def _plain_sorted(value: Any) -> bool:
     """Whether every object of a parsed value has its keys in increasing order and every number is
     an integer within ±(2**53-1): one loop over a stack, no call per value (a recursive walk or a
-    sorted `json.dumps` cost several times more)."""
+    sorted `json.dumps` cost several times more). A key order once found sorted is remembered
+    (by the keys themselves), so most objects cost a tuple and a set lookup, not a sort."""
     stack = [value]
+    pop, push, known = stack.pop, stack.append, _SORTED_KEYS
     while stack:
-        node = stack.pop()
+        node = pop()
         if type(node) is dict:
-            keys = list(node)
-            if keys != sorted(keys):  # no equal keys in a dict: sorted means strictly increasing
-                return False
+            keys = tuple(node)
+            if keys not in known:
+                if list(keys) != sorted(keys):  # no equal keys in a dict: sorted means strictly increasing
+                    return False
+                if len(known) < _SORTED_KEYS_LIMIT:
+                    known.add(keys)
             items: Any = node.values()
         elif type(node) is list:
             items = node
@@ -409,7 +418,7 @@ def _plain_sorted(value: Any) -> bool:
             if kind is str or kind is bool or item is None:
                 continue
             if kind is dict or kind is list:
-                stack.append(item)
+                push(item)
             elif kind is not int or not -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT:
                 return False  # a float (1.0, 1e2, 1e400 read as inf), an unsafe integer
     return True
