@@ -27,7 +27,7 @@ from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 from ..consolidate.summary import NOTE, SCORE_RULES, DepartmentSummary, Row, SheetRow, Totals
 from ..model.numbers import HUNDRED
 from .bundle_view import MONEY, Value
-from .xlsx import _BORDER, Cell, _finish, _put, clean
+from .xlsx import Cell, _finish, _put, border, clean
 
 SHEET = "附件4 汇总表"
 CHECK_SHEET = "核对情况"
@@ -179,7 +179,7 @@ def write_county_xlsx(county: Any) -> bytes:
     for cell in cells:  # merged section headings: border on every column they span
         if cell.width > 1 and 3 <= cell.row <= last:
             for col in range(cell.col, cell.col + cell.width):
-                ws.cell(row=cell.row, column=col).border = _BORDER
+                border(ws, ws.cell(row=cell.row, column=col))
     ws.print_title_rows = "3:3"
     lines = [("汇总规则", "总计分数", SCORE_RULES[county.score_rule])]
     for section in county.sections:

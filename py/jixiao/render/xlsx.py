@@ -17,7 +17,8 @@ import io
 import math
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -222,20 +223,57 @@ def _lines(text: str, width: float) -> int:
     return sum(max(1, math.ceil(_units(part) / usable)) for part in text.split("\n"))
 
 
+def _restyle(ws: Any, target: Any, change: tuple[Any, ...], apply: Callable[[Any], None]) -> None:
+    """`apply(target)`, remembered per workbook: a cell's style is a row of indices into the
+    workbook's style tables, and setting a font or a border through openpyxl hashes every style
+    object to find its index (2 s for a 10,000-row 附件4). The same start and the same change
+    give the same row, so after the first time it is copied — openpyxl's own way of copying a
+    cell's style (`_style`). The first time is done the long way, so the tables are built in the
+    same order and the file's bytes are the same."""
+    memo: dict[tuple[Any, ...], Any] = ws.parent.__dict__.setdefault("_jixiao_styles", {})
+    key = (None if target._style is None else tuple(target._style), change)  # None: never styled
+    found = memo.get(key)
+    if found is None:
+        apply(target)
+        memo[key] = copy(target._style)
+    else:
+        target._style = copy(found)
+
+
 def _put(ws: Any, cell: Cell) -> None:
     target = ws.cell(row=cell.row, column=cell.col)
     raw = cell.value.raw
     target.value = raw
-    if isinstance(raw, str) and raw.startswith(RISKY_STARTS):
+    risky = isinstance(raw, str) and raw.startswith(RISKY_STARTS)
+    if risky:
         target.data_type = "s"  # typed text, never a formula
-        target.quotePrefix = True  # and Excel keeps it text when the cell is edited
-    if cell.value.fmt:
-        target.number_format = cell.value.fmt
+    fmt = cell.value.fmt
     font, alignment = _STYLES[cell.style]
-    target.font, target.alignment = font, alignment
+
+    def apply(target: Any) -> None:
+        if risky:
+            target.quotePrefix = True  # and Excel keeps it text when the cell is edited
+        if fmt:
+            target.number_format = fmt
+        target.font, target.alignment = font, alignment
+
+    _restyle(ws, target, ("put", risky, fmt, cell.style), apply)
     if cell.width > 1 or cell.height > 1:
         ws.merge_cells(start_row=cell.row, start_column=cell.col,
                        end_row=cell.row + cell.height - 1, end_column=cell.col + cell.width - 1)
+
+
+def _set_border(target: Any) -> None:
+    target.border = _BORDER
+
+
+def _set_fill(target: Any) -> None:
+    target.fill = _LABEL_FILL
+
+
+def border(ws: Any, target: Any) -> None:
+    """The table's thin border on one cell (through the workbook's style memo)."""
+    _restyle(ws, target, ("border",), _set_border)
 
 
 def _finish(ws: Any, cells: list[Cell], widths: tuple[int, ...], bordered: tuple[int, int] | None,
@@ -257,15 +295,16 @@ def _finish(ws: Any, cells: list[Cell], widths: tuple[int, ...], bordered: tuple
     if bordered:
         for r in range(bordered[0], bordered[1] + 1):
             for c in range(1, len(widths) + 1):
-                ws.cell(row=r, column=c).border = _BORDER
+                border(ws, ws.cell(row=r, column=c))
     for cell in cells:
+        target = ws.cell(row=cell.row, column=cell.col)
         if cell.style == "figure" or (bordered and bordered[0] <= cell.row <= bordered[1]):
-            ws.cell(row=cell.row, column=cell.col).border = _BORDER
+            border(ws, target)
             if cell.style == "label":
-                ws.cell(row=cell.row, column=cell.col).fill = _LABEL_FILL
+                _restyle(ws, target, ("fill",), _set_fill)
         elif cell.style == "label" and cell.sheet == REPORT_SHEET:
-            ws.cell(row=cell.row, column=cell.col).border = _BORDER
-            ws.cell(row=cell.row, column=cell.col).fill = _LABEL_FILL
+            border(ws, target)
+            _restyle(ws, target, ("fill",), _set_fill)
     setup = ws.page_setup
     setup.orientation = "landscape" if landscape else "portrait"
     setup.paperSize = ws.PAPERSIZE_A4
