@@ -363,10 +363,10 @@ def _stored(xlsx: bytes, part: str | None, stamp: tuple[int, int, int, int, int,
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
-            copy = zipfile.ZipInfo(info.filename, stamp or info.date_time)
-            copy.compress_type = zipfile.ZIP_STORED if info.filename == part else info.compress_type
-            copy.create_system, copy.external_attr = info.create_system, info.external_attr
-            target.writestr(copy, source.read(info))
+            entry = zipfile.ZipInfo(info.filename, stamp or info.date_time)
+            entry.compress_type = zipfile.ZIP_STORED if info.filename == part else info.compress_type
+            entry.create_system, entry.external_attr = info.create_system, info.external_attr
+            target.writestr(entry, source.read(info))
     return out.getvalue()
 
 
