@@ -66,7 +66,7 @@ class FrameworkIndex:
     # (low, high, whether the band equals the top band) of those with both bounds, in order
     bands: tuple[tuple[Decimal, Decimal, bool], ...]
     # (level name, group name, row name, custom) → facts; the same rows recur in every
-    # submission under this framework. Bounded: oldest entry out first.
+    # submission under this framework. Bounded: emptied when full.
     rows: dict[tuple[str, str, str, bool], RowFacts]
 
     def level1(self, name: str) -> Level1Def | None:
@@ -82,7 +82,7 @@ class FrameworkIndex:
                              is_blank(name), None if known is None else known.max_score,
                              None if known is None else known.rule)
             if len(self.rows) >= _MAX_ROWS:
-                self.rows.pop(next(iter(self.rows)))
+                self.rows.clear()  # one step, safe with the server's threads (popping the oldest is not)
             self.rows[key] = facts
         return facts
 
@@ -123,6 +123,6 @@ def framework_index(fw: Framework) -> FrameworkIndex:
         return entry[1]
     index = _build(fw)
     if len(_INDEX) >= _MAX_INDEXED:
-        _INDEX.pop(next(iter(_INDEX)))
+        _INDEX.clear()  # one step, safe with the server's threads
     _INDEX[id(fw)] = (fw, index)
     return index
