@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..io.errors import InputError
+from ..io.files import read_at_most
 
 KEY_FILE_LIMIT = 1_000_000
 
@@ -67,13 +68,16 @@ def _read_limited(path: Path, limit: int, *, too_big: str, missing: str, failed:
     try:
         if path.stat().st_size > limit:
             raise InputError(too_big)
-        return path.read_bytes()
+        data = read_at_most(path, limit)  # capped: the file may have grown since
     except FileNotFoundError:
         raise InputError(missing) from None
     except IsADirectoryError as exc:
         raise InputError(folder or failed.format(exc.strerror or exc)) from None
     except OSError as exc:
         raise InputError(failed.format(exc.strerror or exc)) from None
+    if len(data) > limit:
+        raise InputError(too_big)
+    return data
 
 
 def read_small(path: Path, what: str) -> bytes:

@@ -30,6 +30,7 @@ from ..bundle.roster import Roster
 from ..bundle.verify import MAX_BUNDLE_ENTRIES, MAX_FILE_BYTES, Verdict, verify_file
 from ..consolidate.collect import STORE_SUFFIXES, kind_of
 from ..consolidate.review import Review, ReviewError, read_review
+from ..io.files import read_at_most
 from ..render.xlsx import envelope_from_book
 
 SUFFIXES = (".zip", ".json", ".xlsx")  # what a file named on the command line may be
@@ -89,12 +90,14 @@ def input_files(inputs: list[Path]) -> tuple[list[Path], list[Rejected]]:
 
 
 def _read(path: Path) -> bytes | Rejected:
+    too_big = Rejected(str(path), [f"文件过大（上限 {MAX_FILE_BYTES // 1024 // 1024} MB）"])
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            return Rejected(str(path), [f"文件过大（上限 {MAX_FILE_BYTES // 1024 // 1024} MB）"])
-        return path.read_bytes()
+            return too_big
+        data = read_at_most(path, MAX_FILE_BYTES)  # capped: the file may have grown since
     except OSError as exc:
         return Rejected(str(path), [f"读取失败（{exc.strerror or exc}）"])
+    return too_big if len(data) > MAX_FILE_BYTES else data
 
 
 def store_documents(path: Path) -> Iterator[tuple[str, bytes]]:
