@@ -116,3 +116,19 @@ def test_checks_made_under_another_roster_are_not_reused(department: None) -> No
     assert door.summarise(b"", "weighted", "", "")["ok"]  # checked again without the roster
     door.start()
     assert door.check_some(b"", 10_000) == {"done": 0, "total": 0}
+
+
+def test_the_roster_sent_with_every_slice_is_loaded_once(department: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from consolidate_helpers import supervisor
+    from jixiao.bundle.roster import new_roster, roster_json
+
+    roster = roster_json(new_roster(supervisor(), "进贤县科技和工业信息化局", "2022-01-01T00:00:00Z"),
+                         supervisor()).encode("utf-8")
+    loads: list[bytes] = []
+    real = door.load_roster
+    monkeypatch.setattr(door, "load_roster", lambda data: loads.append(data) or real(data))
+    monkeypatch.setattr(door, "_loaded", [])  # nothing remembered from the tests before
+    while (step := door.check_some(roster, 1))["done"] < step["total"]:
+        pass
+    door.summarise(roster, "weighted", "", "")
+    assert len(loads) == 1

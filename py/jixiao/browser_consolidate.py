@@ -64,15 +64,22 @@ def add_files(files: list[Any]) -> int:
     return len(_files)
 
 
+_loaded: list[tuple[bytes, Roster]] = []  # the last roster loaded: the page sends it with every slice
+
+
 def _roster(raw: Any) -> tuple[bytes | None, Roster | None]:
-    """The roster the page sent (bytes or nothing), loaded; a damaged one is refused here."""
+    """The roster the page sent (bytes or nothing), loaded once per distinct bytes (a county's
+    roster takes a signature check and thousands of entries); a damaged one is refused here."""
     raw = _given(raw)
     if not raw:
         return None, None
     data = bytes(raw)
+    if _loaded and _loaded[0][0] == data:
+        return data, _loaded[0][1]
     loaded = load_roster(data)
     if loaded.problem is not None:
         raise InputError(f"公钥名册有问题：{loaded.problem}")
+    _loaded[:] = [(data, loaded)]
     return data, loaded
 
 
