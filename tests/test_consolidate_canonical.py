@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+from datetime import UTC, datetime
 
 import pydantic_core
 import pytest
@@ -22,7 +23,7 @@ from bundle_helpers import entries, seed_bundle, unit_key
 from jixiao.bundle import verify_file
 from jixiao.bundle.envelope import SUBMISSION_TYPE, pae
 from jixiao.bundle.keys import b64
-from jixiao.bundle.payload import PayloadError, parse_payload
+from jixiao.bundle.payload import PayloadError, parse_payload, parse_signed_at
 from jixiao.canonical import canonical_json
 from jixiao.consolidate import check_bundle
 from jixiao.consolidate.check import _b64, _canonical_raw
@@ -66,6 +67,18 @@ def _envelope(payload: bytes) -> bytes:
     return json.dumps({"payloadType": SUBMISSION_TYPE, "payload": b64(payload), "signatures": [{
         "keyid": key.public.fingerprint_hex, "alg": "ed25519", "sig": b64(key.sign(pae(SUBMISSION_TYPE, payload))),
         "public_key": b64(key.public.raw)}]}).encode()
+
+
+def _moved_first(payload: bytes, key: bytes) -> bytes:
+    """The member starting at `key` (the last one) moved to the front of the payload."""
+    at = payload.rindex(key)
+    return b"{" + payload[at + 1:-1] + b"," + payload[1:at] + b"}"
+
+
+def _moved_last(payload: bytes, key: bytes, before: bytes) -> bytes:
+    """The member starting at `key` moved after the one starting at `before` (the last)."""
+    start, end = payload.rindex(key), payload.rindex(before)
+    return payload[:start] + payload[end:-1] + payload[start:end] + b"}"
 
 
 CRAFTED = {
@@ -122,6 +135,16 @@ CRAFTED = {
     "duplicate key": lambda p: _with_software(b'{"a":1,"a":1}'),
     "duplicate payload key": lambda p: p.replace(b'{"evaluation":', b'{"evaluation":null,"evaluation":', 1),
     "deep": lambda p: _with_software(b"[" * 300 + b"]" * 300),
+    # the shape the shortcut in `_signed_as_recomputed` slices by
+    "whitespace before the submission": lambda p: p.replace(b',"submission":{', b',"submission": {', 1),
+    "two submissions": lambda p: p.replace(b',"submission":{', b',"submission":{},"submission":{', 1),
+    "submission first": lambda p: _moved_first(p, b',"submission":'),
+    "framework member twice": lambda p: p.replace(b',"framework":{', b',"framework":{},"framework":{', 1),
+    "software after the submission": lambda p: _moved_last(p, b',"software":', b',"submission":'),
+    "evaluation members unsorted": lambda p: p.replace(
+        b'{"evaluation":{"execution_rate":', b'{"evaluation":{"total":"1","execution_rate":', 1),
+    "evaluation with a float": lambda p: p.replace(
+        b'{"evaluation":{"execution_rate":"', b'{"evaluation":{"execution_rate":1.5,"x":"', 1),
     "not an object": lambda p: b'["x"]',
     "empty": lambda p: b"",
 }
@@ -245,3 +268,71 @@ def test_a_remembered_key_order_never_passes_the_same_keys_in_another_order() ->
     assert not _plain_sorted({"b": {"c": "x", "d": None}, "a": 1})
     assert not _plain_sorted({"a": 1, "b": {"d": None, "c": "x"}})
     assert not _plain_sorted({"a": 1.0, "b": {"c": "x", "d": None}})  # a known order, a float in it
+
+
+@pytest.mark.parametrize("text", [
+    "2022-03-01T02:00:00Z", "1999-12-31T23:59:59Z", "2024-02-29T00:00:00Z", "2023-02-29T00:00:00Z",
+    "2022-13-01T00:00:00Z", "2022-00-10T00:00:00Z", "2022-03-01T24:00:00Z", "2022-03-01T02:60:00Z",
+    "2022-03-01T02:00:60Z", "2022-3-1T2:0:0Z", "2022-03-01T02:00:00", "2022-03-01 02:00:00Z",
+    "２０２２-03-01T02:00:00Z", "2022-03-01T02:00:00Z\n", "", "0000-01-01T00:00:00Z",
+])
+def test_signed_at_is_read_as_strptime_reads_it(text: str) -> None:
+    """The written form is parsed without `strptime`: same time, same refusals."""
+    def strptime(value: str) -> object:
+        try:
+            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return ValueError
+
+    def ours(value: str) -> object:
+        try:
+            return parse_signed_at(value)
+        except ValueError:
+            return ValueError
+
+    assert ours(text) == strptime(text)
+
+
+def _tampered_evaluation(payload: bytes) -> bytes:
+    doc = json.loads(payload)
+    doc["evaluation"]["total"] = "97"
+    return canonical_json(doc)
+
+
+def _checked_both_ways(data: bytes) -> tuple[object, object]:
+    from jixiao.consolidate import check as check_module
+
+    fast = check_bundle("x.json", data)
+    original = check_module._signed_as_recomputed
+    check_module._signed_as_recomputed = lambda *args: None  # type: ignore[assignment]
+    try:
+        full = check_bundle("x.json", data)
+    finally:
+        check_module._signed_as_recomputed = original
+    return fast, full
+
+
+@pytest.mark.parametrize("name", [*CRAFTED, "evaluation tampered"])
+def test_the_shortcut_answers_as_the_full_path(name: str) -> None:
+    """`_signed_as_recomputed` reads only part of the payload; every answer, facts included, is the full path's."""
+    make = CRAFTED.get(name, _tampered_evaluation)
+    fast, full = _checked_both_ways(_envelope(make(_seed_payload())))
+    assert fast == full
+
+
+def test_a_valid_payload_takes_the_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shortcut is what makes consolidation fast: a valid bundle never needs the full parse."""
+    from jixiao.consolidate import check as check_module
+
+    def refuse(payload: bytes) -> None:
+        raise AssertionError("the full path was taken")
+
+    monkeypatch.setattr(check_module, "_canonical_raw", refuse)
+    assert check_bundle("x.json", _envelope(_seed_payload())).ok
+    assert check_bundle("x.zip", seed_bundle()[1]).ok
+
+
+def test_a_tampered_evaluation_is_named() -> None:
+    checked = check_bundle("x.json", _envelope(_tampered_evaluation(_seed_payload())))
+    assert not checked.ok
+    assert checked.reasons[0].startswith("签名中的评分结果与复算不符")

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from jixiao import Submission, evaluate, load_example, load_framework
+from jixiao.canonical import canonical_json
 from jixiao.model import numbers
 from jixiao.model.evaluation import Evaluation
 from jixiao.samples import random_submission
@@ -71,6 +72,9 @@ def test_trusted_results_equal_a_validated_round_trip(framework_id: str) -> None
         assert Evaluation.model_validate_json(result.model_dump_json()).model_dump_json() \
             == result.model_dump_json(), name
         _assert_same(result, _revalidated(result), name)
+        # consolidation compares this dump with the signed, canonical bytes (consolidate/check.py)
+        assert Evaluation.__pydantic_serializer__.to_json(result) \
+            == canonical_json(result.model_dump(mode="json")), name
 
 
 def test_framework_index_is_per_object() -> None:

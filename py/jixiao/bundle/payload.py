@@ -71,7 +71,17 @@ def signed_at_text(value: str | datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_SIGNED_AT_EXACT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+
+
 def parse_signed_at(text: str) -> datetime:
+    """'2022-03-01T02:00:00Z' as an aware UTC datetime; ValueError when it is not a time. The
+    written form is read without `strptime` (a twelfth of its cost: consolidation parses one a
+    bundle); any other spelling gets `strptime`'s answer."""
+    exact = _SIGNED_AT_EXACT.fullmatch(text)
+    if exact is not None:
+        year, month, day, hour, minute, second = map(int, exact.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 

@@ -471,6 +471,9 @@ def _strict_raw(payload: bytes) -> dict[str, Any]:
 
 
 def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple[UnitFacts, datetime]:
+    done = _signed_as_recomputed(checked, payload, valid)
+    if done is not None:
+        return done
     raw = _canonical_raw(payload)
     if raw is None:
         raw = _strict_raw(payload)
@@ -487,8 +490,7 @@ def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple
     except ValueError:  # pydantic's ValidationError is a ValueError
         raise _Refused(_strict_payload_problem(payload)) from None
     software = raw["software"]
-    if not (isinstance(software, dict) and set(software) == {"name", "version"}
-            and all(isinstance(v, str) for v in software.values())):
+    if not _software_ok(software):
         raise _Refused(_strict_payload_problem(payload))
     checked.unit_code, checked.unit_name, checked.year = submission.unit_code, submission.unit_name, submission.year
     framework = _framework(raw["framework"], submission)
@@ -500,6 +502,71 @@ def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple
         raise _Refused("签名内容中没有年度")
     if not submission.unit_code.strip():
         raise _Refused("签名内容中没有单位编码：无法确定是哪个单位")
+    return _facts(submission, recomputed, signed_at, hashlib.sha256(payload).hexdigest(),
+                  tuple(hashlib.sha256(s.public).hexdigest() for s in valid), checked.with_indicators), when
+
+
+def _software_ok(software: Any) -> bool:
+    return (isinstance(software, dict) and set(software) == {"name", "version"}
+            and all(isinstance(v, str) for v in software.values()))
+
+
+_EVALUATION_OPEN = b'{"evaluation":'
+_SUBMISSION_KEY = b',"submission":'
+_FRAMEWORK_KEY = b'},"framework":{'
+_DUMP_EVALUATION = Evaluation.__pydantic_serializer__.to_json
+
+
+def _plain_canonical(text: bytes) -> Any | None:
+    """`text` parsed when it is the canonical form of plain data without characters beyond the BMP."""
+    if any(lead in text for lead in _NON_BMP_LEADS):
+        return None
+    try:
+        value = pydantic_core.from_json(text, allow_inf_nan=False)
+    except ValueError:
+        return None
+    return value if pydantic_core.to_json(value) == text and _plain_sorted(value) else None
+
+
+def _signed_as_recomputed(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple[UnitFacts, datetime] | None:
+    """A valid payload, checked without parsing its evaluation: about half the payload's bytes.
+
+    A canonical payload is `{"evaluation":E,"framework":…,"signed_at":…,"software":…,"submission":S}`.
+    S and the middle members are parsed and held to their canonical form as `_canonical_raw` holds
+    the whole; the evaluation recomputed from S is dumped, which gives its canonical bytes
+    (model/evaluation.py), and those must be E exactly. Then the payload is canonical and says what
+    the full path would have compared. Anything else, refusals included, returns None and takes
+    the full path, whose answers and messages are the only ones given."""
+    if not (payload.startswith(_EVALUATION_OPEN) and payload.endswith(b"}")):
+        return None
+    at = payload.rfind(_SUBMISSION_KEY)  # a key's quote is never bare inside a JSON string
+    end = payload.rfind(_FRAMEWORK_KEY, 0, at)
+    if at < 0 or end < 0:
+        return None
+    submission_raw = _plain_canonical(payload[at + len(_SUBMISSION_KEY):-1])
+    middle = _plain_canonical(b"{" + payload[end + 2:at] + b"}")
+    if type(submission_raw) is not dict or type(middle) is not dict \
+            or set(middle) != {"framework", "signed_at", "software"}:
+        return None
+    signed_at, software = middle["signed_at"], middle["software"]
+    if not isinstance(signed_at, str) or not _SIGNED_AT.match(signed_at) or not _software_ok(software):
+        return None
+    try:
+        when = parse_signed_at(signed_at)
+        submission = Submission.model_validate(submission_raw)
+        framework = _framework(middle["framework"], submission)
+    except (ValueError, _Refused):
+        return None
+    if submission.year is None or not submission.unit_code.strip():
+        return None
+    recomputed = evaluate(submission, framework)
+    try:
+        same = _DUMP_EVALUATION(recomputed) == payload[len(_EVALUATION_OPEN):end + 1]
+    except ValueError:  # e.g. a lone surrogate a message quotes: the full path answers
+        return None
+    if not same:
+        return None
+    checked.unit_code, checked.unit_name, checked.year = submission.unit_code, submission.unit_name, submission.year
     return _facts(submission, recomputed, signed_at, hashlib.sha256(payload).hexdigest(),
                   tuple(hashlib.sha256(s.public).hexdigest() for s in valid), checked.with_indicators), when
 

@@ -44,19 +44,25 @@ def trusted_model(cls: type[OutT], values: dict[str, Any]) -> OutT:
     return model
 
 
+# Every model here declares its fields in sorted order, and `evaluate` builds them so: a dump
+# is then RFC 8785 canonical JSON as it stands (what a bundle's payload holds), which lets
+# consolidation compare a recomputed evaluation with the signed bytes without parsing them.
+# tests/test_trusted.py holds every dump to `canonical_json`.
+
+
 class Finding(_Out):
     """One problem, named in Chinese, pointing at the field it is about."""
 
     code: str
-    severity: Severity
-    path: str
     message: str
+    path: str
+    severity: Severity
 
 
 class FrameworkRef(_Out):
     id: str
-    version: str
     sha256: str
+    version: str
 
 
 class FundResult(_Out):
@@ -66,31 +72,31 @@ class FundResult(_Out):
 
 
 class IndicatorResult(_Out):
-    path: str
-    name: str
-    rule: str | None = Field(description="评分规则种类；None 表示无法套用规则")
     max_score: Dec = None
+    name: str
+    path: str
+    rule: str | None = Field(description="评分规则种类；None 表示无法套用规则")
     score: Dec = None
     suggested: Dec = Field(default=None, description="按规则计算的建议得分")
 
 
 class Level1Result(_Out):
-    path: str
-    name: str
-    weight: Dec = None
     max_sum: Dec = None
+    name: str
+    path: str
     score_sum: Dec = None
+    weight: Dec = None
 
 
 class Evaluation(_Out):
-    framework: FrameworkRef
-    funds: dict[str, FundResult]
     execution_rate: Fixed2 = Field(default=None, description="整体执行率（%）")
-    level1: list[Level1Result]
-    indicators: list[IndicatorResult]
-    total: Dec = None
-    grade: str | None = None
     findings: list[Finding]
+    framework: FrameworkRef
+    funds: dict[str, FundResult] = Field(description="按键名排序")
+    grade: str | None = None
+    indicators: list[IndicatorResult]
+    level1: list[Level1Result]
+    total: Dec = None
 
     @property
     def errors(self) -> list[Finding]:

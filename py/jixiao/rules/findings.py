@@ -78,4 +78,4 @@ def finding(code: str, path: str, **values: Any) -> Finding:
     """Make a finding from the registry; a missing placeholder is a programming error."""
     severity, fill = _MAKE[code]
     return trusted_model(
-        Finding, {"code": code, "severity": severity, "path": path, "message": fill(**values)})
+        Finding, {"code": code, "message": fill(**values), "path": path, "severity": severity})

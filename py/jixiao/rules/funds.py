@@ -72,4 +72,5 @@ def check_funds(funds: Funds) -> tuple[dict[str, FundResult], Decimal | None, li
                      f"{plain(whole)}"))
     if total == (None, None):
         findings.append(finding("MISSING_REQUIRED", "funds.total.budget", what="整体支出规模的全年预算数"))
-    return results, results["total"].rate, findings
+    ordered = {key: results[key] for key in sorted(results)}  # an Evaluation's keys are sorted
+    return ordered, results["total"].rate, findings

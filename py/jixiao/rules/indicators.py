@@ -102,9 +102,8 @@ def _check_item(out: list[Finding], index: FrameworkIndex, level_name: str, grou
         if maximum is not None and ZERO <= score < maximum and is_blank(item.deviation):
             out.append(finding("DEVIATION_REASON_MISSING", f"{path}.deviation", what=what,
                                score=plain(score), max=plain(maximum)))
-    return trusted_model(IndicatorResult, {"path": path, "name": facts.name, "rule": kind,
-                                           "max_score": maximum, "score": score,
-                                           "suggested": suggested})
+    return trusted_model(IndicatorResult, {"max_score": maximum, "name": facts.name, "path": path,
+                                           "rule": kind, "score": score, "suggested": suggested})
 
 
 def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
@@ -152,8 +151,8 @@ def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
             out.append(finding("SCORE_EXCEEDS_MAX", lpath, what=f"一级指标“{lv.name}”",
                                score=plain(score_sum), max=plain(lv.weight)))
         res.level1.append(trusted_model(Level1Result, {
-            "path": lpath, "name": lv.name, "weight": lv.weight, "max_sum": max_sum,
-            "score_sum": score_sum}))
+            "max_sum": max_sum, "name": lv.name, "path": lpath, "score_sum": score_sum,
+            "weight": lv.weight}))
         res.total += score_sum
     if weights and sum(weights, ZERO) != fw.total:
         out.append(finding("WEIGHT_SUM_MISMATCH", "indicators",
