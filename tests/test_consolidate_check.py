@@ -184,3 +184,30 @@ def test_kind_is_sniffed() -> None:
     assert kind_of(parts[".json"]) == "bundle"
     assert kind_of(parts[".xlsx"]) == "bundle"
     assert kind_of(b"hello") == "other"
+
+
+ENVELOPE_SPELLINGS = {
+    "as written": lambda text: text,
+    "BOM": lambda text: "\ufeff" + text,
+    "lone surrogate key id": lambda text: text.replace('"keyid": "', '"keyid": "\\ud800', 1),
+    "raw surrogate bytes": lambda text: text.replace('"keyid": "', '"keyid": "\udc80', 1),
+    "NaN": lambda text: text.replace('"keyid": "', '"keyid": NaN, "x": "', 1),
+    "duplicate member": lambda text: text.replace('"payloadType": ', '"payloadType": 1, "payloadType": ', 1),
+    "deep": lambda text: text.replace('"keyid": "', '"keyid": ' + "[" * 600 + "]" * 600 + ', "y": "', 1),
+    "unicode escapes": lambda text: text.replace('"payloadType"', '"\\u0070ayloadType"', 1),
+}
+
+
+@pytest.mark.parametrize("name", list(ENVELOPE_SPELLINGS))
+def test_the_envelope_is_read_as_the_strict_parser_reads_it(name: str) -> None:
+    """The envelope is parsed by pydantic_core first and by json for what that refuses: every spelling
+    gets the answer and the reason `verify_file` gives."""
+    written = sign_payload(SUBMISSION_TYPE, prepare_bundle(seed(), framework(), SIGNED_AT).payload,
+                           [unit_key()]).to_json()
+    text = ENVELOPE_SPELLINGS[name](written)
+    assert (text == written) == (name == "as written")
+    data = text.encode("utf-8", "surrogatepass")
+    checked, verdict = check_bundle("x.json", data), verify_file("x.json", data)
+    assert checked.ok == verdict.ok, (checked.reasons, verdict.checks)
+    if not checked.ok:
+        assert checked.reasons[0] in [c.message for c in verdict.checks if c.status == "fail"]
