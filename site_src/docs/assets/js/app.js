@@ -160,10 +160,18 @@ async function main(root) {
     evalTimer = setTimeout(evaluate, 0);
   };
 
-  let typedEarly = false;
-  let drafts = { changed() { typedEarly = true; }, flush: async () => {} };
-  const changed = () => {
-    drafts.changed();
+  // Fields edited before the drafts are ready, which keep the user's values over the draft
+  // drafts.js restores: those typed before this script ran (noted by the inline recorder in
+  // main.html, as the fields take typing as soon as they are drawn) and those typed while the
+  // drafts open. "*" is a change of the form's shape (a row added or removed).
+  const typed = new Set(window.__jxTyped || []);
+  window.__jxTyped = null; // the recorder stops: the handlers below take over
+  for (const path of ["year", "unit_name"]) {
+    if (typed.has(path)) syncShown(root, path, root.querySelector(`[data-path=${path}]`)?.value);
+  }
+  let drafts = { changed(path) { typed.add(path || "*"); }, flush: async () => {} };
+  const changed = (path) => {
+    drafts.changed(path);
     scheduleEvaluate();
   };
 
@@ -173,7 +181,7 @@ async function main(root) {
     if (!el?.dataset?.path) return;
     root.dataset.inputAt = event.timeStamp.toFixed(1); // for benchmarks/bench_portal.py
     if (el.matches("[data-path=year], [data-path=unit_name]")) syncShown(root, el.dataset.path, el.value);
-    changed();
+    changed(el.dataset.path);
   };
   root.addEventListener("input", onEdit);
   root.addEventListener("change", onEdit);
@@ -193,7 +201,7 @@ async function main(root) {
       : "", { kind: "warning" });
     scheduleEvaluate();
   };
-  const drafting = initDrafts(root, { onLoaded, notify, typedEarly: () => typedEarly }).then((d) => {
+  const drafting = initDrafts(root, { onLoaded, notify, typedEarly: () => [...typed] }).then((d) => {
     drafts = d;
   }, (err) => {
     root.dataset.draftState = "unavailable";

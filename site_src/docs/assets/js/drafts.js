@@ -2,7 +2,7 @@
 // every change. Where IndexedDB is unavailable (some private windows, blocked storage) the
 // drafts live in memory for this page only, and the page says so and offers 导出草稿.
 
-import { readSubmission, writeSubmission, formConfig } from "./form.js";
+import { readSubmission, writeSubmission, formConfig, readFields, writeFields } from "./form.js";
 
 const DB_NAME = "jixiao";
 const DB_VERSION = 1;
@@ -263,10 +263,11 @@ function takeUnloadCopy() {
 
 /**
  * Wire the drafts bar. `onLoaded(submission)` runs after a draft is written into the form;
- * `notify(key, text, options)` shows a notice; `typedEarly()` says whether the user edited the
- * form before the drafts were ready. Returns {changed, flush, exportNow}.
+ * `notify(key, text, options)` shows a notice; `typedEarly()` lists the paths of the fields the
+ * user edited before the drafts were ready ("*" for a row added or removed).
+ * Returns {changed, flush, exportNow}.
  */
-export async function initDrafts(root, { onLoaded = () => {}, notify = () => {}, typedEarly = () => false } = {}) {
+export async function initDrafts(root, { onLoaded = () => {}, notify = () => {}, typedEarly = () => [] } = {}) {
   const $ = (id) => root.querySelector(`#${id}`);
   const select = $("jx-draft-select");
   const nameInput = $("jx-draft-name");
@@ -304,37 +305,53 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
     setState("pending", `保存失败：${err?.message || err}。请导出草稿。`);
   }));
 
-  const open = async (draft) => {
-    current = { id: draft.id, name: draft.name };
+  // `keep` (from readFields): values the user typed before the drafts were ready, put back over
+  // the draft. If the draft's form lacks one of those fields, the form is left as typed and
+  // nothing is opened (false).
+  const open = async (draft, keep = null) => {
+    const typedForm = keep && readSubmission(root);
     writeSubmission(root, draft.submission);
+    if (keep && !writeFields(root, keep)) {
+      writeSubmission(root, typedForm);
+      return false;
+    }
+    current = { id: draft.id, name: draft.name };
     nameInput.value = draft.name;
     await drafts.setMeta("lastOpened", draft.id);
     await refreshList();
     root.dataset.draftId = draft.id;
     setState("saved", drafts.persistent ? `已打开草稿（${stamp(draft.updated)}）` : "");
     onLoaded(draft.submission);
+    return true;
   };
 
   const create = async (submission, name) => open(await saveDraft({ name: name || defaultName(), submission }));
 
-  // Restore the last-opened draft — unless the user already typed into this page, which
-  // then becomes a new draft (nothing typed is ever thrown away).
+  // Restore the last-opened draft, or the copy kept when the page was closed or reloaded before
+  // the last autosave reached IndexedDB. Fields the user already edited on this page keep the
+  // user's values (saved into the draft at once); if the draft cannot hold them (a row was
+  // added or removed, or it lacks the field), the typed form becomes a new draft. Nothing typed
+  // is ever thrown away.
   const list = await listDrafts();
   const lastId = await drafts.getMeta("lastOpened");
   const last = list.find((d) => d.id === lastId) || list[0];
   const unsaved = takeUnloadCopy();
-  if (unsaved && !typedEarly()) {
-    // The page was closed or reloaded before the last autosave reached IndexedDB.
+  let restored = null;
+  if (unsaved) {
     const stored = unsaved.id ? await loadDraft(unsaved.id) : null;
-    await open({ ...(stored || {}), id: unsaved.id || undefined, name: unsaved.name || defaultName(),
-      submission: unsaved.submission });
-    await save();
-  } else if (last && !typedEarly()) {
-    await open(await loadDraft(last.id));
+    restored = { ...(stored || {}), id: unsaved.id || undefined, name: unsaved.name || defaultName(),
+      submission: unsaved.submission };
+  } else if (last) {
+    restored = await loadDraft(last.id);
+  }
+  const typed = typedEarly(); // read after the awaits above: typing may go on meanwhile
+  const keep = typed.length ? readFields(root, typed) : null;
+  if (restored && !typed.includes("*") && await open(restored, keep)) {
+    if (unsaved || keep) await save();
   } else {
-    const typed = readSubmission(root);
-    if (typed.year === null || typed.year === undefined) typed.year = blankSubmission(root).year;
-    await create(typed);
+    const sub = readSubmission(root);
+    if (sub.year === null || sub.year === undefined) sub.year = blankSubmission(root).year;
+    await create(sub);
   }
   if (!drafts.persistent) {
     notify("drafts", "此浏览器不允许本页保存草稿（可能是隐私窗口，或浏览器设置禁止了网站存储）。" +

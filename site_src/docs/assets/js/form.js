@@ -214,6 +214,28 @@ export function writeSubmission(root, sub) {
   }
 }
 
+/** The current values (checked state for checkboxes) of the fields at `paths`, by path. */
+export function readFields(root, paths) {
+  const values = new Map();
+  for (const el of root.querySelectorAll(CONTROLS)) {
+    if (paths.includes(el.dataset.path)) values.set(el.dataset.path, el.type === "checkbox" ? el.checked : el.value);
+  }
+  return values;
+}
+
+/** Put values from readFields back; false (nothing written) if a field is no longer there. */
+export function writeFields(root, values) {
+  const els = [...root.querySelectorAll(CONTROLS)].filter((el) => values.has(el.dataset.path));
+  if (new Set(els.map((el) => el.dataset.path)).size < values.size) return false;
+  for (const el of els) {
+    const value = values.get(el.dataset.path);
+    if (el.type === "checkbox") el.checked = value;
+    else writeValue(el, value);
+    syncShown(root, el.dataset.path, value);
+  }
+  return true;
+}
+
 function control(root, path) {
   return [...root.querySelectorAll(CONTROLS)].find((el) => el.dataset.path === path) || null;
 }
