@@ -31,6 +31,7 @@ from ..canonical import canonical_json
 from ..io.errors import InputError
 from ..model.numbers import Dec, Fixed2, percent, plain, round2
 from .check import UnitFacts
+from .collector import paused
 from .review import Review, review_flags
 
 ScoreRule = Literal["weighted", "mean", "own"]
@@ -205,9 +206,10 @@ def summary_payload(summary: DepartmentSummary) -> bytes:
 
 def summary_json(summary: DepartmentSummary, key: PrivateKey | None) -> str:
     """The summary file: a signed envelope, or (without a key) the plain document, marked unsigned."""
-    if key is None:
-        return json.dumps(summary.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
-    return sign_payload(SUMMARY_TYPE, summary_payload(summary), [key]).to_json() + "\n"
+    with paused():  # a 10,000-row document: see collector.py
+        if key is None:
+            return json.dumps(summary.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+        return sign_payload(SUMMARY_TYPE, summary_payload(summary), [key]).to_json() + "\n"
 
 
 @dataclass(frozen=True)
