@@ -263,3 +263,24 @@ def test_signed_summary_reads_back_and_tampering_shows() -> None:
         read_summary(json.dumps(doc))
     with pytest.raises(SummaryError, match="没有签名"):
         read_summary(summary_json(outcome.summary, None))
+
+
+def test_the_signed_summary_is_canonical_json() -> None:
+    """`summary_payload` signs the model's own dump: its fields are declared in sorted order, so the
+    dump is the RFC 8785 form of the document. Reviews, notes, rejections and awkward names included."""
+    from dataclasses import replace
+
+    from jixiao.canonical import canonical_json
+    from jixiao.consolidate.summary import RejectedInput, summary_payload
+
+    checked = [check_bundle(s.name, s.data or b"") for s in sources(tampered=False)]
+    units = [c.unit for c in checked if c.unit]
+    odd = ['名"称\\\n\t', "\u2028<&>", "😀 单位", "\x7f\x1f"]
+    units = [replace(u, unit_name=name, flags=(name,)) for u, name in zip(units, odd, strict=True)]
+    review = sign_review(make_review(units[1], "95", reviewed_at="2022-04-01T10:00:00+08:00", note="复核"),
+                         supervisor())
+    summary = build_summary(units, {(units[1].unit_code, 2021): review}, generated_at="2022-04-01T00:00:00Z",
+                            rejected=[RejectedInput(name="坏.zip", sha256="0" * 64, reasons=["签名无效"])])
+    assert summary.notes and summary.rejected and Decimal("95") in [r.review_score for r in summary.rows]
+    assert summary_payload(summary) == canonical_json(summary.model_dump(mode="json"))
+    assert read_summary(summary_json(summary, supervisor())).summary == summary
