@@ -33,9 +33,22 @@ VERSION_NAME = "version.json"
 STAMP_NAME = ".jixiao-build.json"
 REVISION_CHARS = 16  # 64 bits of sha256: a revision, not a security boundary (install checks it)
 
+# The portal asks `api/intake` whether this server takes bundles. `jixiao serve --store` answers
+# it; on a plain static host this file does (no intake), where a 404 in the console said the same
+# less politely. Never precached: the service worker sends it to the network, so the server's
+# own answer is the one seen wherever there is one.
+INTAKE_NAME = "api/intake"
+STATIC_INTAKE = {"accepting": False, "message": "本站点是静态网站，没有开启在线提交：请导出签名材料，交给主管部门"}
+
 # Never precached: the service worker itself (a file cannot hold its own hash, and the browser
-# fetches it on its own terms) and the build stamp (server refuses dotfiles).
-NOT_PRECACHED = frozenset({SW_NAME, STAMP_NAME})
+# fetches it on its own terms), the build stamp (server refuses dotfiles) and the intake answer.
+NOT_PRECACHED = frozenset({SW_NAME, STAMP_NAME, INTAKE_NAME})
+
+
+def write_static_intake(root: Path) -> None:
+    target = root / INTAKE_NAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(STATIC_INTAKE, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def file_sha256(path: Path) -> str:

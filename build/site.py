@@ -320,7 +320,8 @@ def _lock(b: _Build) -> None:
 
 
 def _offline(b: _Build) -> None:
-    """version.json (with the CSP the pages need), then sw.js over every file."""
+    """api/intake for static hosts, version.json (with the CSP the pages need), then sw.js over every file."""
+    offline.write_static_intake(b.out)
     content = offline.manifest(b.out, exclude={*offline.NOT_PRECACHED, offline.VERSION_NAME})
     extra = {
         "framework_id": b.framework_id,
@@ -353,7 +354,7 @@ STEPS: tuple[Step, ...] = (
          _wheels),
     Step("lock", "写包清单与启动包", ("pyodide/*.whl", "upstream lock"),
          ("pyodide/pyodide-lock.json", "pyodide/jixiao-startup.zip"), _lock),
-    Step("offline", "生成离线缓存", ("every file",), ("version.json", "sw.js"), _offline),
+    Step("offline", "生成离线缓存", ("every file",), ("api/intake", "version.json", "sw.js"), _offline),
     Step("check", "检查", ("every file",), (), _check),
 )
 

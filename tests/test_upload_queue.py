@@ -157,9 +157,14 @@ def test_submit_retry_reload_offline_refusal(context: Any, intake_site: tuple[st
 
 def test_static_site_says_no_intake(page_logged: Any, site_server: str) -> None:
     page = page_logged
+    answers: list[tuple[str, int]] = []
+    page.on("response", lambda response: answers.append((response.url, response.status)))
     page.goto(site_server + "/fill.html")
     poll_until(page, "() => document.querySelector('#jx-upload')?.dataset.intake === 'unavailable'",
                what="no intake here")
+    # The build's static api/intake says so: no 404 (and no console error) on a plain static host.
+    assert (site_server + "/api/intake", 200) in answers, answers
+    assert not [a for a in answers if a[1] >= 400], answers
     text = page.evaluate("() => document.querySelector('[data-testid=upload-intake]').textContent")
     assert "没有开启在线提交" in text and "导出签名材料" in text, text
     assert page.is_disabled("[data-testid=upload-submit]")
