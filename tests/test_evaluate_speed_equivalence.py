@@ -112,3 +112,20 @@ def test_results_do_not_depend_on_what_was_evaluated_before(framework_id: str) -
         evaluate(random_submission(seed, fw), fw)
         evaluate(random_submission(seed, other), other)
     assert [evaluate(sub, fw).model_dump_json() for sub in probes] == before
+
+
+def test_findings_fill_their_templates_as_format_did() -> None:
+    """`finding` fills a template with `format_map(values)`; `format(**values)` is the definition."""
+    from string import Formatter
+
+    from jixiao.rules.findings import REGISTRY, finding
+
+    for code, entry in REGISTRY.items():
+        names = [field for _, field, _, _ in Formatter().parse(entry.template) if field]
+        values = {name: f"「{name}」{{0}}%" for name in names}
+        made = finding(code, "a.b", **values)
+        assert (made.code, made.message, made.path, made.severity) == (
+            code, entry.template.format(**values), "a.b", entry.severity)
+        if names:
+            with pytest.raises(KeyError):
+                finding(code, "a.b")

@@ -27,13 +27,15 @@ def round2(value: Decimal) -> Decimal:
 
 def plain(value: Decimal) -> str:
     """Decimal as a plain string without exponent or trailing zeros: 98, 1.5, 0.25."""
-    # Most values already print so ('98', '2.5', '-0'): `str` says it without hashing the
-    # value for the cache (a new Decimal's first hash cost more than the rest of this).
-    # Short texts only, finite only, so nothing that `_plain` refuses gets through.
+    # Most values already print so ('98', '2.5', '-0'), and the rest mostly differ by trailing
+    # zeros ('2.00' from `round2`): `str` says it without hashing the value for the cache (a new
+    # Decimal's first hash cost more than the rest of this). Short texts only, without an
+    # exponent, finite only, so nothing that `_plain` rounds or refuses gets through.
     text = str(value)
-    if len(text) <= 20 and "E" not in text and (text[-1] != "0" or "." not in text) \
-            and value.is_finite():
-        return text
+    if len(text) <= 20 and "E" not in text and value.is_finite():
+        if text[-1] != "0" or "." not in text:
+            return text
+        return text.rstrip("0").rstrip(".")  # '2.00' → '2', '1.50' → '1.5', '-0.0' → '-0'
     return _cached(_PLAIN, _plain, value)
 
 

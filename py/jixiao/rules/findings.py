@@ -70,12 +70,13 @@ REGISTRY: dict[str, Code] = {
 }
 
 
-# code → (severity, the template's bound `format`): two look-ups less per finding.
-_MAKE = {code: (entry.severity, entry.template.format) for code, entry in REGISTRY.items()}
+# code → (severity, the template's bound `format_map`): two look-ups less per finding, and
+# `format_map(values)` reads the keywords' dict as it is (`format(**values)` copied it again).
+_MAKE = {code: (entry.severity, entry.template.format_map) for code, entry in REGISTRY.items()}
 
 
 def finding(code: str, path: str, **values: Any) -> Finding:
     """Make a finding from the registry; a missing placeholder is a programming error."""
     severity, fill = _MAKE[code]
     return trusted_model(
-        Finding, {"code": code, "message": fill(**values), "path": path, "severity": severity})
+        Finding, {"code": code, "message": fill(values), "path": path, "severity": severity})
