@@ -26,7 +26,8 @@ from jixiao.bundle.keys import b64
 from jixiao.bundle.payload import PayloadError, parse_payload, parse_signed_at
 from jixiao.canonical import canonical_json
 from jixiao.consolidate import check_bundle
-from jixiao.consolidate.check import _b64, _canonical_raw
+from jixiao.consolidate.canonical_form import canonical_raw, plain_sorted
+from jixiao.consolidate.check import _b64
 
 
 def _strict(payload: bytes) -> object:
@@ -42,7 +43,7 @@ def _same(payload: bytes, *, too_deep: bool = False) -> None:
     """The fast answer is the strict one; only nesting past pydantic_core's limit (which the strict
     parser then decides, in `_strict_raw`) may be refused by the fast test alone."""
     strict = _strict(payload)
-    fast = _canonical_raw(payload)
+    fast = canonical_raw(payload)
     if fast is not None:
         assert fast == strict and type(fast) is type(strict)
     else:
@@ -171,7 +172,7 @@ def test_a_crafted_payload_gets_the_strict_answer(name: str) -> None:
 
 
 def test_the_crafted_cases_cover_both_answers() -> None:
-    answers = {name: _canonical_raw(make(_seed_payload())) is not None for name, make in CRAFTED.items()}
+    answers = {name: canonical_raw(make(_seed_payload())) is not None for name, make in CRAFTED.items()}
     assert answers["as signed"] and answers["nested sorted"] and answers["raw U+2028"] and answers["non-BMP"]
     assert answers["non-BMP keys, UTF-16 order"] and answers["2**53-1"] and answers["raw DEL"]
     assert not answers["non-BMP keys, code point order"] and not answers["2**53"] and not answers["1.0"]
@@ -207,7 +208,7 @@ ESCAPED = [chr(c) for c in range(0x20)] + ["\x7f", "\x80", "\x9f", "\u2028", "\u
 def test_serde_escapes_as_jcs_does(char: str) -> None:
     for value in (char, {char: char}, [f"a{char}b"]):
         assert pydantic_core.to_json(value) == canonical_json(value)
-        assert _canonical_raw(canonical_json(value)) == value
+        assert canonical_raw(canonical_json(value)) == value
 
 
 def _canonical_b64(value: str) -> bytes | None:
@@ -262,12 +263,10 @@ def test_the_decoder_refuses_what_is_no_base64_character(char: str) -> None:
 
 
 def test_a_remembered_key_order_never_passes_the_same_keys_in_another_order() -> None:
-    from jixiao.consolidate.check import _plain_sorted
-
-    assert _plain_sorted({"a": 1, "b": {"c": "x", "d": None}})  # remembered: ("a", "b"), ("c", "d")
-    assert not _plain_sorted({"b": {"c": "x", "d": None}, "a": 1})
-    assert not _plain_sorted({"a": 1, "b": {"d": None, "c": "x"}})
-    assert not _plain_sorted({"a": 1.0, "b": {"c": "x", "d": None}})  # a known order, a float in it
+    assert plain_sorted({"a": 1, "b": {"c": "x", "d": None}})  # remembered: ("a", "b"), ("c", "d")
+    assert not plain_sorted({"b": {"c": "x", "d": None}, "a": 1})
+    assert not plain_sorted({"a": 1, "b": {"d": None, "c": "x"}})
+    assert not plain_sorted({"a": 1.0, "b": {"c": "x", "d": None}})  # a known order, a float in it
 
 
 @pytest.mark.parametrize("text", [
@@ -327,7 +326,7 @@ def test_a_valid_payload_takes_the_shortcut(monkeypatch: pytest.MonkeyPatch) -> 
     def refuse(payload: bytes) -> None:
         raise AssertionError("the full path was taken")
 
-    monkeypatch.setattr(check_module, "_canonical_raw", refuse)
+    monkeypatch.setattr(check_module, "canonical_raw", refuse)
     assert check_bundle("x.json", _envelope(_seed_payload())).ok
     assert check_bundle("x.zip", seed_bundle()[1]).ok
 

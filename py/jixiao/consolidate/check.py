@@ -9,8 +9,10 @@ every number in 附件4 comes from the signed payload. So the default here is th
    .json, one .xlsx and one .html;
 2. the envelope (.json): its shape, every signature (Ed25519 through `cryptography` when it is
    installed), the roster when one is given;
-3. the payload: RFC 8785 canonical form, the schema (`Submission`), the framework named by id,
-   version and hash, and the evaluation recomputed by `evaluate` and compared field for field;
+3. the payload: RFC 8785 canonical form (`canonical_form.py`), the schema (`Submission`), the
+   framework named by id, version and hash, and the evaluation recomputed by `evaluate` and
+   compared with the signed one (for a valid payload, its canonical bytes with the signed bytes,
+   without parsing them: `_signed_as_recomputed`);
 4. the spreadsheet carries the *same* envelope on its hidden sheet: only that sheet's XML and
    the shared strings are read (never the whole workbook), and the envelope found there must
    equal the .json one exactly (same payload, same signatures).
@@ -49,20 +51,18 @@ from ..bundle.keys import PublicKey
 from ..bundle.payload import PayloadError, parse_payload, parse_signed_at
 from ..bundle.roster import Roster, check_key
 from ..bundle.verify import MAX_BUNDLE_ENTRIES, MAX_FILE_BYTES, MAX_XLSX_ENTRIES, verify_file
-from ..canonical import canonical_json
 from ..catalog import UnknownName, load_framework
 from ..model.evaluation import Evaluation
 from ..model.framework import Framework
 from ..model.submission import Submission
 from ..rules.evaluate import evaluate
+from .canonical_form import canonical_raw, no_float, plain_canonical, safe_int
 from .hidden_sheet import Refused as _Refused
 from .hidden_sheet import carries, hidden_envelope
 
 _SIGNED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _PAYLOAD_KEYS = {"submission", "evaluation", "framework", "software", "signed_at"}
 _BASE64: TypeAdapter[bytes] = TypeAdapter(bytes, config=ConfigDict(val_json_bytes="base64"))
-_NON_BMP_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")  # start a 4-byte UTF-8 sequence
-_MAX_SAFE_INT = 2**53 - 1
 _REDACTED = "这是已公开的脱敏副本（发布者签名），不是单位签名的原件：汇总须用单位的原件"
 
 # Findings on a unit's own 附件6 that put its 附件4 row in doubt (the row is still written).
@@ -391,78 +391,13 @@ def _strict_payload_problem(payload: bytes) -> str:
     return "签名内容格式不对"
 
 
-_SORTED_KEYS: set[tuple[str, ...]] = set()  # key orders seen sorted: the same few dozen recur in every payload
-_SORTED_KEYS_LIMIT = 4096
-
-
-def _plain_sorted(value: Any) -> bool:
-    """Whether every object of a parsed value has its keys in increasing order and every number is
-    an integer within ±(2**53-1): one loop over a stack, no call per value (a recursive walk or a
-    sorted `json.dumps` cost several times more). A key order once found sorted is remembered
-    (by the keys themselves), so most objects cost a tuple and a set lookup, not a sort."""
-    stack = [value]
-    pop, push, known = stack.pop, stack.append, _SORTED_KEYS
-    while stack:
-        node = pop()
-        if type(node) is dict:
-            keys = tuple(node)
-            if keys not in known:
-                if list(keys) != sorted(keys):  # no equal keys in a dict: sorted means strictly increasing
-                    return False
-                if len(known) < _SORTED_KEYS_LIMIT:
-                    known.add(keys)
-            items: Any = node.values()
-        elif type(node) is list:
-            items = node
-        else:
-            items = (node,)
-        for item in items:
-            kind = type(item)
-            if kind is str or kind is bool or item is None:
-                continue
-            if kind is dict or kind is list:
-                push(item)
-            elif kind is not int or not -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT:
-                return False  # a float (1.0, 1e2, 1e400 read as inf), an unsafe integer
-    return True
-
-
-def _canonical_raw(payload: bytes) -> Any | None:
-    """The parsed payload when it is the RFC 8785 form of plain data; None sends it to the strict
-    parser. `to_json(from_json(p)) == p` pins the spelling (no whitespace, escapes written as JCS
-    writes them, no duplicate key, '-0', BOM or trailing text survives the round trip); the walk adds
-    what serde would print back unchanged: key order, floats and unsafe integers. Python's str order
-    is JCS's UTF-16 order for BMP keys; a payload with any character beyond the BMP takes
-    `canonical_json`. Both parsers run in Pyodide too."""
-    try:
-        raw = pydantic_core.from_json(payload, allow_inf_nan=False)
-        if any(lead in payload for lead in _NON_BMP_LEADS):  # memchr: a regex class scan cost 0.09 ms
-            return raw if canonical_json(raw) == payload else None
-        if pydantic_core.to_json(raw) != payload:
-            return None
-    except ValueError:  # not JSON, too deep, or a value canonical_json refuses
-        return None
-    return raw if _plain_sorted(raw) else None
-
-
-def _no_float(text: str) -> Any:
-    raise ValueError("float")
-
-
-def _safe_int(text: str) -> int:
-    value = int(text)
-    if abs(value) > _MAX_SAFE_INT:
-        raise ValueError("int")
-    return value
-
-
 def _strict_raw(payload: bytes) -> dict[str, Any]:
     """What the fast reader did not take gets the strict parser's answer: its refusal (or the note
-    that this is a publisher's copy), or, should it accept what `_canonical_raw` did not, its own
+    that this is a publisher's copy), or, should it accept what `canonical_raw` did not, its own
     parsed payload, so the accepted set is exactly the strict one."""
     try:
-        loose = json.loads(payload.decode("utf-8"), parse_float=_no_float, parse_constant=_no_float,
-                           parse_int=_safe_int)
+        loose = json.loads(payload.decode("utf-8"), parse_float=no_float, parse_constant=no_float,
+                           parse_int=safe_int)
     except (ValueError, RecursionError, UnicodeDecodeError):
         loose = None
     if isinstance(loose, dict) and "original" in loose and loose.get("redacted") is True:
@@ -477,7 +412,7 @@ def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple
     done = _signed_as_recomputed(checked, payload, valid)
     if done is not None:
         return done
-    raw = _canonical_raw(payload)
+    raw = canonical_raw(payload)
     if raw is None:
         raw = _strict_raw(payload)
     if not isinstance(raw, dict) or set(raw) != _PAYLOAD_KEYS:
@@ -520,22 +455,11 @@ _FRAMEWORK_KEY = b'},"framework":{'
 _DUMP_EVALUATION = Evaluation.__pydantic_serializer__.to_json
 
 
-def _plain_canonical(text: bytes) -> Any | None:
-    """`text` parsed when it is the canonical form of plain data without characters beyond the BMP."""
-    if any(lead in text for lead in _NON_BMP_LEADS):
-        return None
-    try:
-        value = pydantic_core.from_json(text, allow_inf_nan=False)
-    except ValueError:
-        return None
-    return value if pydantic_core.to_json(value) == text and _plain_sorted(value) else None
-
-
 def _signed_as_recomputed(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple[UnitFacts, datetime] | None:
     """A valid payload, checked without parsing its evaluation: about half the payload's bytes.
 
     A canonical payload is `{"evaluation":E,"framework":…,"signed_at":…,"software":…,"submission":S}`.
-    S and the middle members are parsed and held to their canonical form as `_canonical_raw` holds
+    S and the middle members are parsed and held to their canonical form as `canonical_raw` holds
     the whole; the evaluation recomputed from S is dumped, which gives its canonical bytes
     (model/evaluation.py), and those must be E exactly. Then the payload is canonical and says what
     the full path would have compared. Anything else, refusals included, returns None and takes
@@ -546,8 +470,8 @@ def _signed_as_recomputed(checked: Checked, payload: bytes, valid: list[_Sig]) -
     end = payload.rfind(_FRAMEWORK_KEY, 0, at)
     if at < 0 or end < 0:
         return None
-    submission_raw = _plain_canonical(payload[at + len(_SUBMISSION_KEY):-1])
-    middle = _plain_canonical(b"{" + payload[end + 2:at] + b"}")
+    submission_raw = plain_canonical(payload[at + len(_SUBMISSION_KEY):-1])
+    middle = plain_canonical(b"{" + payload[end + 2:at] + b"}")
     if type(submission_raw) is not dict or type(middle) is not dict \
             or set(middle) != {"framework", "signed_at", "software"}:
         return None
