@@ -256,10 +256,10 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture
-def page_logged(browser: Any, site_server: str) -> Iterator[Any]:
-    """A new context and page; ``.requests`` logs every URL; teardown asserts none left the origin."""
-    context = browser.new_context(service_workers="allow")
+@contextlib.contextmanager
+def logged_page(browser: Any, site_server: str, service_workers: str = "allow") -> Iterator[Any]:
+    """A new context and page; ``.requests`` logs every URL; on leaving, asserts none left the origin."""
+    context = browser.new_context(service_workers=service_workers)
     context.set_default_timeout(60_000)
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
@@ -269,6 +269,12 @@ def page_logged(browser: Any, site_server: str) -> Iterator[Any]:
     context.close()
     offsite = requests_outside(requests, site_server)
     assert not offsite, f"requests left {site_server}: {offsite}"
+
+
+@pytest.fixture
+def page_logged(browser: Any, site_server: str) -> Iterator[Any]:
+    with logged_page(browser, site_server) as page:
+        yield page
 
 
 # --- shared page helpers and the portable edition ------------------------------------------------

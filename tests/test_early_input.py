@@ -17,9 +17,9 @@ import pytest
 
 from browser_fixtures import (
     form_state,
+    logged_page,
     open_form,
     poll_until,
-    requests_outside,
     type_into,
     wait_drafts,
     wait_engine,
@@ -40,14 +40,8 @@ def field(path: str) -> str:
 @pytest.fixture
 def page(browser: Any, site_server: str) -> Iterator[Any]:
     """A page in a context without service workers; fails the test if a request left the origin."""
-    context = browser.new_context(service_workers="block")
-    context.set_default_timeout(60_000)
-    requests: list[str] = []
-    context.on("request", lambda request: requests.append(request.url))
-    page = context.new_page()
-    yield page
-    context.close()
-    assert not requests_outside(requests, site_server), requests_outside(requests, site_server)
+    with logged_page(browser, site_server, service_workers="block") as page:
+        yield page
 
 
 def open_with_app_held(page: Any, url: str) -> list[Any]:
