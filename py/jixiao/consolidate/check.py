@@ -440,8 +440,7 @@ def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple
         raise _Refused("签名内容中没有年度")
     if not submission.unit_code.strip():
         raise _Refused("签名内容中没有单位编码：无法确定是哪个单位")
-    return _facts(submission, recomputed, signed_at, hashlib.sha256(payload).hexdigest(),
-                  tuple(hashlib.sha256(s.public).hexdigest() for s in valid), checked.with_indicators), when
+    return _accepted(checked, submission, recomputed, signed_at, payload, valid), when
 
 
 def _software_ok(software: Any) -> bool:
@@ -493,9 +492,7 @@ def _signed_as_recomputed(checked: Checked, payload: bytes, valid: list[_Sig]) -
         return None
     if not same:
         return None
-    checked.unit_code, checked.unit_name, checked.year = submission.unit_code, submission.unit_name, submission.year
-    return _facts(submission, recomputed, signed_at, hashlib.sha256(payload).hexdigest(),
-                  tuple(hashlib.sha256(s.public).hexdigest() for s in valid), checked.with_indicators), when
+    return _accepted(checked, submission, recomputed, signed_at, payload, valid), when
 
 
 def _framework(ref: Any, submission: Submission) -> Framework:
@@ -523,6 +520,15 @@ def _evaluation_problem(signed: Any, recomputed: Evaluation, version: str) -> st
         return "签名内容中的评分结果不符合格式"
     note = "" if version == __version__ else f"（签名时用的是 jixiao {version[:20]}，本程序为 {__version__}）"
     return f"签名中的评分结果与复算不符{note}：{'；'.join(differences) or '评分结果的写法不同'}"
+
+
+def _accepted(checked: Checked, submission: Submission, recomputed: Evaluation, signed_at: str,
+              payload: bytes, valid: list[_Sig]) -> UnitFacts:
+    """What both paths report for a payload that passed (the full path named the unit earlier, so
+    that its refusals can say whose bundle failed)."""
+    checked.unit_code, checked.unit_name, checked.year = submission.unit_code, submission.unit_name, submission.year
+    return _facts(submission, recomputed, signed_at, hashlib.sha256(payload).hexdigest(),
+                  tuple(hashlib.sha256(s.public).hexdigest() for s in valid), checked.with_indicators)
 
 
 def _facts(sub: Submission, ev: Evaluation, signed_at: str, payload_sha256: str,
