@@ -17,7 +17,9 @@ import pytest
 from jixiao import evaluate, load_example, load_framework
 from jixiao.model import numbers
 from jixiao.model.measures import _PREFIXES, _SUFFIXES, normalize_text, parse_measure
+from jixiao.model.submission import Submission
 from jixiao.rules import index as index_module
+from jixiao.rules import indicators
 from jixiao.samples import random_submission
 
 
@@ -129,3 +131,44 @@ def test_findings_fill_their_templates_as_format_did() -> None:
         if names:
             with pytest.raises(KeyError):
                 finding(code, "a.b")
+
+
+def _respelled(sub: Submission, rng: random.Random) -> Submission:
+    """The same submission with some numbers spelt otherwise (2 → 2.0, 0 → -0): equal values."""
+    data = sub.model_dump(mode="json")
+    for level in data["indicators"]:
+        for group in level["groups"]:
+            for item in group["items"]:
+                for name in ("max_score", "score"):
+                    if item[name] is not None and rng.random() < 0.5:
+                        value = Decimal(item[name])
+                        item[name] = str(value.copy_negate() if value == 0 else value.quantize(Decimal("0.1")))
+    return Submission.model_validate(data)
+
+
+@pytest.mark.parametrize("framework_id", ["jinxian-2021", "national-2020"])
+def test_remembered_rows_answer_as_rows_checked_afresh(framework_id: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A framework row's checks are remembered across submissions; what is remembered must be
+    what checking the row again gives, down to how its numbers are spelt (0 and -0 are equal
+    Decimals that print differently)."""
+    fw = load_framework(framework_id)
+    rng = random.Random(11)
+    subs = []
+    for seed in range(150):
+        sub = random_submission(seed, fw)
+        subs += [sub, _respelled(sub, rng)]
+    remembered = [evaluate(sub, fw).model_dump_json() for sub in subs]
+    assert any('"score":"-0"' in dump for dump in remembered)  # a respelt zero reached a result
+    monkeypatch.setattr(indicators, "_check_known_item", indicators._check_item)
+    assert [evaluate(sub, fw).model_dump_json() for sub in subs] == remembered
+
+
+def test_remembered_rows_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(indicators, "MAX_CHECKED", 8)
+    monkeypatch.setattr(index_module, "_INDEX", {})  # a fresh index, nothing remembered yet
+    fw = load_framework("jinxian-2021")
+    index = index_module.framework_index(fw)
+    for seed in range(20):
+        evaluate(random_submission(seed, fw), fw)
+        assert len(index.checked) <= 8

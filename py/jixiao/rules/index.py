@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
+from ..model.evaluation import Finding, IndicatorResult
 from ..model.framework import Framework, KnownIndicator, Level1Def, QualitativeBand, Rule
 from ..model.measures import is_blank
 from ..model.numbers import ZERO
@@ -68,6 +69,8 @@ class FrameworkIndex:
     # (level name, group name, row name, custom) → facts; the same rows recur in every
     # submission under this framework. Bounded: emptied when full.
     rows: dict[tuple[str, str, str, bool], RowFacts]
+    # a known row's values and place → its result and findings (rules/indicators.py)
+    checked: dict[tuple[str, ...], tuple[IndicatorResult, tuple[Finding, ...]]]
 
     def level1(self, name: str) -> Level1Def | None:
         return self.levels.get(name)
@@ -108,7 +111,7 @@ def _build(fw: Framework) -> FrameworkIndex:
                     if b.low is not None and b.high is not None)
     required = tuple((s.id, f"report.sections.{s.id}", f"自评报告“{s.title}”")
                      for s in fw.leaf_sections() if s.required)
-    return FrameworkIndex(levels, known, required, top, bounded, {})
+    return FrameworkIndex(levels, known, required, top, bounded, {}, {})
 
 
 # Keyed by the object's id while holding the object itself, so the id cannot be reused by
