@@ -62,7 +62,7 @@ def visit(context: Any, url: str) -> dict[str, Any]:
     bench_portal.poll(page, "() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq || 0) >= 1")
     out: dict[str, Any] = page.evaluate("""() => {
       const root = document.querySelector('#jixiao-form');
-      const score = Number(root.dataset.evaluatedAt);
+      const score = Number(root.dataset.firstEvaluatedAt);
       const long = (window.__jxLong || []).filter(([start]) => start < score);
       return { input: window.__jxProbe.dcl, inputOk: window.__jxProbe.inputOk, score,
                longest: Math.max(0, ...long.map(([, d]) => d)), longTotal: long.reduce((a, [, d]) => a + d, 0),

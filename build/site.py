@@ -171,7 +171,18 @@ def _stage(b: _Build) -> None:
     text = fill.read_text(encoding="utf-8")
     if text.count(FORM_MARKER) != 1:
         raise SiteBuildError(f"fill.md 中应恰有一处 {FORM_MARKER} 标记，实际 {text.count(FORM_MARKER)} 处")
-    fill.write_text(text.replace(FORM_MARKER, "\n" + form.render_form(framework) + "\n"), encoding="utf-8")
+    fill.write_text(text.replace(FORM_MARKER, "\n" + form.render_form(framework, engine=engine_id()) + "\n"),
+                    encoding="utf-8")
+
+
+def engine_id() -> str:
+    """What the page's scores depend on: the package's sources (rules, models, frameworks) and
+    the pinned runtime. The form remembers its last evaluation under this name, so a site built
+    from other code never shows an evaluation the old code made."""
+    digest = hashlib.sha256()
+    _tree_digest(digest, "py/jixiao", REPO / "py" / "jixiao")
+    _tree_digest(digest, "lock", fetch.LOCK_FILE)
+    return digest.hexdigest()[:16]
 
 
 @contextlib.contextmanager

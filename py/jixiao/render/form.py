@@ -147,11 +147,13 @@ def _blank(framework: Framework, year: int | None) -> dict[str, Any]:
 
 
 def render_form(framework: Framework, submission: Submission | None = None, *,
-                year: int | None = None) -> str:
+                year: int | None = None, engine: str = "") -> str:
     """The HTML fragment of the whole form (附件6 then 附件7), ready to drop into a page.
 
     Without a submission the form is the framework's blank table for `year` (default: the
-    framework's own year; none when the framework is not tied to a year).
+    framework's own year; none when the framework is not tied to a year). `engine` names the
+    scoring code the page ships (build/site.py): an evaluation the page remembers is shown
+    again only under the same engine.
     """
     year = year if year is not None else framework.year
     blank = _blank(framework, year)
@@ -177,6 +179,7 @@ def render_form(framework: Framework, submission: Submission | None = None, *,
         "rule_names": RULE_NAMES,
         "map_paths": MAP_PATHS,
         "blank": blank,
+        "engine": engine,
     }
     return _environment().get_template("form.html").render(
         framework=framework,

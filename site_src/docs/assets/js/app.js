@@ -6,6 +6,7 @@
 import { formConfig, readSubmission, syncShown, addItem, removeItem } from "./form.js";
 import { showEvaluation } from "./results.js";
 import { initDrafts } from "./drafts.js";
+import { inputKey, recall, remember } from "./remembered.js";
 
 const STAGES = {
   download: "正在下载评分引擎",
@@ -144,6 +145,13 @@ async function main(root) {
       const result = await engine.evaluate(sub, config.framework.id);
       if (mine !== requests || !result || result.superseded) return;
       showEvaluation(root, result, config.rule_names);
+      if (!root.dataset.engineEvaluatedAt) {
+        root.dataset.engineEvaluatedAt = performance.now().toFixed(1); // for benchmarks/bench_portal.py
+      }
+      if (root.dataset.scoreSource !== "engine") notify("remembered", "");
+      root.dataset.scoreSource = "engine";
+      root.dataset.firstSource ||= "engine"; // for benchmarks/bench_portal.py
+      remember(config.engine, inputKey(config.framework.id, sub), result);
       notify("evaluate", "");
     } catch (err) {
       // A start-up failure is already shown beside the progress bar.
@@ -172,7 +180,25 @@ async function main(root) {
   let drafts = { changed(path) { typed.add(path || "*"); }, flush: async () => {} };
   const changed = (path) => {
     drafts.changed(path);
+    if (root.dataset.scoreSource === "remembered") {
+      root.dataset.scoreSource = "stale";
+      notify("remembered", "表格已修改：评分引擎启动后按新内容重新检查，目前显示的仍是修改前的结果。",
+        { kind: "warning" });
+    }
     scheduleEvaluate();
+  };
+
+  // The restored draft's last evaluation, when the engine scored exactly this form before
+  // (remembered.js): shown while Python starts, replaced by the engine's own answer.
+  const showRemembered = () => {
+    if (Number(root.dataset.evaluatedSeq || 0) >= 1) return; // the engine answered first
+    if (["failed", "unsupported"].includes(root.dataset.engineState)) return; // nothing would replace it
+    const found = recall(config.engine, inputKey(config.framework.id, readSubmission(root)));
+    if (!found) return;
+    showEvaluation(root, found, config.rule_names);
+    root.dataset.scoreSource = "remembered";
+    root.dataset.firstSource ||= "remembered";
+    notify("remembered", "显示的是此草稿上次的检查结果；评分引擎启动后会重新检查。", { kind: "info" });
   };
 
   // Typing never re-renders anything: read, save, evaluate.
@@ -199,6 +225,7 @@ async function main(root) {
     notify("framework", other
       ? `此草稿按指标体系“${sub.framework_id}”填报，与本页的“${config.framework.name}”不同；检查按草稿自己的指标体系进行。`
       : "", { kind: "warning" });
+    showRemembered();
     scheduleEvaluate();
   };
   const drafting = initDrafts(root, { onLoaded, notify, typedEarly: () => [...typed] }).then((d) => {
@@ -224,7 +251,8 @@ async function main(root) {
   });
   if (started) {
     engine = started;
-    drafting.then(evaluate); // the restored draft (or the blank form) is the first thing scored
+    // The restored draft (or the blank form) is the first thing scored.
+    drafting.then(() => { showRemembered(); evaluate(); });
   }
   startOffline(root, notify, () => drafts.flush(), started?.ready);
 }

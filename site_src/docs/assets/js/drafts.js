@@ -34,6 +34,14 @@ class IdbStore {
   remove(id) { return request(this.store("drafts", "readwrite").delete(id)); }
   async getMeta(key) { return (await request(this.store("meta").get(key)))?.value; }
   setMeta(key, value) { return request(this.store("meta", "readwrite").put({ key, value })); }
+
+  /** Every draft and the meta value `key`, in one transaction: one wait, not two, at start-up. */
+  async allWithMeta(key) {
+    const tx = this.db.transaction(["drafts", "meta"], "readonly");
+    const [all, meta] = await Promise.all([
+      request(tx.objectStore("drafts").getAll()), request(tx.objectStore("meta").get(key))]);
+    return { all, meta: meta?.value };
+  }
 }
 
 class MemoryStore {
@@ -49,6 +57,7 @@ class MemoryStore {
   async remove(id) { this.drafts.delete(id); }
   async getMeta(key) { return this.meta.get(key); }
   async setMeta(key, value) { this.meta.set(key, value); }
+  async allWithMeta(key) { return { all: await this.all(), meta: this.meta.get(key) }; }
 }
 
 function openDb() {
@@ -93,7 +102,10 @@ function newId() {
 
 /** Drafts without their content, most recently changed first. */
 export async function listDrafts() {
-  const drafts = await (await openDrafts()).all();
+  return summaries(await (await openDrafts()).all());
+}
+
+function summaries(drafts) {
   return drafts
     .map(({ id, name, updated }) => ({ id, name, updated }))
     .sort((a, b) => String(b.updated).localeCompare(String(a.updated)));
@@ -317,11 +329,11 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
     }
     current = { id: draft.id, name: draft.name };
     nameInput.value = draft.name;
+    onLoaded(draft.submission); // the form holds the draft now: score it without waiting for the list
     await drafts.setMeta("lastOpened", draft.id);
     await refreshList();
     root.dataset.draftId = draft.id;
     setState("saved", drafts.persistent ? `已打开草稿（${stamp(draft.updated)}）` : "");
-    onLoaded(draft.submission);
     return true;
   };
 
@@ -332,17 +344,18 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
   // user's values (saved into the draft at once); if the draft cannot hold them (a row was
   // added or removed, or it lacks the field), the typed form becomes a new draft. Nothing typed
   // is ever thrown away.
-  const list = await listDrafts();
-  const lastId = await drafts.getMeta("lastOpened");
+  const { all, meta: lastId } = await drafts.allWithMeta("lastOpened");
+  const list = summaries(all);
+  const byId = (id) => all.find((d) => d.id === id) || null;
   const last = list.find((d) => d.id === lastId) || list[0];
   const unsaved = takeUnloadCopy();
   let restored = null;
   if (unsaved) {
-    const stored = unsaved.id ? await loadDraft(unsaved.id) : null;
+    const stored = unsaved.id ? byId(unsaved.id) : null;
     restored = { ...(stored || {}), id: unsaved.id || undefined, name: unsaved.name || defaultName(),
       submission: unsaved.submission };
   } else if (last) {
-    restored = await loadDraft(last.id);
+    restored = byId(last.id);
   }
   const typed = typedEarly(); // read after the awaits above: typing may go on meanwhile
   const keep = typed.length ? readFields(root, typed) : null;

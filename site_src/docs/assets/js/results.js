@@ -181,4 +181,5 @@ export function showEvaluation(root, evaluation, ruleNames = {}) {
   renderSummary(root, findings);
   root.dataset.evaluatedSeq = String(Number(root.dataset.evaluatedSeq || 0) + 1);
   root.dataset.evaluatedAt = performance.now().toFixed(1); // for benchmarks/bench_portal.py
+  root.dataset.firstEvaluatedAt ||= root.dataset.evaluatedAt;
 }
