@@ -65,6 +65,7 @@ def visit(context: Any, url: str) -> dict[str, Any]:
       const score = Number(root.dataset.firstEvaluatedAt);
       const long = (window.__jxLong || []).filter(([start]) => start < score);
       return { input: window.__jxProbe.dcl, inputOk: window.__jxProbe.inputOk, score,
+               source: root.dataset.firstSource,
                longest: Math.max(0, ...long.map(([, d]) => d)), longTotal: long.reduce((a, [, d]) => a + d, 0),
                offline: root.dataset.offline };
     }""")
@@ -108,6 +109,8 @@ def main() -> None:
                     visited = visit(ctx, url)
                     if len(opened) == 1:
                         edits = bench_portal.rescore(visited["page"], args.edits) if args.edits else [0.0]
+                    else:
+                        visited["page"].wait_for_timeout(2000)  # the unit reads its score, then closes
                     ctx.close()
                     opened.append(visited)
             finally:
@@ -126,7 +129,8 @@ def main() -> None:
             print(f"run {run + 1}: first open input {first['input']:.0f} ms, score {first['score']:.0f} ms "
                   f"(longest main-thread task {first['longest']:.0f} ms, {first['longTotal']:.0f} ms in long tasks); "
                   f"repeat input {again['input']:.0f} ms, score {again['score']:.0f} ms "
-                  f"(longest task {again['longest']:.0f} ms); re-score median {statistics.median(edits):.1f} ms, "
+                  f"({again['source']}; longest task {again['longest']:.0f} ms); "
+                  f"re-score median {statistics.median(edits):.1f} ms, "
                   f"p95 {bench_portal.p95(edits):.1f} ms; read {first['bytes'] / 1e6:.2f} MB from the folder; "
                   f"engine phases first {first['phases']}, repeat {again['phases']}", flush=True)
 
