@@ -27,6 +27,7 @@ from browser_fixtures import (
     type_into,
     wait_drafts,
 )
+from jixiao.catalog import example_json
 
 pytestmark = pytest.mark.browser
 
@@ -89,6 +90,18 @@ def test_a_reopened_draft_shows_its_remembered_score_until_the_engine_answers(
     assert (state["total"], state["grade"], state["engine"]) == ("98", "优", "loading")
     assert len(deviation_errors(state)) == 2
     assert source(tab) == "remembered" and "上次" in notice(tab)
+    # Another draft opened before the engine answers: the result on show is not its own.
+    seed_id = tab.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId")
+    other_draft = tmp_path / "other.json"
+    other_draft.write_text(json.dumps({**json.loads(example_json("jinxian-2021")), "unit_name": "另一单位"},
+                                      ensure_ascii=False), encoding="utf-8")
+    tab.get_by_label("导入草稿").set_input_files(str(other_draft))
+    poll_until(tab, "() => document.querySelector('#jixiao-form').dataset.scoreSource === 'stale'",
+               what="the seed's score marked stale for another draft")
+    tab.select_option("#jx-draft-select", seed_id)  # back to the seed: its score again
+    poll_until(tab, "() => document.querySelector('#jixiao-form').dataset.scoreSource === 'remembered'",
+               what="the seed's remembered score again")
+    assert form_state(tab)["total"] == "98"
     tab.close()
 
     # Remembered under another engine (a site built from other code): never shown.

@@ -178,23 +178,30 @@ async function main(root) {
     if (typed.has(path)) syncShown(root, path, root.querySelector(`[data-path=${path}]`)?.value);
   }
   let drafts = { changed(path) { typed.add(path || "*"); }, flush: async () => {} };
+  // A remembered result on show no longer fits the form (an edit, another draft opened) until
+  // the engine answers: say so rather than pass it off.
+  const markStale = () => {
+    if (root.dataset.scoreSource !== "remembered") return;
+    root.dataset.scoreSource = "stale";
+    notify("remembered", "表格已修改：评分引擎启动后按新内容重新检查，目前显示的仍是修改前的结果。",
+      { kind: "warning" });
+  };
   const changed = (path) => {
     drafts.changed(path);
-    if (root.dataset.scoreSource === "remembered") {
-      root.dataset.scoreSource = "stale";
-      notify("remembered", "表格已修改：评分引擎启动后按新内容重新检查，目前显示的仍是修改前的结果。",
-        { kind: "warning" });
-    }
+    markStale();
     scheduleEvaluate();
   };
 
-  // The restored draft's last evaluation, when the engine scored exactly this form before
+  // The opened draft's last evaluation, when the engine scored exactly this form before
   // (remembered.js): shown while Python starts, replaced by the engine's own answer.
   const showRemembered = () => {
-    if (Number(root.dataset.evaluatedSeq || 0) >= 1) return; // the engine answered first
+    if (root.dataset.scoreSource === "engine") return; // the engine's answers take it from here
     if (["failed", "unsupported"].includes(root.dataset.engineState)) return; // nothing would replace it
     const found = recall(config.engine, inputKey(config.framework.id, readSubmission(root)));
-    if (!found) return;
+    if (!found) {
+      markStale();
+      return;
+    }
     showEvaluation(root, found, config.rule_names);
     root.dataset.scoreSource = "remembered";
     root.dataset.firstSource ||= "remembered";
@@ -252,7 +259,10 @@ async function main(root) {
   if (started) {
     engine = started;
     // The restored draft (or the blank form) is the first thing scored.
-    drafting.then(() => { showRemembered(); evaluate(); });
+    drafting.then(() => {
+      if (!root.dataset.scoreSource) showRemembered(); // opening a draft tried already
+      evaluate();
+    });
   }
   startOffline(root, notify, () => drafts.flush(), started?.ready);
 }
