@@ -5,7 +5,7 @@ scored and the name of the engine (``config.engine``, build/site.py). Here the e
 back by a page-side stand-in for ``Worker`` that never answers, so whatever score the page
 shows can only be the remembered one: it must be the seed's (98, 优, the two deviation
 errors), be marked stale after an edit, and never be shown for another engine's evaluation.
-With the real engine, its own answer replaces the remembered one.
+With the real engine, its own answer replaces the remembered one; deleting a draft drops it.
 """
 
 from __future__ import annotations
@@ -132,4 +132,10 @@ def test_a_reopened_draft_shows_its_remembered_score_until_the_engine_answers(
     poll_until(tab, "() => document.querySelector('#jixiao-form').dataset.scoreSource === 'stale'",
                what="the remembered score marked stale")
     assert "已修改" in notice(tab)
+
+    # Deleting a draft leaves no copy of a form behind in the remembered evaluation.
+    assert tab.evaluate(f"() => localStorage.getItem('{KEY}')")
+    tab.on("dialog", lambda dialog: dialog.accept())  # 删除草稿“…”？
+    tab.click("#jx-draft-delete")
+    poll_until(tab, f"() => localStorage.getItem('{KEY}') === null", what="the remembered evaluation dropped")
     tab.close()

@@ -3,6 +3,7 @@
 // drafts live in memory for this page only, and the page says so and offers 导出草稿.
 
 import { readSubmission, writeSubmission, formConfig, readFields, writeFields } from "./form.js";
+import { forget } from "./remembered.js";
 
 const DB_NAME = "jixiao";
 const DB_VERSION = 1;
@@ -129,6 +130,7 @@ export async function renameDraft(id, name) {
 }
 
 export async function deleteDraft(id) {
+  forget(); // the remembered evaluation holds a copy of a form: maybe this one
   await (await openDrafts()).remove(id);
 }
 

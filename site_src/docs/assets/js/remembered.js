@@ -40,6 +40,18 @@ export function remember(engine, input, evaluation) {
   }
 }
 
+/** Drop what is remembered (and what is about to be): a deleted draft leaves no copy behind. */
+export function forget() {
+  clearTimeout(timer);
+  timer = null;
+  pending = null;
+  try {
+    localStorage.removeItem(KEY);
+  } catch {
+    // no storage: nothing was kept
+  }
+}
+
 /** The evaluation remembered for exactly this input under this engine, or null. */
 export function recall(engine, input) {
   if (!engine) return null;
