@@ -57,13 +57,17 @@ def canonical_raw(payload: bytes) -> Any | None:
     """The parsed payload when it is the RFC 8785 form of plain data; None sends it to the strict
     parser. Python's str order is JCS's UTF-16 order for BMP keys; a payload with any character
     beyond the BMP is held to `canonical_json` instead of `plain_canonical`'s round trip."""
-    if not any(lead in payload for lead in NON_BMP_LEADS):  # memchr: a regex class scan cost 0.09 ms
-        return plain_canonical(payload)
+    if not _beyond_bmp(payload):
+        return _round_trip(payload)
     try:
         raw = pydantic_core.from_json(payload, allow_inf_nan=False)
         return raw if canonical_json(raw) == payload else None  # it refuses floats and unsafe integers
     except ValueError:  # not JSON, too deep, or a value canonical_json refuses
         return None
+
+
+def _beyond_bmp(text: bytes) -> bool:
+    return any(lead in text for lead in NON_BMP_LEADS)  # memchr: a regex class scan cost 0.09 ms
 
 
 def no_float(text: str) -> Any:
@@ -78,13 +82,16 @@ def safe_int(text: str) -> int:
 
 
 def plain_canonical(text: bytes) -> Any | None:
-    """`text` parsed when it is the canonical form of plain data with no character beyond the BMP.
-    `to_json(from_json(t)) == t` pins the spelling (no whitespace, escapes
-    written as JCS writes them, no duplicate key, '-0', BOM or trailing text survives the round
-    trip); `plain_sorted` adds what serde would print back unchanged: key order, floats and unsafe
-    integers. Both parsers run in Pyodide too."""
-    if any(lead in text for lead in NON_BMP_LEADS):
-        return None
+    """`text` parsed when it is the canonical form of plain data with no character beyond the BMP."""
+    return None if _beyond_bmp(text) else _round_trip(text)
+
+
+def _round_trip(text: bytes) -> Any | None:
+    """`plain_canonical` for text known to hold no character beyond the BMP.
+    `to_json(from_json(t)) == t` pins the spelling (no whitespace, escapes written as JCS writes
+    them, no duplicate key, '-0', BOM or trailing text survives the round trip); `plain_sorted`
+    adds what serde would print back unchanged: key order, floats and unsafe integers. Both
+    parsers run in Pyodide too."""
     try:
         value = pydantic_core.from_json(text, allow_inf_nan=False)
     except ValueError:  # not JSON, or too deep
