@@ -54,7 +54,7 @@ def _encode(value: Any, out: list[str]) -> None:
 
 
 _MAX_SAFE = 2**53 - 1
-_NON_BMP_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")  # a 4-byte UTF-8 sequence starts so
+NON_BMP_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")  # a 4-byte UTF-8 sequence starts so
 
 
 def _plain(value: Any) -> bool:
@@ -93,7 +93,7 @@ def canonical_json(value: Any) -> bytes:
     try:
         if _plain(value):
             data = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-            if not any(lead in data for lead in _NON_BMP_LEADS):
+            if not any(lead in data for lead in NON_BMP_LEADS):
                 return data
     except (RecursionError, UnicodeEncodeError):
         pass  # too deep, or a lone surrogate: `_encode` gives its own answer

@@ -13,9 +13,8 @@ from typing import Any
 
 import pydantic_core
 
-from ..canonical import canonical_json
+from ..canonical import NON_BMP_LEADS, canonical_json
 
-NON_BMP_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")  # start a 4-byte UTF-8 sequence
 MAX_SAFE_INT = 2**53 - 1
 SORTED_KEYS: set[tuple[str, ...]] = set()  # key orders seen sorted: the same few dozen recur in every payload
 SORTED_KEYS_LIMIT = 4096
