@@ -41,6 +41,9 @@ def test_webcrypto_key_and_export_verify_with_cli(page_logged: Any, site_server:
     page = page_logged
     open_form_with_seed(page, site_server, tmp_path)
     assert page.evaluate("() => document.querySelector('#jx-export').dataset.signing") == "webcrypto"
+    # No key yet: the export line names the next step (not a stale "wait for the engine").
+    poll_until(page, "() => /请先生成签名密钥/.test(document.querySelector('#jx-export-status').textContent)",
+               what="export hint without a key")
     page.click("[data-testid=key-generate]")
     poll_until(page, "() => document.querySelector('#jx-export').dataset.keyState === 'webcrypto'", what="key made")
     shown = page.evaluate("() => document.querySelector('[data-testid=key-fingerprint]').textContent").strip()

@@ -80,10 +80,21 @@ export function initBundle(root, engine, { notify, config }) {
   const buttons = ["jx-key-generate", "jx-key-sheet", "jx-key-export", "jx-export-bundle"].map($);
   let current = null; // the stored key record
   let busy = false;
+  let said = false; // a message of an action stays until the next action's
 
   const say = (text, kind = "info") => {
+    said = true;
     status.textContent = text;
     status.dataset.kind = kind;
+  };
+  // Until an action says something, the line tells what the next step is (it used to keep the
+  // page's "评分引擎就绪后可导出" long after the engine was ready).
+  const hint = () => {
+    if (said) return;
+    status.textContent = current
+      ? "填写完成后点“导出签名材料”。签名后再修改，须重新导出。"
+      : "导出前请先生成签名密钥（或导入密钥文件）。";
+    status.dataset.kind = "info";
   };
   const call = (func, args) => engine.call(MODULE, func, args, { packages: BUNDLE_PACKAGES });
 
@@ -100,6 +111,7 @@ export function initBundle(root, engine, { notify, config }) {
     }
     $("jx-key-sheet").disabled = !current;
     $("jx-key-export").disabled = !current || current.kind !== "python";
+    hint();
   }
 
   async function guarded(button, work) {
