@@ -62,3 +62,26 @@ def test_department_and_deep_are_passed_on(tmp_path: Path, monkeypatch: pytest.M
                              "--department", "进贤县科技和工业信息化局", "--deep")
     assert code == 0, text
     assert [(k["year"], k["department"], k["deep"]) for k in seen] == [(2021, "进贤县科技和工业信息化局", True)]
+
+
+def test_when_nothing_passes_each_refusal_is_named(tmp_path: Path) -> None:
+    """No 附件4 can be made: the user is told why each input failed, not only that none passed."""
+    from consolidate_helpers import tampered_bundle
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name, data = tampered_bundle()
+    (folder / name).write_bytes(data)
+    (folder / "garbage.zip").write_bytes(b"not a zip")
+    (tmp_path / "empty").mkdir()
+    code, text = consolidate(str(folder), str(tmp_path / "empty"), str(tmp_path / "nowhere"),
+                             "-o", str(tmp_path / "none.xlsx"))
+    assert code == 2, text
+    assert "未汇总 4 份" in text, text
+    lines = text.splitlines()
+    assert any(name in line and "签名" in line for line in lines), text  # the tampered one: its reason
+    assert any("garbage.zip" in line and "无法识别" in line for line in lines), text
+    assert any("empty" in line and "文件夹中没有" in line for line in lines), text
+    assert any("nowhere" in line and "不存在" in line for line in lines), text
+    assert lines[-1] == "无法汇总：没有通过核验的签名材料", text
+    assert not (tmp_path / "none.xlsx").exists()

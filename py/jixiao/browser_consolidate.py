@@ -17,8 +17,8 @@ from typing import Any
 
 from .bundle.roster import Roster, load_roster
 from .consolidate.check import Checked, check_bundle
-from .consolidate.collect import Source, check_all, consolidate, kind_of
-from .consolidate.summary import SCORE_RULES, DepartmentSummary, SummaryError
+from .consolidate.collect import NoSummary, Source, consolidate, kind_of
+from .consolidate.summary import SCORE_RULES, DepartmentSummary
 from .io.errors import InputError
 from .model.numbers import plain
 
@@ -165,18 +165,13 @@ def summarise(roster: bytes | None = None, rule: str = "weighted", department: s
         outcome = consolidate(list(_files), roster=loaded, rule=rule,  # type: ignore[arg-type]  # checked above
                               department=chosen_department, year=chosen_year, generated_at=generated_at,
                               checked_before=reuse)
-    except SummaryError as exc:
-        # No table: still say what was wrong with each file (a second pass, only in this case).
-        kinds = [(s, kind_of(s.read())) for s in _files]
-        bundles = [s for s, kind in kinds if kind == "bundle"]
-        failed = [{"name": c.source, "reasons": list(c.reasons)}
-                  for c in check_all(bundles, loaded, checked_before=reuse) if not c.ok]
-        failed += [{"name": s.name, "reasons": ["不是签名材料、复核意见或汇总表"]}
-                   for s, kind in kinds if kind == "other"]
+    except NoSummary as exc:
+        # No table: still say what was wrong with each file.
+        refused = exc.outcome
         return {"ok": False, "message": _page_words(exc.message), "files": len(_files), "table": None,
-                "rejected": failed,
-                "superseded": [], "left_out": [], "differences": [], "checked": len(bundles),
-                "passed": len(bundles) - len(failed)}
+                "rejected": [{"name": r.name, "reasons": list(r.reasons)} for r in refused.rejected],
+                "superseded": [], "left_out": [], "differences": [], "checked": len(refused.checked),
+                "passed": sum(1 for c in refused.checked if c.ok)}
     summary = outcome.summary
     assert summary is not None
     xlsx = write_summary_xlsx(summary, differences=outcome.differences)

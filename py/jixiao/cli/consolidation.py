@@ -98,9 +98,9 @@ def _row_line(row: Any) -> str:
 def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, score_total: str,
                 department: str | None, year: int | None, keyfile: str | None, passphrase_env: str | None,
                 deep: bool, jobs: int | None, force: bool, as_json: bool) -> None:
+    from ..consolidate.collect import NoSummary, expand
     from ..consolidate.collect import consolidate as run
-    from ..consolidate.collect import expand
-    from ..consolidate.summary import SummaryError, summary_json
+    from ..consolidate.summary import summary_json
     from ..render.summary_xlsx import write_summary_xlsx
 
     target, side, roster, key = _summary_inputs(output, force, roster_path, keyfile, passphrase_env)
@@ -112,7 +112,8 @@ def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, s
                           department=department, year=year, deep=deep,
                           workers=jobs or os.cpu_count() or 1, progress=update, generated_at=now_text(),
                           rejected=missing)
-        except SummaryError as exc:
+        except NoSummary as exc:
+            _echo_refused(exc.outcome.rejected, err=True)  # why each one failed, before the verdict
             raise InputError(exc.message) from None
     summary = outcome.summary
     assert summary is not None
@@ -138,10 +139,7 @@ def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, s
         click.echo(f"汇总表 JSON：{side}（{signed}）")
         for message in outcome.differences:
             click.echo(click.style(f"与已有汇总表不符：{one_line(message)}", fg="red"))
-        if outcome.rejected:
-            click.echo(click.style(f"未汇总 {len(outcome.rejected)} 份：", fg="red", bold=True))
-            for item in outcome.rejected:
-                click.echo(f"  ✗ {item.name}：{one_line('；'.join(item.reasons[:3]))}")
+        _echo_refused(outcome.rejected)
         for line in outcome.superseded:
             click.echo(f"已被更新的材料取代：{one_line(line)}")
         for line in outcome.left_out:
@@ -149,6 +147,13 @@ def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, s
         click.echo(f"共汇总 {len(summary.rows)} 个单位；核验 {len(outcome.checked)} 份材料，未通过 "
                    f"{sum(not c.ok for c in outcome.checked)} 份")
     sys.exit(EXIT_ERRORS if needs_look else EXIT_OK)
+
+
+def _echo_refused(rejected: list[Any], err: bool = False) -> None:
+    if rejected:
+        click.echo(click.style(f"未汇总 {len(rejected)} 份：", fg="red", bold=True), err=err)
+        for item in rejected:
+            click.echo(f"  ✗ {one_line(item.name)}：{one_line('；'.join(item.reasons[:3]))}", err=err)
 
 
 def _indicator_scores(values: tuple[str, ...]) -> dict[str, str]:

@@ -12,7 +12,7 @@ The store (`jixiao.store`) and the intake routes (`jixiao.intake`) are server si
 """
 
 from .check import Checked, IndicatorRef, UnitFacts, check_bundle
-from .collect import Outcome, Source, check_all, consolidate, expand, kind_of, pick_latest
+from .collect import NoSummary, Outcome, Source, check_all, consolidate, expand, kind_of, pick_latest
 from .county import CountySummary, build_county
 from .review import Review, ReviewDoc, ReviewError, latest_reviews, make_review, read_review, sign_review
 from .summary import (
@@ -37,6 +37,7 @@ __all__ = [
     "CountySummary",
     "DepartmentSummary",
     "IndicatorRef",
+    "NoSummary",
     "Outcome",
     "RejectedInput",
     "Review",

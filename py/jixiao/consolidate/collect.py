@@ -94,6 +94,15 @@ class Outcome:
         return [c.unit for c in self.checked if c.unit is not None]
 
 
+class NoSummary(SummaryError):
+    """No 附件4 can be built from what passed; `outcome` still says what was refused and why, so
+    that a run in which every bundle failed names each one's reasons, not only that none passed."""
+
+    def __init__(self, message: str, outcome: Outcome) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
 # --- finding the inputs --------------------------------------------------------------------------
 
 def expand(inputs: Iterable[str | Path]) -> tuple[list[Source], list[RejectedInput]]:
@@ -111,7 +120,10 @@ def expand(inputs: Iterable[str | Path]) -> tuple[list[Source], list[RejectedInp
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for found, key in folder_files(path):
+            listed = folder_files(path)
+            if not listed:  # said, not passed over: the user named it expecting bundles
+                missing.append(RejectedInput(name=str(path), reasons=["文件夹中没有 .zip、.json 或 .xlsx 文件"]))
+            for found, key in listed:
                 if key not in seen:
                     seen.add(key)
                     sources.append(Source(str(found), path=str(found)))
@@ -336,8 +348,8 @@ def consolidate(sources: Sequence[Source], *, roster: Roster | None = None, rule
                 department: str | None = None, year: int | None = None, deep: bool = False, workers: int = 1,
                 progress: Progress | None = None, generated_at: str = "",
                 rejected: Sequence[RejectedInput] = (), checked_before: Checker | None = None) -> Outcome:
-    """Check every source and build the department's 附件4; raises `SummaryError` when the
-    passing bundles span several years or departments and no choice was made."""
+    """Check every source and build the department's 附件4; raises `NoSummary` (a `SummaryError`)
+    when none passed, or the passing bundles span several years or departments and no choice was made."""
     outcome = Outcome(rejected=list(rejected))
     bundles: list[Source] = []
     others: list[tuple[str, Source, bytes]] = []
@@ -361,7 +373,10 @@ def consolidate(sources: Sequence[Source], *, roster: Roster | None = None, rule
     outcome.checked = check_all(bundles, roster, deep=deep, workers=workers, progress=progress,
                                 keep_indicators=reviews_given, checked_before=checked_before)
     with paused():
-        _summarise(outcome, others, roster, rule, department, year, generated_at)
+        try:
+            _summarise(outcome, others, roster, rule, department, year, generated_at)
+        except SummaryError as exc:
+            raise NoSummary(exc.message, outcome) from None
     return outcome
 
 
@@ -425,7 +440,7 @@ def _other(outcome: Outcome, kind: str, source: Source, data: bytes, trusted: li
 
 def _select(outcome: Outcome, units: list[UnitFacts], year: int | None, department: str | None) -> list[UnitFacts]:
     if not units:
-        raise SummaryError("没有通过核验的签名材料，无法汇总")
+        raise SummaryError("没有通过核验的签名材料")
     if year is None:
         years = {u.year for u in units}
         if len(years) > 1:
