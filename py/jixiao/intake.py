@@ -34,6 +34,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import html
 import json
 import os
 import secrets
@@ -68,7 +69,9 @@ REALM = 'Basic realm="jixiao-admin", charset="UTF-8"'
 ADMIN_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not "no-referrer": with it a browser sends `Origin: null` on the page's own review form, and
+    # the same-origin check below refused every review entered on the dashboard.
+    "Referrer-Policy": "same-origin",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                "frame-ancestors 'none'; base-uri 'none'",
 }
@@ -79,6 +82,14 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def _json(http_status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"message": message, **extra}, status_code=http_status, headers={"Cache-Control": "no-store"})
+
+
+def _form_refused(http_status: int, message: str, back: str = "/admin/") -> HTMLResponse:
+    """A review form refused, as a page the supervisor reads and goes back from, not raw JSON."""
+    page = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>复核未记录</title></head>'
+            f'<body><h1>复核未记录</h1><p role="alert">{html.escape(message)}</p>'
+            f'<p><a href="{html.escape(back)}">返回主管部门工作台</a></p></body></html>')
+    return HTMLResponse(page, status_code=http_status, headers=ADMIN_HEADERS)
 
 
 def _now() -> str:
@@ -272,15 +283,23 @@ class Intake:
 
     async def post_review(self, request: Request) -> Response:
         form_post = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        back = "/admin/"
+
+        def refuse(http_status: int, message: str) -> Response:
+            return _form_refused(http_status, message, back) if form_post else _json(http_status, message)
+
         if form_post:
             if not self._same_origin(request):
-                return _json(403, "复核表单须从本站的管理页面提交")
+                return _form_refused(403, "复核表单须从本站的管理页面提交")
             body = await _limited_body(request, FORM_LIMIT)
             if body is None:
-                return _json(413, "表单内容过长")
+                return _form_refused(413, "表单内容过长")
             fields: dict[str, Any] = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
             if not hmac.compare_digest(str(fields.get("token", "")), self.form_token):
-                return _json(403, "表单已过期或来源不明，请刷新管理页面后再提交")
+                return _form_refused(403, "表单已过期或来源不明，请刷新管理页面后再提交")
+            year = _year(str(fields.get("year", "")))
+            if year is not None:  # back to the unit's row
+                back = f"/admin/?year={year}#u-{quote(str(fields.get('unit_code', '')).strip())}"
         else:
             raw = await _limited_body(request, FORM_LIMIT)
             if raw is None:
@@ -292,11 +311,11 @@ class Intake:
             if not isinstance(fields, dict):
                 return _json(400, "请求内容应为 JSON 对象")
         if self.review_key is None:
-            return _json(409, "服务器启动时未提供主管部门密钥，无法签署复核意见")
+            return refuse(409, "服务器启动时未提供主管部门密钥，无法签署复核意见")
         try:
             review = await run_in_threadpool(self._review, fields)
         except ReviewError as exc:
-            return _json(422, exc.message)
+            return refuse(422, exc.message)
         if form_post:
             return RedirectResponse(f"/admin/?year={review.doc.year}#u-{quote(review.doc.unit_code)}", status_code=303,
                                     headers={"Cache-Control": "no-store"})
