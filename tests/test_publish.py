@@ -201,6 +201,13 @@ def test_cli_publish(published: Published, keys: dict[str, PrivateKey], tmp_path
     # a second run replaces the published site; a folder that is not one is refused
     again = subprocess.run([*args[:3], "-o", str(out), *args[6:]], capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
+    # an output folder named relative to where the command runs (it once failed with an internal
+    # error: the pages were built relative to a staging folder instead)
+    relative = subprocess.run([*args[:3], "-o", "relative-site", *args[6:]], capture_output=True, text=True,
+                              check=False, cwd=tmp_path)
+    assert relative.returncode == 0, relative.stderr
+    assert (tmp_path / "relative-site" / "index.html").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".publish-")]  # no staging left behind
     other = tmp_path / "other"
     other.mkdir()
     (other / "keep.txt").write_text("mine", encoding="utf-8")

@@ -267,8 +267,9 @@ def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: s
         if copy.removed:
             report.removed[entry.slug] = copy.removed
     publisher = key.public.fingerprint
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".publish-", dir=out_dir.parent) as work:
+    target = out_dir.absolute()  # mkdocs reads a relative site_dir from its config's folder, not ours
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".publish-", dir=target.parent) as work:
         staging, built = Path(work) / "staging", Path(work) / "site"
         years = stage(staging / "docs", report.published, publisher)
         report.log += build_pages(staging, _config(years), built)
@@ -277,7 +278,7 @@ def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: s
         if leaked:
             raise InputError(f"不公开的信息仍出现在生成的文件中（{'、'.join(leaked[:5])}）：已停止发布")
         (built / MARKER).write_text(_manifest(report.published, publisher), encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(built, out_dir)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(built, target)
     return report
