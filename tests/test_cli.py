@@ -24,6 +24,7 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner, Result
 
+from bundle_helpers import entries, seed_bundle
 from jixiao import Submission
 from jixiao.cli import cli
 from jixiao.io.errors import InputError
@@ -256,6 +257,11 @@ def test_loader_messages() -> None:
     assert "扩展名为 .xlsx" in load_error(b"hello", "renamed.xlsx")
     assert parse_submission_bytes(b'{"framework_id": "jinxian-2021", "year": 2021}', "a.xlsx").year == 2021
     assert "zip" in load_error(zip_with("notes.txt"))
+    # A unit's signed bundle, or its signed .json, handed to `check`: named, and verify suggested.
+    bundle = seed_bundle()[1]
+    [signed] = [data for name, data in entries(bundle).items() if name.endswith(".json")]
+    for data in (bundle, signed):
+        assert load_error(data).startswith("这是签名材料，不是自评表：核验请用 jixiao verify"), load_error(data)
     assert "文件过大（20.0 MB）" in load_error(b" " * 20_000_001)
     assert "“extra”" in load_error(b'{"framework_id": "jinxian-2021", "year": 2021, "extra": 1}')
 

@@ -92,6 +92,11 @@ def check_framework_id(framework_id: str) -> None:
         raise InputError(f"没有指标体系“{clip(framework_id)}”，可用：{'、'.join(available)}")
 
 
+# A supervisor handed a unit's signed bundle to `check` (or the 填报 page's import): say what it is.
+SIGNED_NOT_FORM = ("这是签名材料，不是自评表：核验请用 jixiao verify（或网站的“核验”页），它会复算评分；"
+                   "要检查或修改其中的自评表，请用压缩包里的 .xlsx")
+
+
 def _too_large(size: int) -> str:
     return f"文件过大（{size / _MB:.1f} MB），上限 {MAX_BYTES // _MB} MB"
 
@@ -115,6 +120,8 @@ def _from_zip(data: bytes, framework_id: str | None) -> Submission:
         raise InputError("这是 PowerPoint 演示文稿（.pptx），请提供 .json 或 .xlsx")
     if "content.xml" in names and "mimetype" in names:
         raise InputError("这是 OpenDocument（WPS/LibreOffice）文件，请另存为 .xlsx")
+    if any(n.endswith(".json") for n in names) and any(n.endswith(".xlsx") for n in names):
+        raise InputError(SIGNED_NOT_FORM)  # a bundle: .json + .xlsx (+ .html)
     raise InputError("这是一个 zip 压缩包，不是 .xlsx 表格，请提供 .json 或 .xlsx")
 
 
@@ -160,6 +167,8 @@ def _from_json(text: str) -> Submission:
     if not isinstance(raw, dict):
         raise InputError("应为 JSON 对象（一个单位的自评表），而不是"
                          + ("数组" if isinstance(raw, list) else "单个值"))
+    if {"payloadType", "payload", "signatures"} <= set(raw):
+        raise InputError(SIGNED_NOT_FORM)
     try:
         # Validate the text, not `raw`: JSON mode is the contract (floats are refused the same way).
         return Submission.model_validate_json(text)
