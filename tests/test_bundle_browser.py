@@ -24,7 +24,14 @@ from typing import Any
 
 import pytest
 
-from browser_fixtures import export_signed_bundle, open_form_with_seed, poll_until, shown_verdicts, wait_warm
+from browser_fixtures import (
+    export_signed_bundle,
+    open_form_with_seed,
+    poll_until,
+    shown_verdicts,
+    wait_total,
+    wait_warm,
+)
 from jixiao_process import broken_signature, cli_signed_bundle, run_jixiao
 
 pytestmark = pytest.mark.browser
@@ -66,6 +73,20 @@ def test_webcrypto_key_and_export_verify_with_cli(page_logged: Any, site_server:
     verdict = cli_verify(zip_path)
     assert verdict["ok"] and verdict["fingerprints"] == [shown], verdict
     assert data["exportFingerprint"] == shown
+
+    # A unit whose draft is gone starts again from what it signed: 导入草稿 takes the signed .json.
+    with zipfile.ZipFile(zip_path) as zf:
+        [signed_name] = [n for n in zf.namelist() if n.endswith(".json")]
+        signed_json = tmp_path / "signed" / signed_name
+        signed_json.parent.mkdir()
+        signed_json.write_bytes(zf.read(signed_name))
+    before = page.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId")
+    page.get_by_label("导入草稿").set_input_files(str(signed_json))
+    poll_until(page, "(b) => document.querySelector('#jixiao-form').dataset.draftId !== b", before,
+               what="signed bundle imported as a draft")
+    state = wait_total(page, "98")
+    assert state["grade"] == "优"
+    assert page.locator('#jixiao-form [data-path="unit_name"]').input_value() == "进贤县科技和工业信息化局"
     print(f"\nbrowser export (WebCrypto key, seed, incl. xlsx): {data['exportMs']} ms "
           f"(packages preloaded in {data['warmMs']} ms)")
     # A second export, everything warm: the steady-state figure.

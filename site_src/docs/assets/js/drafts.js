@@ -148,6 +148,8 @@ export function parseDraftFile(text) {
       data.submission && typeof data.submission === "object" && !("framework_id" in data)) {
     data = data.submission; // a stored draft record rather than a bare submission
   }
+  const signed = signedSubmission(data);
+  if (signed) data = signed; // a unit whose draft is gone starts again from what it signed
   if (!data || typeof data !== "object" || Array.isArray(data)) {
     throw new Error("无法导入：文件内容不是一份自评表。");
   }
@@ -162,6 +164,22 @@ export function parseDraftFile(text) {
     throw new Error("无法导入：文件中的分解目标自评（indicators）格式不正确。");
   }
   return { ...data, year };
+}
+
+// The form inside a signed bundle's .json (its payload, base64 of canonical JSON), or null when
+// `data` is not one. Nothing is trusted from it: it goes through the same checks as a draft file.
+function signedSubmission(data) {
+  if (!data || typeof data !== "object" || typeof data.payload !== "string" ||
+      typeof data.payloadType !== "string" || !data.payloadType.startsWith("application/vnd.jixiao.submission+json")) {
+    return null;
+  }
+  try {
+    const bytes = Uint8Array.from(atob(data.payload), (c) => c.charCodeAt(0));
+    const payload = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    return payload && typeof payload.submission === "object" ? payload.submission : null;
+  } catch {
+    throw new Error("无法导入：签名材料中的内容无法读取（文件可能已损坏）。");
+  }
 }
 
 // The shape the form can draw, within the model's own limits (20 一级, 100 二级, 200 三级).
