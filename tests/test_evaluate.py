@@ -99,6 +99,7 @@ VARIANTS: list[tuple[str, Callable[[dict[str, object]], None], str, str]] = [
     ("等级不符", _set("report.figures.grade", "良"), "GRADE_MISMATCH", "report.figures.grade"),
     ("执行超预算", _set("funds.basic.executed", "700"),
      "EXECUTION_OVER_BUDGET", "funds.basic.executed"),
+    ("预算数为负", _set("funds.basic.budget", "-637.21"), "AMOUNT_NEGATIVE", "funds.basic.budget"),
     ("计量单位不符", _set(f"{OUTPUT_TASK3}.actual", "83个"),
      "UNIT_MISMATCH", f"{OUTPUT_TASK3}.actual"),
     ("必填为空", _set("unit_name", " "), "MISSING_REQUIRED", "unit_name"),

@@ -66,7 +66,8 @@ _BASE64: TypeAdapter[bytes] = TypeAdapter(bytes, config=ConfigDict(val_json_byte
 _REDACTED = "这是已公开的脱敏副本（发布者签名），不是单位签名的原件：汇总须用单位的原件"
 
 # Findings on a unit's own 附件6 that put its 附件4 row in doubt (the row is still written).
-ROW_CODES = {"TOTAL_MISMATCH", "RATE_MISMATCH", "FUND_SUM_MISMATCH", "GRADE_MISMATCH", "EXECUTION_OVER_BUDGET"}
+ROW_CODES = {"TOTAL_MISMATCH", "RATE_MISMATCH", "FUND_SUM_MISMATCH", "GRADE_MISMATCH", "EXECUTION_OVER_BUDGET",
+             "AMOUNT_NEGATIVE"}
 ROW_PATHS = ("funds.total", "total")
 
 

@@ -52,6 +52,8 @@ REGISTRY: dict[str, Code] = {
     "EXECUTION_OVER_BUDGET": Code(
         "warning", "{what}的全年执行数 {executed} 超过全年预算数 {budget}",
         "执行数超过预算数（执行率高于 100%）"),
+    "AMOUNT_NEGATIVE": Code(
+        "error", "{what} {value} 为负数", "全年预算数或执行数为负数"),
     "UNIT_MISMATCH": Code(
         "error", "{what}：年度指标值“{target}”与全年完成值“{actual}”的计量单位不一致",
         "年度指标值与全年完成值的计量单位不一致"),

@@ -45,8 +45,15 @@ def check_funds(funds: Funds) -> tuple[dict[str, FundResult], Decimal | None, li
     for key, label in FUND_ROWS.items():
         declared_row = getattr(funds, key)
         budget, executed = total if key == "total" else (declared_row.budget, declared_row.executed)
+        negative = False
+        for field, field_label in _FIELDS:
+            value = getattr(declared_row, field)
+            if value is not None and value < 0:  # a typed minus sign; -0 is not below zero
+                negative = True
+                findings.append(finding(
+                    "AMOUNT_NEGATIVE", f"funds.{key}.{field}", what=f"{label}的{field_label}", value=plain(value)))
         rate = None
-        if budget is not None and executed is not None:
+        if budget is not None and executed is not None and not negative:
             rate = percent(executed, budget)
             if executed > budget:
                 findings.append(finding(
