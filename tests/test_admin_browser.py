@@ -85,6 +85,8 @@ def test_review_entered_on_the_dashboard(browser: Any, dashboard: tuple[str, Pat
         assert page.url.startswith(base + "/admin/?year=2021"), page.url
         text = page.locator('tr[id="u-360124-KGX"]').inner_text()
         assert "96" in text and "支出进度偏慢<b>请说明</b>" in text, text
+        # Times in Beijing time: the bundle was signed at 2022-03-01T10:00:00+08:00.
+        assert "2022-03-01 10:00:00" in text and "本页时间均为北京时间" in page.inner_text("body"), text
         with Store(db, create=False) as store:
             [recorded] = store.review_rows("360124-KGX", 2021)
         assert recorded.sha256

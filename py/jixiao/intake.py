@@ -51,6 +51,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from .bundle.keys import PrivateKey
+from .bundle.payload import CHINA
 from .bundle.roster import Roster
 from .consolidate.check import UnitFacts, check_bundle
 from .consolidate.review import ReviewError, latest_reviews, make_review, sign_review
@@ -90,6 +91,18 @@ def _form_refused(http_status: int, message: str, back: str = "/admin/") -> HTML
             f'<body><h1>复核未记录</h1><p role="alert">{html.escape(message)}</p>'
             f'<p><a href="{html.escape(back)}">返回主管部门工作台</a></p></body></html>')
     return HTMLResponse(page, status_code=http_status, headers=ADMIN_HEADERS)
+
+
+def _beijing(text: str | None) -> str:
+    """A stored ISO time as a supervisor reads it, in Beijing time ('2026-11-28 23:58:27'); as
+    stored when it cannot be read (it is shown, never trusted)."""
+    if not text:
+        return ""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return text if moment.tzinfo is None else moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _now() -> str:
@@ -364,7 +377,7 @@ class Intake:
             })
         recent = self.store.bundles()[:20]
         return bundle_environment().get_template("dashboard.html").render(
-            year=year, years=years, departments=departments, recent=recent, token=self.form_token,
+            year=year, years=years, departments=departments, recent=recent, token=self.form_token, local=_beijing,
             can_review=self.review_key is not None, rules=SCORE_RULES, rule=self.rule,
             reviewer_fp=self.review_key.public.fingerprint if self.review_key is not None else "")
 
