@@ -361,3 +361,31 @@ def test_the_cli_extra_brings_the_openssl_ed25519() -> None:
     needs = [Requirement(r) for r in requires("jixiao") or []]
     cli_needs = {r.name for r in needs if r.marker is not None and r.marker.evaluate({"extra": "cli"})}
     assert "cryptography" in cli_needs
+
+
+USAGE_ERRORS = [
+    (("bundle", "x.json"), "缺少选项 '--key'"),
+    (("nosuch",), "没有“nosuch”这个命令"),
+    (("consolidate", "x", "--score-total", "foo", "-o", "y.xlsx"), "“foo”不是可选值之一"),
+    (("review", "s.db", "--unit", "X", "--year", "abc", "--score", "1", "--key", "k"), "“abc”不是有效的数字"),
+    (("review", "s.db", "--unit", "X", "--year", "1990", "--score", "1", "--key", "k"), "不在允许的范围"),
+    (("check", "a.json", "b.json"), "多出了参数（b.json）"),
+    (("serve", "--port"), "选项“--port”后面需要一个值"),
+    (("consolidate", "x", "--scor", "weighted"), "是不是想输入"),
+]
+
+
+@pytest.mark.parametrize(("args", "words"), USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS])
+def test_usage_errors_are_chinese(args: tuple[str, ...], words: str) -> None:
+    """A mistyped command meets Chinese, not click's English ("Error: Missing option …")."""
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert words in result.output, result.output
+    assert result.output.count("错误：") == 1, result.output
+    assert "Error" not in result.output and "Usage" not in result.output, result.output
+
+
+def test_help_headings_are_chinese() -> None:
+    text = run("review", "--help").output
+    assert text.startswith("用法： ") and "\n选项:\n" in text, text
+    assert "[必填]" in text and "required" not in text, text

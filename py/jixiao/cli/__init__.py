@@ -19,8 +19,12 @@ import click
 from .. import __version__
 from ..catalog import load_framework
 from ..rules.evaluate import evaluate
-from . import bundles, consolidation, forms, roster, sites
-from .base import EXIT_ERRORS, EXIT_OK, Group, dumps, guard
+from .chinese import install
+
+install()  # click's own words in Chinese, before the commands below are declared
+
+from . import bundles, consolidation, forms, roster, sites  # noqa: E402
+from .base import EXIT_ERRORS, EXIT_OK, Group, dumps, guard  # noqa: E402
 
 __all__ = ["cli", "main"]
 
