@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -149,3 +150,14 @@ def test_bad_options_are_one_chinese_line(site: Path, tmp_path: Path) -> None:
     bad_roster.write_text("{}", encoding="utf-8")
     assert "名册" in _fails(site, "--store", db, "--roster", str(bad_roster),
                           env=_env(JIXIAO_SUPERVISOR_TOKEN="long-enough-token"))
+    # The port, the address and the certificate are checked before "门户已启动" is printed (uvicorn
+    # said it in English, after that line, with exit code 3).
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert f"端口 {port} 已被占用" in _fails(site, "--port", str(port))
+    assert "本机没有这个地址" in _fails(site, "--host", "192.0.2.1")  # TEST-NET-1: never a local address
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate", encoding="utf-8")
+    assert "证书或私钥无法使用" in _fails(site, "--cert", str(junk), "--key", str(junk))

@@ -23,9 +23,12 @@ passed as ``extra_routes``; they are tried before the static files (`jixiao serv
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import os
+import socket
+import ssl
 import stat
 import threading
 import zipfile
@@ -42,6 +45,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from .io.errors import InputError
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -252,9 +257,51 @@ def create_app(site_dir: Path, extra_routes: Sequence[BaseRoute] = ()) -> Starle
     return app
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything says the portal has started: a port in use,
+    a port that needs root, or an address this machine lacks is one clear line, not uvicorn's
+    English log after "门户已启动"."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        raise InputError(f"无法在地址“{host}”上监听：找不到这个地址") from None
+    family, kind, proto, _name, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError(f"端口 {port} 已被占用（也许门户已在运行）：请先停止占用它的程序，"
+                             f"或用 --port 换一个端口") from None
+        if exc.errno == errno.EACCES:
+            raise InputError(f"没有权限使用端口 {port}（1024 以下的端口须以管理员身份运行）："
+                             f"请用 --port 换一个端口") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise InputError(f"无法在地址“{host}”上监听：本机没有这个地址") from None
+        raise InputError(f"无法在 {host}:{port} 上监听（{exc.strerror or exc}）") from None
+    return sock
+
+
+def check_tls(certfile: str | Path, keyfile: str | Path) -> None:
+    """Refuse a certificate and key that TLS cannot use, before the server starts (uvicorn would
+    fail on its first line with OpenSSL's "PEM lib"). A key with a passphrase is refused, not
+    asked for on the terminal."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(certfile, keyfile, password=lambda: b"")
+    except ssl.SSLError:
+        raise InputError("证书或私钥无法使用：须为 PEM 格式、私钥与证书配对，且私钥不带口令") from None
+    except OSError as exc:
+        raise InputError(f"无法读取证书或私钥（{exc.strerror or exc}）") from None
+
+
 def run(site_dir: Path, host: str = "127.0.0.1", port: int = 8000, certfile: str | Path | None = None,
-        keyfile: str | Path | None = None, extra_routes: Sequence[BaseRoute] = (), **uvicorn_options: Any) -> None:
-    """Serve ``site_dir`` with uvicorn; HTTPS when a certificate and key are given.
+        keyfile: str | Path | None = None, extra_routes: Sequence[BaseRoute] = (), sock: socket.socket | None = None,
+        **uvicorn_options: Any) -> None:
+    """Serve ``site_dir`` with uvicorn; HTTPS when a certificate and key are given; on ``sock``
+    (from `listen`) when given, else on host and port.
 
     Over plain HTTP on anything but 127.0.0.1/localhost, browsers allow no service worker and
     no WebCrypto: deploy with a certificate for the intranet.
@@ -263,7 +310,7 @@ def run(site_dir: Path, host: str = "127.0.0.1", port: int = 8000, certfile: str
 
     if (certfile is None) != (keyfile is None):
         raise ValueError("HTTPS 需要同时提供证书（certfile）和私钥（keyfile）")
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(site_dir, extra_routes=extra_routes),
         host=host,
         port=port,
@@ -272,3 +319,4 @@ def run(site_dir: Path, host: str = "127.0.0.1", port: int = 8000, certfile: str
         log_level=uvicorn_options.pop("log_level", "info"),
         **uvicorn_options,
     )
+    uvicorn.Server(config).run(sockets=[sock] if sock is not None else None)

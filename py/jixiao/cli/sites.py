@@ -92,6 +92,9 @@ def serve(host: str, port: int, site: str | None, cert: str | None, key: str | N
         built, report = sitebuild.ensure_site(site_dir, framework, progress=lambda line: None)
         if built:
             click.echo(report.summary(), err=True)
+    if cert is not None and key is not None:
+        server.check_tls(cert, key)
+    sock = server.listen(host, port)
     scheme = "https" if cert else "http"
     base = f"{scheme}://{host}:{port}"
     click.echo(f"门户已启动：{base}/  （按 Ctrl+C 停止）", err=True)
@@ -100,7 +103,7 @@ def serve(host: str, port: int, site: str | None, cert: str | None, key: str | N
     if routes and scheme == "http" and host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(click.style("注意：收件在普通 HTTP 上运行，管理口令以明文经过网络；"
                                "内网部署请用 --cert/--key 启用 HTTPS。", fg="yellow"), err=True)
-    server.run(site_dir, host=host, port=port, certfile=cert, keyfile=key, extra_routes=routes)
+    server.run(site_dir, host=host, port=port, certfile=cert, keyfile=key, extra_routes=routes, sock=sock)
 
 
 def _intake(store_path: str, token_file: str | None, review_key: str | None, roster_path: str | None,
