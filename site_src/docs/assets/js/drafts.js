@@ -33,6 +33,25 @@ class IdbStore {
   get(id) { return request(this.store("drafts").get(id)); }
   put(draft) { return request(this.store("drafts", "readwrite").put(draft)); }
   remove(id) { return request(this.store("drafts", "readwrite").delete(id)); }
+
+  /** Put `draft` unless the stored one was saved since this page read it (its `rev` is no longer
+   *  `base`): read and write in one transaction, so two tabs cannot both pass. True if written. */
+  putUnlessChanged(draft, base) {
+    return new Promise((resolve, reject) => {
+      const tx = this.db.transaction("drafts", "readwrite");
+      const drafts = tx.objectStore("drafts");
+      let written = false;
+      const got = drafts.get(draft.id);
+      got.onsuccess = () => {
+        if (!unchanged(got.result, base)) return;
+        drafts.put(draft);
+        written = true;
+      };
+      tx.oncomplete = () => resolve(written);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  }
   async getMeta(key) { return (await request(this.store("meta").get(key)))?.value; }
   setMeta(key, value) { return request(this.store("meta", "readwrite").put({ key, value })); }
 
@@ -56,9 +75,19 @@ class MemoryStore {
   async get(id) { const d = this.drafts.get(id); return d ? JSON.parse(JSON.stringify(d)) : undefined; }
   async put(draft) { this.drafts.set(draft.id, JSON.parse(JSON.stringify(draft))); }
   async remove(id) { this.drafts.delete(id); }
+  async putUnlessChanged(draft, base) {
+    if (!unchanged(this.drafts.get(draft.id), base)) return false;
+    await this.put(draft);
+    return true;
+  }
   async getMeta(key) { return this.meta.get(key); }
   async setMeta(key, value) { this.meta.set(key, value); }
   async allWithMeta(key) { return { all: await this.all(), meta: this.meta.get(key) }; }
+}
+
+// A draft deleted meanwhile counts as unchanged: saving it again keeps what this page holds.
+function unchanged(stored, base) {
+  return !stored || stored.rev === base;
 }
 
 function openDb() {
@@ -116,11 +145,20 @@ export async function loadDraft(id) {
   return (await (await openDrafts()).get(id)) || null;
 }
 
-/** Save (create when `id` is missing); stamps `updated`. Returns the stored draft. */
-export async function saveDraft({ id, name, submission }) {
-  const draft = { id: id || newId(), name: name || "未命名草稿", updated: new Date().toISOString(), submission };
-  await (await openDrafts()).put(draft);
-  return draft;
+/**
+ * Save (create when `id` is missing); stamps `updated` and a new `rev`. Returns the stored draft.
+ * With `seen` ({rev}: what this page read), the save is refused (null) when another tab or
+ * window saved the draft since: nothing is overwritten that this page has not seen.
+ */
+export async function saveDraft({ id, name, submission }, seen = null) {
+  const draft = { id: id || newId(), name: name || "未命名草稿", updated: new Date().toISOString(), rev: newId(),
+    submission };
+  const db = await openDrafts();
+  if (!seen || !id) {
+    await db.put(draft);
+    return draft;
+  }
+  return (await db.putUnlessChanged(draft, seen.rev)) ? draft : null;
 }
 
 export async function renameDraft(id, name) {
@@ -307,6 +345,15 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
   const fileInput = $("jx-draft-import");
   const drafts = await openDrafts();
   let current = null; // {id, name}
+  let seen = null; // {rev} of the stored draft the form holds: a save over anything newer is refused
+  let saving = false;
+  const tab = newId();
+  let channel = null; // tells this origin's other tabs when a draft was saved
+  try {
+    channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("jixiao-drafts") : null;
+  } catch {
+    channel = null; // e.g. an opaque origin: the save check alone keeps drafts safe
+  }
 
   const setState = (state, message) => {
     root.dataset.draftState = drafts.persistent ? state : "unavailable";
@@ -322,7 +369,20 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
 
   const save = async () => {
     if (!current) return;
-    const draft = await saveDraft({ ...current, submission: readSubmission(root) });
+    const submission = readSubmission(root);
+    saving = true;
+    let draft;
+    try {
+      draft = await saveDraft({ ...current, submission }, seen);
+    } finally {
+      saving = false;
+    }
+    if (!draft) {
+      await keepAsCopy(); // no await since the save: the form still holds this page's typing
+      return;
+    }
+    seen = { rev: draft.rev };
+    channel?.postMessage({ type: "saved", id: draft.id, rev: draft.rev, tab });
     const option = [...select.options].find((o) => o.value === draft.id);
     if (option) option.textContent = `${draft.name}（${stamp(draft.updated)}）`;
     setState("saved", drafts.persistent
@@ -348,6 +408,7 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
       return false;
     }
     current = { id: draft.id, name: draft.name };
+    seen = { rev: draft.rev };
     nameInput.value = draft.name;
     onLoaded(draft.submission); // the form holds the draft now: score it without waiting for the list
     await drafts.setMeta("lastOpened", draft.id);
@@ -358,6 +419,26 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
   };
 
   const create = async (submission, name) => open(await saveDraft({ name: name || defaultName(), submission }));
+
+  // Another tab or window saved the draft this page holds since the page read it: this page's
+  // form becomes a new draft beside it, so that neither side's typing is lost.
+  const keepAsCopy = async () => {
+    const was = current.name;
+    const name = `${was}（本页副本）`;
+    await open(await saveDraft({ name, submission: readSubmission(root) }));
+    notify("drafts", `草稿“${was}”已在另一个标签页或窗口中修改。为不覆盖那里的修改，本页的内容已另存为新草稿“${name}”。`,
+      { kind: "warning" });
+  };
+  // The same draft saved in another tab: take its content while this page has nothing unsaved
+  // (otherwise the next save finds the difference and keeps this page's form as a copy).
+  channel?.addEventListener("message", async ({ data }) => {
+    if (!data || data.type !== "saved" || data.tab === tab || !current || data.id !== current.id) return;
+    if (data.rev === seen?.rev || autosaver.pending || saving) return;
+    const draft = await loadDraft(data.id);
+    if (!draft || autosaver.pending || saving || draft.rev !== data.rev) return;
+    await open(draft);
+    notify("drafts", "此草稿刚在另一个标签页或窗口中修改过，本页已换成最新的内容。", { kind: "info" });
+  });
 
   // Restore the last-opened draft, or the copy kept when the page was closed or reloaded before
   // the last autosave reached IndexedDB. Fields the user already edited on this page keep the
