@@ -44,10 +44,6 @@ def value(page: Any, path: str) -> str:
     return str(page.locator(f'#jixiao-form [data-path="{path}"]').input_value())
 
 
-def notices(page: Any) -> str:
-    return str(page.evaluate("() => document.querySelector('#jx-notices')?.textContent || ''"))
-
-
 def test_two_tabs_on_one_draft_lose_nothing(browser: Any, site_server: str, tmp_path: Path) -> None:
     with logged_page(browser, site_server) as first:
         context = first.context
@@ -65,7 +61,8 @@ def test_two_tabs_on_one_draft_lose_nothing(browser: Any, site_server: str, tmp_
         wait_saved(first)
         poll_until(second, "(p) => document.querySelector(`#jixiao-form [data-path='${p}']`).value === '甲单位'",
                    UNIT, what="second tab took the first tab's save")
-        assert "另一个标签页" in notices(second)
+        poll_until(second, "() => (document.querySelector('#jx-notices')?.textContent || '').includes('另一个标签页')",
+                   what="second tab says it took the other tab's save")  # said once the form is written
 
         # A third tab that cannot hear the others (no BroadcastChannel) holds the draft as it was.
         context.add_init_script("delete window.BroadcastChannel;")
@@ -79,7 +76,8 @@ def test_two_tabs_on_one_draft_lose_nothing(browser: Any, site_server: str, tmp_
         type_into(third, CONTACT, "张三")
         poll_until(third, "(d) => document.querySelector('#jixiao-form').dataset.draftId !== d", draft,
                    what="third tab's form kept as a new draft")
-        assert "已另存为新草稿" in notices(third), notices(third)
+        poll_until(third, "() => (document.querySelector('#jx-notices')?.textContent || '').includes('已另存为新草稿')",
+                   what="third tab says its form was kept as a copy")
         assert third.locator("#jx-draft-name").input_value().endswith("（本页副本）")
         assert value(third, CONTACT) == "张三" and value(third, UNIT) == "甲单位"
 
