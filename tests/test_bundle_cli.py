@@ -5,6 +5,7 @@ passes, 1 when one fails, 2 when one cannot be read.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import stat
@@ -16,6 +17,7 @@ from click.testing import CliRunner, Result
 from bundle_helpers import SIGNED_AT, seed_bundle
 from jixiao import load_example
 from jixiao.bundle import passphrase
+from jixiao.bundle.payload import CHINA
 from jixiao.cli import cli
 
 BUNDLE = "2021-360124-KGX-进贤县科技和工业信息化局-整体支出绩效自评.zip"
@@ -185,3 +187,31 @@ def test_roster_init_refuses_overwrite(work: Path) -> None:
     assert run("roster", "init", "r.json", "--key", "sup.key", "--name", "局").exit_code == 0
     again = run("roster", "init", "r.json", "--key", "sup.key", "--name", "局")
     assert again.exit_code == 2 and "已存在" in again.stderr
+
+
+def test_enrolled_after_signing_still_passes(work: Path) -> None:
+    """The usual order: a unit signs, then hands over the bundle with its stamped key sheet, and
+    the supervisor enrols the key later. The start date defaulted to the day of enrolment and
+    refused that bundle ("签名日期 … 早于该公钥的启用日期"); it now comes from the key file, or is
+    1 January of last year for a bare public key, and says so."""
+    assert run("keygen", "-o", "unit.key", "--unit-code", "360124-KGX").exit_code == 0
+    doc = json.loads(Path("unit.key").read_text("utf-8"))
+    doc["created_at"] = "2022-01-04T18:00:00Z"  # 2022-01-05 in China
+    Path("unit.key").write_text(json.dumps(doc), encoding="utf-8")
+    assert run("keygen", "-o", "sup.key").exit_code == 0
+    assert run("roster", "init", "roster.json", "--key", "sup.key", "--name", "进贤县财政局").exit_code == 0
+    assert run("bundle", "seed.json", "--key", "unit.key", "-o", "out/", "--signed-at", SIGNED_AT).exit_code == 0
+    added = run("roster", "add", "roster.json", "--key", "sup.key", "--unit-code", "360124-KGX",
+                "--unit-name", "科工信局", "--key-file", "unit.key")
+    assert added.exit_code == 0 and "自 2022-01-05 起" in added.stdout, added.output
+    ok = run("verify", f"out/{BUNDLE}", "--roster", "roster.json")
+    assert ok.exit_code == 0 and "公钥已登记" in ok.stdout, ok.output
+
+    # Only the public key (the sheet's QR text): no date in it, so 1 January of last year, said.
+    assert run("keygen", "-o", "other.key", "--unit-code", "360124-OTHER").exit_code == 0
+    other = json.loads(Path("other.key").read_text("utf-8"))
+    bare = run("roster", "add", "roster.json", "--key", "sup.key", "--unit-code", "360124-OTHER",
+               "--unit-name", "另一单位", "--public-key", f"{other['alg']}:{other['public_key']}")
+    last_year = datetime.datetime.now(datetime.UTC).astimezone(CHINA).year - 1
+    assert bare.exit_code == 0 and f"自 {last_year}-01-01 起" in bare.stdout, bare.output
+    assert "--valid-from" in bare.stderr, bare.output

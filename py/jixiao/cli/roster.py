@@ -47,6 +47,17 @@ def _parse_day(text: str | None, what: str) -> datetime.date | None:
         raise InputError(f"{what}“{text}”不是日期（应为 2022-01-01 的格式）") from None
 
 
+def _china_day(stamp: str) -> datetime.date | None:
+    """The date in China of a key file's `created_at` ('2022-01-05T02:00:00Z'); None if unreadable."""
+    from ..bundle.payload import CHINA
+
+    try:
+        moment = datetime.datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return moment.astimezone(CHINA).date() if moment.tzinfo is not None else None
+
+
 _ROSTER_KEY_OPTION = click.option("--key", "keyfile", metavar="KEYFILE", required=True,
                                   help="主管部门自己的密钥文件（用于签署名册）")
 
@@ -77,7 +88,8 @@ def roster_init(path: str, keyfile: str, name: str, passphrase_env: str | None) 
 @click.option("--public-key", default=None, help="公钥：“算法:base64”或登记表二维码的内容")
 @click.option("--key-file", "unit_key_file", default=None, help="或：单位的密钥文件（只读取其中的公钥）")
 @click.option("--fingerprint", default=None, help="登记表上的公钥指纹，用于核对（可四位一组书写）")
-@click.option("--valid-from", default=None, help="启用日期（默认今天，格式 2022-01-01）")
+@click.option("--valid-from", default=None,
+              help="启用日期（格式 2022-01-01；默认取单位密钥文件中的生成日期，只给公钥时取上一年 1 月 1 日）")
 @click.option("--valid-to", default=None, help="有效期截止日期（默认长期有效）")
 @click.option("--note", default="", help="备注")
 @PASSPHRASE_OPTION
@@ -85,23 +97,36 @@ def roster_init(path: str, keyfile: str, name: str, passphrase_env: str | None) 
 def roster_add(path: str, keyfile: str, unit_code: str, unit_name: str, public_key: str | None,
                unit_key_file: str | None, fingerprint: str | None, valid_from: str | None,
                valid_to: str | None, note: str, passphrase_env: str | None) -> None:
-    from ..bundle.keys import parse_fingerprint, public_key_from_text, read_public_key_file
+    from ..bundle.keys import key_file_labels, parse_fingerprint, public_key_from_text, read_public_key_file
     from ..bundle.roster import enrol
 
     if (public_key is None) == (unit_key_file is None):
         raise InputError("请用 --public-key 或 --key-file 二者之一提供单位公钥")
-    unit_key = (public_key_from_text(public_key) if public_key is not None
-                else read_public_key_file(read_small(Path(str(unit_key_file)), "单位密钥文件")))
+    created = None
+    if public_key is not None:
+        unit_key = public_key_from_text(public_key)
+    else:
+        data = read_small(Path(str(unit_key_file)), "单位密钥文件")
+        unit_key = read_public_key_file(data)
+        created = _china_day(key_file_labels(data)["created_at"])
     if fingerprint is not None and parse_fingerprint(fingerprint) != unit_key.fingerprint_hex:
         raise InputError(f"公钥指纹与登记表不符：公钥的指纹是 {unit_key.fingerprint}")
     key = load_key(keyfile, passphrase_env)
     doc = _roster_for_update(path, key)
-    start = _parse_day(valid_from, "启用日期") or china_today()
+    # A unit often signs before its key is enrolled (the bundle and the stamped sheet arrive
+    # together): "today" as the start refused that bundle. The key file's date comes first; a
+    # bare public key says none, so the start is 1 January of last year, the year units report
+    # on. (A signing date is the signer's own word: the start date guards no secret.)
+    today = china_today()
+    start = _parse_day(valid_from, "启用日期") or created or datetime.date(today.year - 1, 1, 1)
     doc = enrol(doc, unit_code, unit_key, unit_name=unit_name, valid_from=start,
                 valid_to=_parse_day(valid_to, "截止日期"), note=note,
                 updated_at=now_text())
     _save(path, doc, key)
     click.echo(f"已登记：{unit_code} {unit_name}，公钥指纹 {unit_key.fingerprint}，自 {start} 起")
+    if valid_from is None and created is None:
+        click.echo(f"（公钥本身不含生成日期，启用日期取上一年 1 月 1 日 {start}；"
+                   f"可用 --valid-from 指定登记表上的日期）", err=True)
 
 
 @roster.command("revoke", help="注销名册中某单位的一把公钥（如私钥丢失）；此后用它签名的材料一律不予通过。")
