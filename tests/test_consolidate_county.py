@@ -127,3 +127,21 @@ def test_cli_county_with_roster(files: dict[str, Path], tmp_path: Path) -> None:
                                       "--roster", str(files["roster"]), "--json"])
     rejected = json.loads(result.output)["county"]["rejected"]
     assert "名册中没有为部门本级单位编码 360124-JY 登记该签名公钥" in rejected[0]["reasons"][0]
+
+
+def test_cli_county_when_nothing_is_usable_names_each_reason(files: dict[str, Path], tmp_path: Path) -> None:
+    """No county table can be made: each summary left out is named with its reason (it said only
+    "没有可用的部门汇总表"), including one refused by the roster inside the build."""
+    other = PrivateKey("ed25519", bytes(range(1, 33)))
+    forged = tmp_path / "forged.json"
+    forged.write_text(summary_json(education(), other), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["county", str(files["unsigned"]), str(forged), str(tmp_path / "nowhere.json"),
+                                      "-o", str(tmp_path / "none.xlsx"), "--roster", str(files["roster"])])
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert "未汇总 3 份：" in lines, result.output
+    assert any("unsigned.json" in line and "没有签名" in line for line in lines), result.output
+    assert any("登记该签名公钥" in line for line in lines), result.output
+    assert any("nowhere.json" in line and "不存在" in line for line in lines), result.output
+    assert lines[-1] == "无法汇总：没有可用的部门汇总表"
+    assert not (tmp_path / "none.xlsx").exists()

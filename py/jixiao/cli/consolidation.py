@@ -262,6 +262,7 @@ def county(inputs: tuple[str, ...], output: str, roster_path: str | None, score_
         result = build_county(signed_summaries, rule=score_total, region=region, roster=roster,  # type: ignore[arg-type]
                               generated_at=now_text(), rejected=rejected)
     except SummaryError as exc:
+        _echo_refused(exc.refused, err=True)  # why each one was left out, before the verdict
         raise InputError(exc.message) from None
     document = result.model_dump(mode="json")
     text = (sign_payload("application/vnd.jixiao.county+json; version=1", canonical_json(document), [key]).to_json()

@@ -143,10 +143,10 @@ def build_county(summaries: Sequence[SignedSummary], *, rule: ScoreRule = "weigh
             signed = newer
         kept[key] = signed
     if not kept:
-        raise SummaryError("没有可用的部门汇总表")
+        raise SummaryError("没有可用的部门汇总表", refused)
     years = sorted({s.summary.year for s in kept.values()})
     if len(years) > 1:
-        raise SummaryError(f"汇总表分属多个年度（{'、'.join(map(str, years))}）：一张县级汇总表只能是一个年度")
+        raise SummaryError(f"汇总表分属多个年度（{'、'.join(map(str, years))}）：一张县级汇总表只能是一个年度", refused)
     ordered = sorted(kept.values(), key=lambda s: (s.summary.department_code or "~", s.summary.department))
     sections = [Section(department=s.summary.department, department_code=s.summary.department_code,
                         summary_sha256=s.sha256, signers=list(s.signers), score_rule=s.summary.score_rule,

@@ -41,7 +41,12 @@ SUMMARY_KIND: Final = "jixiao-department-summary"
 
 
 class SummaryError(InputError):
-    """A summary that cannot be built or read, with a one-line Chinese reason."""
+    """A summary that cannot be built or read, with a one-line Chinese reason; `refused` lists the
+    inputs left out on the way and why, for a door to show beside the reason."""
+
+    def __init__(self, message: str, refused: Sequence[RejectedInput] = ()) -> None:
+        super().__init__(message)
+        self.refused = list(refused)
 
 
 class _Model(BaseModel):
