@@ -208,6 +208,11 @@ def test_cli_publish(published: Published, keys: dict[str, PrivateKey], tmp_path
     assert relative.returncode == 0, relative.stderr
     assert (tmp_path / "relative-site" / "index.html").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".publish-")]  # no staging left behind
+    # nothing that passes (only the tampered bundle): refused, and the site published before stays
+    empty = subprocess.run([*args[:2], str(inputs["tampered"]), "-o", str(out), *args[6:]], capture_output=True,
+                           text=True, check=False)
+    assert empty.returncode == 2 and "没有通过核验、可以公开的材料" in empty.stderr, empty.stderr
+    assert "已有的网站未改动" in empty.stderr and (out / "index.html").is_file()
     other = tmp_path / "other"
     other.mkdir()
     (other / "keep.txt").write_text("mine", encoding="utf-8")

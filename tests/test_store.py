@@ -115,6 +115,9 @@ def test_cli_store_review_and_consolidate(tmp_path: Path) -> None:
     assert added.output.count("已收存") == 4 and "签名无效" in added.output
     again = runner.invoke(cli, ["store", "add", str(db), str(folder)])
     assert again.output.count("已存在") == 4
+    (tmp_path / "empty").mkdir()
+    empty = runner.invoke(cli, ["store", "add", str(db), str(tmp_path / "empty")])
+    assert empty.exit_code == 1 and "文件夹中没有 .zip、.json 或 .xlsx 文件" in empty.output, empty.output
     with Store(db, create=False) as store:
         assert store.count() == 4
         assert {r.how for r in store.bundles()} == {"folder"}

@@ -311,6 +311,9 @@ def store_add(store_path: str, inputs: tuple[str, ...], roster_path: str | None,
             how: Literal["cli", "folder"] = "folder" if item.is_dir() else "cli"
             files = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES) \
                 if item.is_dir() else [item]
+            if not files:  # a folder named expecting bundles: said, not passed over in silence
+                failed += 1
+                click.echo(f"✗ {item}：文件夹中没有 .zip、.json 或 .xlsx 文件")
             for path in files:
                 try:
                     data = read_bundle_file(path)

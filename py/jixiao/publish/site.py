@@ -259,6 +259,11 @@ def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: s
     scores, refused = reviews.match(found.accepted, found.reviews)
     report.refused_reviews = found.refused_reviews + refused
     scores.update(review_scores or {})
+    if not found.accepted:  # an empty site must not replace a published one
+        kept = "（已有的网站未改动）" if out_dir.exists() else ""
+        reasons = "；".join(f"{Path(r.source).name}：{r.reasons[0]}" for r in found.rejected[:3] if r.reasons)
+        raise InputError(f"没有通过核验、可以公开的材料：未生成网站{kept}"
+                         + (f"。未通过的：{reasons}" if reasons else ""))
     copies: list[PublicCopy] = [public_copy(a, key, signed_at) for a in found.accepted]
     for copy in copies:
         sub = copy.submission
