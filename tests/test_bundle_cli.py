@@ -215,3 +215,16 @@ def test_enrolled_after_signing_still_passes(work: Path) -> None:
     last_year = datetime.datetime.now(datetime.UTC).astimezone(CHINA).year - 1
     assert bare.exit_code == 0 and f"自 {last_year}-01-01 起" in bare.stdout, bare.output
     assert "--valid-from" in bare.stderr, bare.output
+
+
+def test_verify_takes_a_folder(work: Path) -> None:
+    """A supervisor points `verify` at the folder the bundles came in (as consolidate and store add
+    take one): each bundle in it, subfolders included, is verified; an empty folder is named."""
+    assert run("keygen", "-o", "unit.key").exit_code == 0
+    assert run("bundle", "seed.json", "--key", "unit.key", "-o", "in/sub/", "--signed-at", SIGNED_AT).exit_code == 0
+    Path("in/notes.txt").write_text("not a bundle", encoding="utf-8")
+    Path("empty").mkdir()
+    result = run("verify", "in")
+    assert result.exit_code == 0 and f"{BUNDLE}：通过" in result.stdout, result.output
+    both = run("verify", "in", "empty")
+    assert both.exit_code == 2 and "其中没有 .zip、.json 或 .xlsx 文件" in both.stdout, both.output

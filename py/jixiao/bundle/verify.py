@@ -88,7 +88,7 @@ def verify_path(path: Path | str, roster: Roster | None = None) -> Verdict:
     verdict = Verdict(path.name)
     try:
         if path.is_dir():
-            return verdict.unreadable("这是一个文件夹，请指定 .zip、.json 或 .xlsx 文件")
+            return verdict.unreadable("这是一个文件夹，其中没有 .zip、.json 或 .xlsx 文件")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             return verdict.unreadable(_size_problem(size))

@@ -128,8 +128,8 @@ _COLOURS = {"ok": "green", "fail": "red", "skip": "yellow", "warn": "yellow"}
 
 
 @click.command(cls=Command, short_help="离线核验签名材料（.zip、.json 或 .xlsx）",
-             help="核验一个或多个签名材料：签名是否有效、公钥指纹、（指定 --roster 时）公钥是否登记在该单位名下、"
-             "内容格式、评分复算，以及表格与网页在签名后是否被修改。"
+             help="核验一个或多个签名材料（文件，或含 .zip/.json/.xlsx 的文件夹）：签名是否有效、公钥指纹、"
+             "（指定 --roster 时）公钥是否登记在该单位名下、内容格式、评分复算，以及表格与网页在签名后是否被修改。"
              "退出码：0 全部通过，1 有未通过的文件，2 有文件无法读取。")
 @click.argument("files", metavar="FILE...", nargs=-1, required=True)
 @click.option("--roster", "roster_path", metavar="ROSTER", default=None, help="主管部门的公钥名册文件")
@@ -137,9 +137,14 @@ _COLOURS = {"ok": "green", "fail": "red", "skip": "yellow", "warn": "yellow"}
 @guard(lambda kw: "无法核验：")
 def verify(files: tuple[str, ...], roster_path: str | None, as_json: bool) -> None:
     from ..bundle.verify import verify_path
+    from ..consolidate.collect import folder_files
 
     roster = read_roster(roster_path) if roster_path else None
-    verdicts = [verify_path(Path(f), roster) for f in files]
+    paths: list[Path] = []
+    for given in map(Path, files):  # a folder: its bundles, as consolidate reads it
+        found = [path for path, _ in folder_files(given)] if given.is_dir() else []
+        paths += found or [given]  # an empty folder stays, and is reported as unreadable
+    verdicts = [verify_path(path, roster) for path in paths]
     if as_json:
         click.echo(dumps([v.to_json() for v in verdicts]))
     else:
