@@ -167,11 +167,11 @@ def summarise(roster: bytes | None = None, rule: str = "weighted", department: s
                               checked_before=reuse)
     except NoSummary as exc:
         # No table: still say what was wrong with each file.
-        refused = exc.outcome
+        checked = exc.outcome.checked
         return {"ok": False, "message": _page_words(exc.message), "files": len(_files), "table": None,
-                "rejected": [{"name": r.name, "reasons": list(r.reasons)} for r in refused.rejected],
-                "superseded": [], "left_out": [], "differences": [], "checked": len(refused.checked),
-                "passed": sum(1 for c in refused.checked if c.ok)}
+                "rejected": [{"name": r.name, "reasons": list(r.reasons)} for r in exc.refused],
+                "superseded": [], "left_out": [], "differences": [], "checked": len(checked),
+                "passed": sum(1 for c in checked if c.ok)}
     summary = outcome.summary
     assert summary is not None
     xlsx = write_summary_xlsx(summary, differences=outcome.differences)

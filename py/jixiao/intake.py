@@ -51,7 +51,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from .bundle.keys import PrivateKey
-from .bundle.payload import CHINA
+from .bundle.payload import in_china
 from .bundle.roster import Roster
 from .consolidate.check import UnitFacts, check_bundle
 from .consolidate.review import ReviewError, latest_reviews, make_review, sign_review
@@ -96,13 +96,8 @@ def _form_refused(http_status: int, message: str, back: str = "/admin/") -> HTML
 def _beijing(text: str | None) -> str:
     """A stored ISO time as a supervisor reads it, in Beijing time ('2026-11-28 23:58:27'); as
     stored when it cannot be read (it is shown, never trusted)."""
-    if not text:
-        return ""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    return text if moment.tzinfo is None else moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    moment = in_china(text) if text else None
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else (text or "")
 
 
 def _now() -> str:

@@ -85,6 +85,16 @@ def parse_signed_at(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
+def in_china(text: str) -> datetime | None:
+    """A stored ISO 8601 time that carries its zone, as a time in China; None when it is not one
+    (such times are shown to people or give a default date, never trusted)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.astimezone(CHINA) if moment.tzinfo is not None else None
+
+
 def redact(submission: Submission, framework: Framework) -> Submission:
     """Blank every field the framework marks private (dotted paths such as 'contact.phone')."""
     data = submission.model_dump(mode="json")

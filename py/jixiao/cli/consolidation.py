@@ -98,9 +98,9 @@ def _row_line(row: Any) -> str:
 def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, score_total: str,
                 department: str | None, year: int | None, keyfile: str | None, passphrase_env: str | None,
                 deep: bool, jobs: int | None, force: bool, as_json: bool) -> None:
-    from ..consolidate.collect import NoSummary, expand
     from ..consolidate.collect import consolidate as run
-    from ..consolidate.summary import summary_json
+    from ..consolidate.collect import expand
+    from ..consolidate.summary import SummaryError, summary_json
     from ..render.summary_xlsx import write_summary_xlsx
 
     target, side, roster, key = _summary_inputs(output, force, roster_path, keyfile, passphrase_env)
@@ -112,8 +112,8 @@ def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, s
                           department=department, year=year, deep=deep,
                           workers=jobs or os.cpu_count() or 1, progress=update, generated_at=now_text(),
                           rejected=missing)
-        except NoSummary as exc:
-            _echo_refused(exc.outcome.rejected, err=True)  # why each one failed, before the verdict
+        except SummaryError as exc:
+            _echo_refused(exc.refused, err=True)  # why each one failed, before the verdict
             raise InputError(exc.message) from None
     summary = outcome.summary
     assert summary is not None
@@ -301,7 +301,7 @@ def store() -> None:
 @guard(lambda kw: "无法收存：")
 def store_add(store_path: str, inputs: tuple[str, ...], roster_path: str | None, deep: bool) -> None:
     from ..consolidate.check import check_bundle
-    from ..consolidate.collect import FOLDER_SUFFIXES
+    from ..consolidate.collect import EMPTY_FOLDER, folder_files
     from ..store import Store
 
     roster = load_roster_option(roster_path)
@@ -309,11 +309,10 @@ def store_add(store_path: str, inputs: tuple[str, ...], roster_path: str | None,
     with Store(Path(store_path)) as db:
         for item in map(Path, inputs):
             how: Literal["cli", "folder"] = "folder" if item.is_dir() else "cli"
-            files = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES) \
-                if item.is_dir() else [item]
-            if not files:  # a folder named expecting bundles: said, not passed over in silence
+            files = [path for path, _ in folder_files(item)] if item.is_dir() else [item]  # as consolidate lists it
+            if not files:
                 failed += 1
-                click.echo(f"✗ {item}：文件夹中没有 .zip、.json 或 .xlsx 文件")
+                click.echo(f"✗ {item}：{EMPTY_FOLDER}")
             for path in files:
                 try:
                     data = read_bundle_file(path)

@@ -47,17 +47,6 @@ def _parse_day(text: str | None, what: str) -> datetime.date | None:
         raise InputError(f"{what}“{text}”不是日期（应为 2022-01-01 的格式）") from None
 
 
-def _china_day(stamp: str) -> datetime.date | None:
-    """The date in China of a key file's `created_at` ('2022-01-05T02:00:00Z'); None if unreadable."""
-    from ..bundle.payload import CHINA
-
-    try:
-        moment = datetime.datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    return moment.astimezone(CHINA).date() if moment.tzinfo is not None else None
-
-
 _ROSTER_KEY_OPTION = click.option("--key", "keyfile", metavar="KEYFILE", required=True,
                                   help="主管部门自己的密钥文件（用于签署名册）")
 
@@ -98,6 +87,7 @@ def roster_add(path: str, keyfile: str, unit_code: str, unit_name: str, public_k
                unit_key_file: str | None, fingerprint: str | None, valid_from: str | None,
                valid_to: str | None, note: str, passphrase_env: str | None) -> None:
     from ..bundle.keys import key_file_labels, parse_fingerprint, public_key_from_text, read_public_key_file
+    from ..bundle.payload import in_china
     from ..bundle.roster import enrol
 
     if (public_key is None) == (unit_key_file is None):
@@ -108,7 +98,8 @@ def roster_add(path: str, keyfile: str, unit_code: str, unit_name: str, public_k
     else:
         data = read_small(Path(str(unit_key_file)), "单位密钥文件")
         unit_key = read_public_key_file(data)
-        created = _china_day(key_file_labels(data)["created_at"])
+        made = in_china(key_file_labels(data)["created_at"])
+        created = made.date() if made is not None else None
     if fingerprint is not None and parse_fingerprint(fingerprint) != unit_key.fingerprint_hex:
         raise InputError(f"公钥指纹与登记表不符：公钥的指纹是 {unit_key.fingerprint}")
     key = load_key(keyfile, passphrase_env)
@@ -117,8 +108,7 @@ def roster_add(path: str, keyfile: str, unit_code: str, unit_name: str, public_k
     # together): "today" as the start refused that bundle. The key file's date comes first; a
     # bare public key says none, so the start is 1 January of last year, the year units report
     # on. (A signing date is the signer's own word: the start date guards no secret.)
-    today = china_today()
-    start = _parse_day(valid_from, "启用日期") or created or datetime.date(today.year - 1, 1, 1)
+    start = _parse_day(valid_from, "启用日期") or created or datetime.date(china_today().year - 1, 1, 1)
     doc = enrol(doc, unit_code, unit_key, unit_name=unit_name, valid_from=start,
                 valid_to=_parse_day(valid_to, "截止日期"), note=note,
                 updated_at=now_text())

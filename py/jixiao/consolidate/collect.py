@@ -54,6 +54,7 @@ from .summary import (
 
 STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 FOLDER_SUFFIXES = (".zip", ".json", ".xlsx")
+EMPTY_FOLDER = "文件夹中没有 .zip、.json 或 .xlsx 文件"  # a folder named expecting bundles: said, not passed over
 _TYPE = re.compile(rb'"payloadType"\s*:\s*"([^"]{1,120})"')
 _KIND = re.compile(rb'"kind"\s*:\s*"' + SUMMARY_KIND.encode() + rb'"')
 
@@ -95,11 +96,11 @@ class Outcome:
 
 
 class NoSummary(SummaryError):
-    """No 附件4 can be built from what passed; `outcome` still says what was refused and why, so
-    that a run in which every bundle failed names each one's reasons, not only that none passed."""
+    """No 附件4 can be built from what passed. Its `refused` (as any `SummaryError`'s) names each
+    input refused and why; `outcome` keeps the rest of the run (the 汇总 page counts the checks)."""
 
     def __init__(self, message: str, outcome: Outcome) -> None:
-        super().__init__(message)
+        super().__init__(message, outcome.rejected)
         self.outcome = outcome
 
 
@@ -121,8 +122,8 @@ def expand(inputs: Iterable[str | Path]) -> tuple[list[Source], list[RejectedInp
         path = Path(item)
         if path.is_dir():
             listed = folder_files(path)
-            if not listed:  # said, not passed over: the user named it expecting bundles
-                missing.append(RejectedInput(name=str(path), reasons=["文件夹中没有 .zip、.json 或 .xlsx 文件"]))
+            if not listed:
+                missing.append(RejectedInput(name=str(path), reasons=[EMPTY_FOLDER]))
             for found, key in listed:
                 if key not in seen:
                     seen.add(key)
