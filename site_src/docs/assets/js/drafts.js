@@ -161,12 +161,6 @@ export async function saveDraft({ id, name, submission }, seen = null) {
   return (await db.putUnlessChanged(draft, seen.rev)) ? draft : null;
 }
 
-export async function renameDraft(id, name) {
-  const draft = await loadDraft(id);
-  if (!draft) return null;
-  return saveDraft({ ...draft, name });
-}
-
 export async function deleteDraft(id) {
   forget(); // the remembered evaluation holds a copy of a form: maybe this one
   await (await openDrafts()).remove(id);
