@@ -16,7 +16,17 @@ All times are read back from the page (``performance.now()``, whose origin is th
 start), never measured around Playwright calls:
 
 * form accepts input: DOMContentLoaded, when the first form field is checked to be enabled
-  and focusable (an init script does the check);
+  and focusable (an init script does the check). That is a proxy: the fields take typing as
+  soon as they are drawn (the inline recorder in the page's `<head>` keeps what is typed before
+  app.js runs). So each run also makes two typing visits (a fresh profile, then the same one
+  again), where real key presses are sent through the browser's input pipeline (CDP, as a
+  keyboard would) from the moment the navigation commits: "a key press kept" is the later of
+  the first key press that reached the score field and the end of the frame that first drew
+  that field (a user types where they can see; the first paint alone may show only the
+  header), and the visit checks
+  that every key that reached it is still in the field once the engine has scored the form
+  (typing visits are apart from the scoring visits, whose remembered score typing would
+  change);
 * score shown: when the first evaluation was written into the DOM (``data-first-evaluated-at``,
   stamped by results.js). On a repeat visit that is the draft's remembered evaluation
   (remembered.js) when the engine scored the same form before; the engine's own first answer
@@ -65,6 +75,39 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   window.__jxProbe = { dcl: t, inputOk: ok };
 });
+"""
+
+# Typing visits: the score field is focused as soon as the parser has made it (a user clicks
+# it once it is drawn: the first paint is the other bound), and each key press that reaches it
+# is counted and timed by the page's own clock.
+KEYS = """
+(() => {
+  const SEL = '#jixiao-form [data-path="indicators.0.groups.1.items.0.score"]';
+  const probe = window.__jxKeys = { first: 0, count: 0, focusedAt: 0, drawn: 0 };
+  const grab = () => {
+    const el = document.querySelector(SEL);
+    if (!el) return false;
+    if (!probe.made) {  // the frame after the parser made the field draws it: time that frame's end
+      probe.made = performance.now();
+      requestAnimationFrame(() => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => { probe.drawn = performance.now(); };
+        channel.port2.postMessage(0);
+      });
+    }
+    if (document.activeElement !== el) { el.focus({ preventScroll: true }); }
+    if (document.activeElement === el && !probe.focusedAt) probe.focusedAt = performance.now();
+    return document.activeElement === el;
+  };
+  document.addEventListener("keydown", (e) => { if (e.key === "7") grab(); }, true);
+  document.addEventListener("input", (e) => {
+    if (!e.target.matches || !e.target.matches(SEL)) return;
+    probe.count += 1;
+    if (!probe.first) probe.first = performance.now();
+  }, true);
+  new MutationObserver((_, obs) => { if (grab()) obs.disconnect(); })
+    .observe(document, { childList: true, subtree: true });
+})();
 """
 
 
@@ -144,6 +187,31 @@ def visit(context: Any, base: str, counter: ByteCounter, *, wait_offline: bool) 
     return out
 
 
+def typing_visit(context: Any, base: str) -> dict[str, Any]:
+    """Press '7' from the moment the navigation commits until a press reaches the score field;
+    then a few more, and check once the engine has scored that every press is in the field."""
+    page = context.new_page()
+    page.goto(base + "/fill.html", wait_until="commit")
+    deadline = time.monotonic() + 60
+    while not page.evaluate("() => window.__jxKeys && window.__jxKeys.count"):
+        page.keyboard.press("7")
+        if time.monotonic() > deadline:
+            raise TimeoutError("no key press reached the score field")
+    for _ in range(3):
+        page.keyboard.press("7")
+    poll(page, "() => document.querySelector('#jixiao-form').dataset.engineEvaluatedAt")
+    out = page.evaluate("""() => {
+      const el = document.querySelector('#jixiao-form [data-path="indicators.0.groups.1.items.0.score"]');
+      const paint = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
+      return { first: window.__jxKeys.first, count: window.__jxKeys.count, value: el.value,
+               drawn: window.__jxKeys.drawn, paint: paint ? paint.startTime : null };
+    }""")
+    page.close()
+    out["kept"] = out["value"].count("7") >= out["count"]
+    out["accepted"] = max(out["first"], out["drawn"], out["paint"] or 0)
+    return out
+
+
 def rescore(page: Any, edits: int) -> list[float]:
     """Type into a score field `edits` times; ms from each input event to the DOM update."""
     box = page.locator(FIELD)
@@ -199,7 +267,7 @@ def main() -> None:
     counter = ByteCounter(app)
     rows: dict[str, list[float]] = {k: [] for k in (
         "first.input", "first.score", "repeat.input", "repeat.score", "repeat.engine", "bytes.score", "bytes.all",
-        "rescore.median", "rescore.p95")}
+        "rescore.median", "rescore.p95", "first.keys", "repeat.keys")}
     with serve(counter) as base, sync_playwright() as pw:
         for run in range(args.runs):
             profile = Path(tempfile.mkdtemp(prefix="jx-bench-"))
@@ -221,6 +289,21 @@ def main() -> None:
                 again = repeats[0]
             finally:
                 shutil.rmtree(profile, ignore_errors=True)
+            typed = []
+            profile = Path(tempfile.mkdtemp(prefix="jx-bench-keys-"))
+            try:
+                for _ in range(2):  # a fresh profile, then the same profile again
+                    ctx = pw.chromium.launch_persistent_context(
+                        profile, executable_path=CHROMIUM, args=ARGS, headless=True, service_workers="allow")
+                    ctx.add_init_script(KEYS)
+                    typed.append(typing_visit(ctx, base))
+                    if not typed[-1]["kept"]:
+                        raise AssertionError(f"typed key presses were lost: {typed[-1]}")
+                    ctx.close()
+            finally:
+                shutil.rmtree(profile, ignore_errors=True)
+            rows["first.keys"].append(typed[0]["accepted"])
+            rows["repeat.keys"].append(typed[1]["accepted"])
             assert first["inputOk"] and again["inputOk"], "the first field was not enabled and focusable"
             assert again["controlled"], "the repeat visit was not served by the service worker"
             rows["first.input"].append(first["input"])
@@ -240,7 +323,11 @@ def main() -> None:
                   f"({again['source']}; engine's own {again['engine']:.0f} ms); "
                   f"re-score median {statistics.median(edits):.1f} ms, p95 {p95(edits):.1f} ms; "
                   f"first-visit bytes {first['bytes_to_score'] / 1e6:.2f} MB to score, "
-                  f"{first['bytes_all'] / 1e6:.2f} MB with the offline cache; worker phases (ms from worker start) "
+                  f"{first['bytes_all'] / 1e6:.2f} MB with the offline cache; typing visits: key press kept at "
+                  f"{typed[0]['accepted']:.0f} / {typed[1]['accepted']:.0f} ms (first press in the field "
+                  f"{typed[0]['first']:.0f} / {typed[1]['first']:.0f}, field drawn {typed[0]['drawn']:.0f} / "
+                  f"{typed[1]['drawn']:.0f}, first paint {typed[0]['paint'] or 0:.0f} / "
+                  f"{typed[1]['paint'] or 0:.0f}); worker phases (ms from worker start) "
                   f"first {first['phases']}, repeat {again['phases']}", flush=True)
             if args.repeats > 1:
                 print("  the engine's own first score on repeat visits 1.." + str(args.repeats) + ": "
@@ -248,9 +335,11 @@ def main() -> None:
 
     med = {k: statistics.median(v) for k, v in rows.items()}
     print(f"\nmedian of {args.runs} runs (targets in brackets):")
-    print(f"  first visit : form accepts input {med['first.input'] / 1000:.3f} s [≤ 0.3 s], "
+    print(f"  first visit : form accepts input {med['first.input'] / 1000:.3f} s (DOMContentLoaded), "
+          f"a key press kept {med['first.keys'] / 1000:.3f} s [≤ 0.3 s], "
           f"score shown {med['first.score'] / 1000:.2f} s [≤ 3.0 s]")
-    print(f"  repeat visit: form accepts input {med['repeat.input'] / 1000:.3f} s [≤ 0.3 s], "
+    print(f"  repeat visit: form accepts input {med['repeat.input'] / 1000:.3f} s (DOMContentLoaded), "
+          f"a key press kept {med['repeat.keys'] / 1000:.3f} s [≤ 0.3 s], "
           f"score shown {med['repeat.score'] / 1000:.2f} s [≤ 1.0 s], "
           f"the engine's own score {med['repeat.engine'] / 1000:.2f} s")
     if args.repeats > 1:
