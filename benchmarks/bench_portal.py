@@ -36,6 +36,15 @@ start), never measured around Playwright calls:
 * bytes: counted by the server as they leave it (after gzip), before the first score and in
   all (the service worker's precache included).
 
+The yardstick (``--bare K`` runs, default 1): the issue compares the portal with bare Pyodide
+loading pydantic and openpyxl (about 3.8 s on a first visit and 1.7 s on a repeat one, on the
+machine of the day it was filed). This machine's speed drifts by half between hours, so each
+batch also times exactly that, in the same browser: a page of its own (not part of the site)
+that imports the stock ``pyodide.mjs`` from the sha256-checked artefact cache, boots it with the
+stock standard library and loads the upstream pydantic and openpyxl wheels (what the issue and
+runtime-facts.md timed), then imports both (which the portal must also do), timed from
+navigation; first visit in a fresh profile, repeat visit in the same profile (HTTP cache).
+
 The server is `jixiao serve`'s app, and the first visit waits until it has gzipped the site once
 (at start, in the background: a second of CPU that a unit, arriving at a server started long
 before, never shares).
@@ -147,6 +156,68 @@ def serve(app: Any) -> Iterator[str]:
         sock.close()
 
 
+BARE_PAGE = b"""<!doctype html><meta charset="utf-8"><title>bare Pyodide</title>
+<script type="module">
+const { loadPyodide } = await import("./pyodide.mjs");
+const py = await loadPyodide({ indexURL: new URL("./", location.href).href });
+const booted = performance.now();
+await py.loadPackage(["pydantic", "openpyxl"], { messageCallback() {} });
+const loaded = performance.now();
+py.runPython("import pydantic, openpyxl");
+window.__bare = { booted, loaded, imported: performance.now() };
+</script>"""
+
+
+def bare_folder(site: Path) -> Path:
+    """Stock Pyodide (the artefact cache's, sha256-checked when it was fetched) with the upstream
+    wheels, and a lock naming them: the site's own lock with each wheel's hash taken again."""
+    import hashlib
+    import json
+
+    sys.path.insert(0, str(REPO / "build"))
+    from fetch import default_cache, pyodide_dir
+
+    folder = Path(tempfile.mkdtemp(prefix="jx-bare-"))
+    for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"):
+        shutil.copy(pyodide_dir() / name, folder / name)
+    lock = json.loads((site / "pyodide" / "pyodide-lock.json").read_text(encoding="utf-8"))
+    wanted = {"pydantic", "pydantic-core", "typing-extensions", "typing-inspection", "annotated-types",
+              "openpyxl", "et-xmlfile"}
+    lock["packages"] = {k: v for k, v in lock["packages"].items() if k in wanted}
+    for entry in lock["packages"].values():
+        wheel = default_cache() / entry["file_name"]
+        shutil.copy(wheel, folder / entry["file_name"])
+        entry["sha256"] = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (folder / "pyodide-lock.json").write_text(json.dumps(lock), encoding="utf-8")
+    (folder / "bare.html").write_bytes(BARE_PAGE)
+    return folder
+
+
+class WithBare:
+    """The site's app, plus the yardstick's folder under /__bare/ (static files, no CSP)."""
+
+    def __init__(self, app: Any, folder: Path) -> None:
+        from starlette.staticfiles import StaticFiles
+
+        self.app, self.bare = app, StaticFiles(directory=folder)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/__bare/"):
+            scope = {**scope, "path": scope["path"][len("/__bare"):], "root_path": ""}
+            await self.bare(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def bare_visit(context: Any, base: str) -> dict[str, float]:
+    page = context.new_page()
+    page.goto(base + "/__bare/bare.html")
+    out: dict[str, float] = poll(page, "() => window.__bare")
+    time.sleep(3)  # as the portal's first visit stays up: Chromium writes its wasm code cache meanwhile
+    page.close()
+    return out
+
+
 def poll(page: Any, script: str, timeout: float = 180) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -248,6 +319,8 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=1,
                         help="repeat visits per run (browser restarted each time); edits run on the last")
+    parser.add_argument("--bare", type=int, default=1,
+                        help="yardstick runs: bare Pyodide loading pydantic and openpyxl (0: none)")
     parser.add_argument("--site", type=Path, default=REPO / ".cache" / "site",
                         help="built site folder (built first if missing or stale)")
     args = parser.parse_args()
@@ -264,7 +337,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     app = create_app(args.site)
     app.state.gzip_warming.join()  # a unit's first visit meets a server started long before
-    counter = ByteCounter(app)
+    bare = bare_folder(args.site)
+    counter = ByteCounter(WithBare(app, bare))
     rows: dict[str, list[float]] = {k: [] for k in (
         "first.input", "first.score", "repeat.input", "repeat.score", "repeat.engine", "bytes.score", "bytes.all",
         "rescore.median", "rescore.p95", "first.keys", "repeat.keys")}
@@ -333,6 +407,25 @@ def main() -> None:
                 print("  the engine's own first score on repeat visits 1.." + str(args.repeats) + ": "
                       + ", ".join(f"{later['engine']:.0f} ms ({later['source']})" for later in repeats), flush=True)
 
+        yard: dict[str, list[float]] = {"first": [], "repeat": [], "first.imported": [], "repeat.imported": []}
+        for _ in range(args.bare):
+            profile = Path(tempfile.mkdtemp(prefix="jx-bench-bare-"))
+            try:
+                for which in ("first", "repeat"):
+                    ctx = pw.chromium.launch_persistent_context(
+                        profile, executable_path=CHROMIUM, args=ARGS, headless=True)
+                    times = bare_visit(ctx, base)
+                    yard[which].append(times["loaded"])
+                    yard[f"{which}.imported"].append(times["imported"])
+                    ctx.close()
+            finally:
+                shutil.rmtree(profile, ignore_errors=True)
+            print(f"yardstick: bare Pyodide with pydantic and openpyxl loaded at {yard['first'][-1]:.0f} ms "
+                  f"(first visit) / {yard['repeat'][-1]:.0f} ms (repeat visit; Python booted at "
+                  f"{times['booted']:.0f} ms); both imported at "
+                  f"{yard['first.imported'][-1]:.0f} / {yard['repeat.imported'][-1]:.0f} ms", flush=True)
+    shutil.rmtree(bare, ignore_errors=True)
+
     med = {k: statistics.median(v) for k, v in rows.items()}
     print(f"\nmedian of {args.runs} runs (targets in brackets):")
     print(f"  first visit : form accepts input {med['first.input'] / 1000:.3f} s (DOMContentLoaded), "
@@ -347,6 +440,13 @@ def main() -> None:
               + ", ".join(f"{med[f'repeat{n + 1}.engine'] / 1000:.2f} s" for n in range(args.repeats)))
     print(f"  re-score after an edit ({args.edits} edits): median {med['rescore.median']:.1f} ms, "
           f"p95 {med['rescore.p95']:.1f} ms [p95 ≤ 50 ms]")
+    if args.bare:
+        print(f"  yardstick ({args.bare} runs): bare Pyodide with pydantic and openpyxl "
+              f"{statistics.median(yard['first']) / 1000:.2f} s first visit, "
+              f"{statistics.median(yard['repeat']) / 1000:.2f} s repeat visit "
+              "(the issue's figures: about 3.8 s and 1.7 s); imported too: "
+              f"{statistics.median(yard['first.imported']) / 1000:.2f} s / "
+              f"{statistics.median(yard['repeat.imported']) / 1000:.2f} s")
     print(f"  bytes on a first visit: {med['bytes.score'] / 1e6:.2f} MB until the first score, "
           f"{med['bytes.all'] / 1e6:.2f} MB including the offline cache")
 
