@@ -184,6 +184,31 @@ def test_rows_notices_and_no_loss_on_reload(site_server: str, page_logged: Any) 
     assert not requests_outside(page.requests, site_server)
 
 
+def test_narrow_cells_name_the_problem_on_hover(site_server: str, page_logged: Any) -> None:
+    """A 得分 cell is too narrow for a message: it shows 错误 alone (not "错误：" followed by
+    nothing, which read as a message that failed to show), and the words on hover and in the
+    tooltip; wide cells show the whole message at once."""
+    page = page_logged
+    open_form(page, site_server + "/fill.html")
+    wait_engine(page)
+    path = "indicators.0.groups.1.items.0.score"  # 预算完成率's 得分, left blank
+    msg = page.locator("td", has=page.locator(f'[data-path="{path}"]')).locator(".jx-msg").first
+    msg.wait_for(state="attached")
+    page.mouse.move(0, 0)
+    words, colon = msg.locator(".jx-msg-text"), msg.locator(".jx-msg-colon")
+    assert msg.locator(".jx-mark").inner_text() == "错误"  # "✖ " is the stylesheet's
+    assert colon.is_hidden()
+    assert (words.bounding_box() or {"width": 0})["width"] <= 1  # clipped: screen readers still read it
+    assert "预算完成率" in (msg.get_attribute("title") or "")
+    page.locator(field(path)).hover()
+    assert colon.is_visible()
+    assert (words.bounding_box() or {"width": 0})["width"] > 50
+    assert "预算完成率" in words.inner_text()
+    wide = page.locator(f"{FORM} .jx-msg", has_text="请填写主管部门").first
+    assert wide.locator(".jx-msg-colon").is_visible()
+    assert (wide.locator(".jx-msg-text").bounding_box() or {"width": 0})["width"] > 50
+
+
 def test_reload_straight_after_typing_loses_nothing(site_server: str, page_logged: Any) -> None:
     page = page_logged
     open_form(page, site_server + "/fill.html")

@@ -73,7 +73,11 @@ function message(finding, id) {
   msg.id = id;
   const tag = document.createElement("span");
   tag.className = "jx-mark";
-  tag.textContent = `${SEVERITY[finding.severity] || finding.severity}：`;
+  tag.textContent = SEVERITY[finding.severity] || finding.severity;
+  const colon = document.createElement("span");
+  colon.className = "jx-msg-colon"; // hidden in narrow cells, where only 错误/警告 shows until hover
+  colon.textContent = "：";
+  tag.append(colon);
   const words = document.createElement("span");
   words.className = "jx-msg-text";
   words.textContent = finding.message;
