@@ -184,6 +184,48 @@ def test_rows_notices_and_no_loss_on_reload(site_server: str, page_logged: Any) 
     assert not requests_outside(page.requests, site_server)
 
 
+def test_missing_fields_fold_into_one_entry(site_server: str, page_logged: Any) -> None:
+    """A blank form's 30-odd 请填写… errors are one folded entry after the other errors and before
+    the warnings, so what is really wrong is read first; opened, it stays open while the unit
+    types (every edit re-renders the list), and each folded item still goes to its field."""
+    page = page_logged
+    open_form(page, site_server + "/fill.html")
+    wait_engine(page)
+    poll_until(page, "() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq || 0) >= 1")
+    listing = page.evaluate("""() => {
+      const list = document.querySelector("#jx-findings-list");
+      return { top: [...list.children].map((li) => li.classList.contains("jx-finding-group") ? "GROUP"
+                 : `${li.dataset.code}/${li.classList.contains("jx-finding-error") ? "error" : "warning"}`),
+               folded: [...list.querySelectorAll(".jx-finding-group li.jx-finding")].map((li) => li.dataset.code),
+               count: document.querySelector("#jx-findings-count").textContent,
+               summary: list.querySelector(".jx-finding-group summary")?.textContent || "" };
+    }""")
+    folded = listing["folded"]
+    assert len(folded) > 5 and set(folded) == {"MISSING_REQUIRED"}
+    top = listing["top"]
+    assert top.count("GROUP") == 1 and not any(t.startswith("MISSING_REQUIRED") for t in top)
+    at = top.index("GROUP")
+    assert all(t.endswith("/error") for t in top[:at]) and top[:at], "the other errors come first"
+    assert all(t.endswith("/warning") for t in top[at + 1:]), "the warnings come after the folded entry"
+    assert f"尚未填写的必填项 {len(folded)} 项" in listing["summary"]
+    assert f"其中尚未填写 {len(folded)} 项" in listing["count"]
+    assert page.locator("[data-testid=findings] li.jx-finding").count() == len(top) - 1 + len(folded)
+
+    group = page.locator("#jx-findings-list .jx-finding-group details")
+    assert not group.evaluate("(d) => d.open")
+    group.locator("summary").click()
+    seq = page.evaluate("() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq)")
+    type_into(page, "contact.name", "张三")
+    poll_until(page, "(seq) => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq) > seq", seq)
+    assert page.locator("#jx-findings-list .jx-finding-group details").evaluate("(d) => d.open")
+
+    first = page.locator("#jx-findings-list .jx-finding-group li.jx-finding button").first
+    target = first.get_attribute("data-target-path")
+    first.click()
+    poll_until(page, "(path) => document.activeElement?.dataset?.path === path", target,
+               what="the folded item's field focused")
+
+
 def test_narrow_cells_name_the_problem_on_hover(site_server: str, page_logged: Any) -> None:
     """A 得分 cell is too narrow for a message: it shows 错误 alone (not "错误：" followed by
     nothing, which read as a message that failed to show), and the words on hover and in the

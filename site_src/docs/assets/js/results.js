@@ -119,34 +119,64 @@ export function goTo(root, path) {
   target.focus({ preventScroll: true });
 }
 
+// A blank or half-filled form has dozens of 请填写… errors; listed one by one they bury what
+// is really wrong (a deviation without its reason, a total that does not add up). Past this many
+// they are folded into one 尚未填写 entry, after the other errors and before the warnings.
+const FOLD_MISSING = 5;
+
+function findingItem(finding) {
+  const item = document.createElement("li");
+  item.className = `jx-finding jx-finding-${finding.severity}`;
+  item.dataset.code = finding.code;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "jx-finding-link";
+  button.dataset.targetPath = finding.path;
+  const tag = document.createElement("span");
+  tag.className = "jx-mark";
+  tag.textContent = `${SEVERITY[finding.severity] || finding.severity}：`;
+  button.append(tag, document.createTextNode(finding.message));
+  item.append(button);
+  return item;
+}
+
+function missingGroup(list, missing) {
+  const item = document.createElement("li");
+  item.className = "jx-finding-group jx-finding-error";
+  const fold = document.createElement("details");
+  fold.open = list.dataset.missingOpen === "1"; // every keystroke re-renders: keep the user's choice
+  fold.addEventListener("toggle", () => { list.dataset.missingOpen = fold.open ? "1" : ""; });
+  const summary = document.createElement("summary");
+  const tag = document.createElement("span");
+  tag.className = "jx-mark";
+  tag.textContent = "错误：";
+  summary.append(tag, `尚未填写的必填项 ${missing.length} 项（点击展开，逐项定位）`);
+  const inner = document.createElement("ul");
+  inner.className = "jx-findings-list";
+  inner.append(...missing.map(findingItem));
+  fold.append(summary, inner);
+  item.append(fold);
+  return item;
+}
+
 function renderSummary(root, findings) {
   const list = root.querySelector("#jx-findings-list");
   const count = root.querySelector("#jx-findings-count");
-  const sorted = [
-    ...findings.filter((f) => f.severity === "error"),
-    ...findings.filter((f) => f.severity !== "error"),
-  ];
-  const errors = findings.filter((f) => f.severity === "error").length;
-  const warnings = findings.length - errors;
-  root.dataset.errorCount = String(errors);
-  root.dataset.warningCount = String(warnings);
-  if (count) count.textContent = findings.length ? `错误 ${errors} 项，警告 ${warnings} 项` : "未发现问题";
+  const errors = findings.filter((f) => f.severity === "error");
+  const warnings = findings.filter((f) => f.severity !== "error");
+  const missing = errors.filter((f) => f.code === "MISSING_REQUIRED");
+  const folded = missing.length > FOLD_MISSING;
+  root.dataset.errorCount = String(errors.length);
+  root.dataset.warningCount = String(warnings.length);
+  if (count) {
+    const blank = missing.length ? `（其中尚未填写 ${missing.length} 项）` : "";
+    count.textContent = findings.length ? `错误 ${errors.length} 项${blank}，警告 ${warnings.length} 项` : "未发现问题";
+  }
   if (!list) return;
-  list.replaceChildren(...sorted.map((finding) => {
-    const item = document.createElement("li");
-    item.className = `jx-finding jx-finding-${finding.severity}`;
-    item.dataset.code = finding.code;
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "jx-finding-link";
-    button.dataset.targetPath = finding.path;
-    const tag = document.createElement("span");
-    tag.className = "jx-mark";
-    tag.textContent = `${SEVERITY[finding.severity] || finding.severity}：`;
-    button.append(tag, document.createTextNode(finding.message));
-    item.append(button);
-    return item;
-  }));
+  const items = folded
+    ? [...errors.filter((f) => f.code !== "MISSING_REQUIRED").map(findingItem), missingGroup(list, missing)]
+    : errors.map(findingItem);
+  list.replaceChildren(...items, ...warnings.map(findingItem));
   if (!list.dataset.bound) {
     list.dataset.bound = "1";
     list.addEventListener("click", (event) => {
