@@ -23,10 +23,9 @@ start), never measured around Playwright calls:
   keyboard would) from the moment the navigation commits: "a key press kept" is the later of
   the first key press that reached the score field and the end of the frame that first drew
   that field (a user types where they can see; the first paint alone may show only the
-  header), and the visit checks
-  that every key that reached it is still in the field once the engine has scored the form
-  (typing visits are apart from the scoring visits, whose remembered score typing would
-  change);
+  header), and the visit checks that every key that reached it is still in the field once the
+  engine has scored the form (typing visits are apart from the scoring visits, whose
+  remembered score typing would change);
 * score shown: when the first evaluation was written into the DOM (``data-first-evaluated-at``,
   stamped by results.js). On a repeat visit that is the draft's remembered evaluation
   (remembered.js) when the engine scored the same form before; the engine's own first answer
@@ -54,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import shutil
@@ -91,8 +91,8 @@ document.addEventListener("DOMContentLoaded", () => {
 # is counted and timed by the page's own clock.
 KEYS = """
 (() => {
-  const SEL = '#jixiao-form [data-path="indicators.0.groups.1.items.0.score"]';
-  const probe = window.__jxKeys = { first: 0, count: 0, focusedAt: 0, drawn: 0 };
+  const SEL = __FIELD__;
+  const probe = window.__jxKeys = { first: 0, count: 0, drawn: 0 };
   const grab = () => {
     const el = document.querySelector(SEL);
     if (!el) return false;
@@ -105,7 +105,6 @@ KEYS = """
       });
     }
     if (document.activeElement !== el) { el.focus({ preventScroll: true }); }
-    if (document.activeElement === el && !probe.focusedAt) probe.focusedAt = performance.now();
     return document.activeElement === el;
   };
   document.addEventListener("keydown", (e) => { if (e.key === "7") grab(); }, true);
@@ -117,7 +116,7 @@ KEYS = """
   new MutationObserver((_, obs) => { if (grab()) obs.disconnect(); })
     .observe(document, { childList: true, subtree: true });
 })();
-"""
+""".replace("__FIELD__", json.dumps(FIELD))
 
 
 class ByteCounter:
@@ -172,7 +171,6 @@ def bare_folder(site: Path) -> Path:
     """Stock Pyodide (the artefact cache's, sha256-checked when it was fetched) with the upstream
     wheels, and a lock naming them: the site's own lock with each wheel's hash taken again."""
     import hashlib
-    import json
 
     sys.path.insert(0, str(REPO / "build"))
     from fetch import default_cache, pyodide_dir
@@ -271,12 +269,12 @@ def typing_visit(context: Any, base: str) -> dict[str, Any]:
     for _ in range(3):
         page.keyboard.press("7")
     poll(page, "() => document.querySelector('#jixiao-form').dataset.engineEvaluatedAt")
-    out = page.evaluate("""() => {
-      const el = document.querySelector('#jixiao-form [data-path="indicators.0.groups.1.items.0.score"]');
+    out = page.evaluate("""(sel) => {
+      const el = document.querySelector(sel);
       const paint = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
       return { first: window.__jxKeys.first, count: window.__jxKeys.count, value: el.value,
                drawn: window.__jxKeys.drawn, paint: paint ? paint.startTime : null };
-    }""")
+    }""", FIELD)
     page.close()
     out["kept"] = out["value"].count("7") >= out["count"]
     out["accepted"] = max(out["first"], out["drawn"], out["paint"] or 0)
