@@ -67,17 +67,23 @@ function mark(el, severity) {
   el.classList.add(`jx-flag-${worst}`);
 }
 
+/** "错误：" / "警告：", the colon apart: narrow cells hide it until hover (see portal.css). */
+function severityMark(severity) {
+  const tag = document.createElement("span");
+  tag.className = "jx-mark";
+  tag.textContent = SEVERITY[severity] || severity;
+  const colon = document.createElement("span");
+  colon.className = "jx-msg-colon";
+  colon.textContent = "：";
+  tag.append(colon);
+  return tag;
+}
+
 function message(finding, id) {
   const msg = document.createElement("div");
   msg.className = `jx-msg jx-msg-${finding.severity}`;
   msg.id = id;
-  const tag = document.createElement("span");
-  tag.className = "jx-mark";
-  tag.textContent = SEVERITY[finding.severity] || finding.severity;
-  const colon = document.createElement("span");
-  colon.className = "jx-msg-colon"; // hidden in narrow cells, where only 错误/警告 shows until hover
-  colon.textContent = "：";
-  tag.append(colon);
+  const tag = severityMark(finding.severity);
   const words = document.createElement("span");
   words.className = "jx-msg-text";
   words.textContent = finding.message;
@@ -132,10 +138,7 @@ function findingItem(finding) {
   button.type = "button";
   button.className = "jx-finding-link";
   button.dataset.targetPath = finding.path;
-  const tag = document.createElement("span");
-  tag.className = "jx-mark";
-  tag.textContent = `${SEVERITY[finding.severity] || finding.severity}：`;
-  button.append(tag, document.createTextNode(finding.message));
+  button.append(severityMark(finding.severity), document.createTextNode(finding.message));
   item.append(button);
   return item;
 }
@@ -147,10 +150,7 @@ function missingGroup(list, missing) {
   fold.open = list.dataset.missingOpen === "1"; // every keystroke re-renders: keep the user's choice
   fold.addEventListener("toggle", () => { list.dataset.missingOpen = fold.open ? "1" : ""; });
   const summary = document.createElement("summary");
-  const tag = document.createElement("span");
-  tag.className = "jx-mark";
-  tag.textContent = "错误：";
-  summary.append(tag, `尚未填写的必填项 ${missing.length} 项（点击展开，逐项定位）`);
+  summary.append(severityMark("error"), `尚未填写的必填项 ${missing.length} 项（点击展开，逐项定位）`);
   const inner = document.createElement("ul");
   inner.className = "jx-findings-list";
   inner.append(...missing.map(findingItem));
