@@ -53,7 +53,7 @@ def file_bytes(urls: list[str]) -> int:
 
 
 def visit(context: Any, url: str) -> dict[str, Any]:
-    page = context.new_page()
+    page = bench_portal.settled_page(context)  # opened in a browser whose own start-up has settled
     requests: list[tuple[float, str]] = []
     page.on("request", lambda r: requests.append((time.monotonic(), r.url)))
     started = time.monotonic()  # just before navigation starts: page times are from there
@@ -83,7 +83,10 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=200)
     parser.add_argument("--site", type=Path, default=REPO / ".cache" / "portable",
                         help="portable edition folder (built first if missing or stale)")
+    parser.add_argument("--settle", type=float, default=bench_portal.SETTLE,
+                        help="seconds a launched browser is left to finish starting before each visit")
     args = parser.parse_args()
+    bench_portal.SETTLE = args.settle
 
     from playwright.sync_api import sync_playwright
 

@@ -200,8 +200,8 @@ ENVELOPE_SPELLINGS = {
 
 @pytest.mark.parametrize("name", list(ENVELOPE_SPELLINGS))
 def test_the_envelope_is_read_as_the_strict_parser_reads_it(name: str) -> None:
-    """The envelope is parsed by pydantic_core first and by json for what that refuses: every spelling
-    gets the answer and the reason `verify_file` gives."""
+    """The envelope is parsed by json, as the strict parser does: every spelling gets the answer and
+    the reason `verify_file` gives."""
     written = sign_payload(SUBMISSION_TYPE, prepare_bundle(seed(), framework(), SIGNED_AT).payload,
                            [unit_key()]).to_json()
     text = ENVELOPE_SPELLINGS[name](written)

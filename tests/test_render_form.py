@@ -18,9 +18,9 @@ from typing import Any
 
 import markdown  # type: ignore[import-untyped]
 import pytest
-from pydantic import BaseModel
 
 from jixiao import Framework, Submission
+from jixiao.model.base import Model
 from jixiao.model.blank import blank_submission
 from jixiao.render.form import render_findings_table, render_form, render_framework_page
 from jixiao.rules.findings import REGISTRY
@@ -102,7 +102,7 @@ class Page(HTMLParser):
 
 
 def field_info(path: str) -> Any:
-    """The pydantic FieldInfo at a path, walking the Submission model (digits are list items)."""
+    """The FieldInfo at a path, walking the Submission model (digits are list items)."""
     kind: Any = Submission
     info: Any = None
     for step in path.split("."):
@@ -110,7 +110,7 @@ def field_info(path: str) -> Any:
             continue
         model = next((a for a in [kind, *typing.get_args(kind)]
                       for a in [a, *typing.get_args(a)]
-                      if isinstance(a, type) and issubclass(a, BaseModel)), None)
+                      if isinstance(a, type) and issubclass(a, Model)), None)
         assert model is not None and step in model.model_fields, f"{path} is not a Submission field"
         info = model.model_fields[step]
         kind = info.annotation

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
-
 from .catalog import UnknownName, load_framework
+from .model.base import ValidationError
 from .model.evaluation import Evaluation, Finding
 from .model.fields import describe, explain
 from .model.submission import Submission

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from .. import __version__
 from ..canonical import canonical_json
+from ..model.base import Field, Model, ValidationError
 from ..model.evaluation import Evaluation, FrameworkRef
 from ..model.fields import describe_validation_error
 from ..model.framework import Framework
@@ -42,16 +41,14 @@ class PayloadError(Exception):
         self.message = message
 
 
-class Software(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Software(Model, frozen=True):
     name: str
     version: str
 
 
-class Original(BaseModel):
+class Original(Model, frozen=True):
     """The unit's own signed bundle a public copy was made from (which is never published)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     envelope_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     payload_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     signers: list[str] = Field(min_length=1, max_length=16)  # public key fingerprints, hex
@@ -144,7 +141,7 @@ class SignedContent:
         return parse_signed_at(self.signed_at)
 
 
-def _model(kind: type[BaseModel], data: Any, what: str) -> Any:
+def _model(kind: type[Model], data: Any, what: str) -> Any:
     try:
         return kind.model_validate(data)
     except ValidationError as exc:

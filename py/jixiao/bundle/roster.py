@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from ..canonical import canonical_json
 from ..io.errors import InputError
+from ..model.base import Field, Model, ValidationError
 from .crypto import Alg
 from .envelope import ROSTER_TYPE, EnvelopeError, parse_envelope, sign_payload
 from .keys import KeyFileError, PrivateKey, PublicKey, b64, group_hex, unb64
@@ -28,8 +27,8 @@ from .payload import CHINA
 ROSTER_KIND = "jixiao-roster"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(Model):
+    """Unknown keys are refused."""
 
 
 class KeyRecord(_Strict):

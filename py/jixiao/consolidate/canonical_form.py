@@ -3,15 +3,14 @@
 The strict reader (`bundle.payload.parse_payload`, through `canonical.canonical_json`) is the
 definition; consolidation asks it only about what these tests do not take. `canonical_raw` holds a
 whole payload to its canonical form, `plain_canonical` a part of one (consolidation parses only
-the submission and the small members of a valid payload: see check.py). Both parsers used here,
-pydantic_core's and json's, run in Pyodide too.
+the submission and the small members of a valid payload: see check.py). The standard library's
+json is the parser and printer here, as in Pyodide.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
-
-import pydantic_core
 
 from ..canonical import NON_BMP_LEADS, canonical_json
 
@@ -59,9 +58,9 @@ def canonical_raw(payload: bytes) -> Any | None:
     if not _beyond_bmp(payload):
         return _round_trip(payload)
     try:
-        raw = pydantic_core.from_json(payload, allow_inf_nan=False)
+        raw = json.loads(payload, parse_constant=no_float)
         return raw if canonical_json(raw) == payload else None  # it refuses floats and unsafe integers
-    except ValueError:  # not JSON, too deep, or a value canonical_json refuses
+    except (ValueError, RecursionError):  # not JSON, too deep, or a value canonical_json refuses
         return None
 
 
@@ -85,14 +84,18 @@ def plain_canonical(text: bytes) -> Any | None:
     return None if _beyond_bmp(text) else _round_trip(text)
 
 
+_PRINT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
 def _round_trip(text: bytes) -> Any | None:
     """`plain_canonical` for text known to hold no character beyond the BMP.
-    `to_json(from_json(t)) == t` pins the spelling (no whitespace, escapes written as JCS writes
-    them, no duplicate key, '-0', BOM or trailing text survives the round trip); `plain_sorted`
-    adds what serde would print back unchanged: key order, floats and unsafe integers. Both
-    parsers run in Pyodide too."""
+    `print(parse(t)) == t` pins the spelling (no whitespace, escapes written as JCS writes them:
+    json's are the same, no duplicate key, '-0', BOM or trailing text survives the round trip);
+    `plain_sorted` adds what the printer would print back unchanged: key order, floats and
+    unsafe integers."""
     try:
-        value = pydantic_core.from_json(text, allow_inf_nan=False)
-    except ValueError:  # not JSON, or too deep
+        value = json.loads(text, parse_constant=no_float)
+        printed = _PRINT(value).encode("utf-8")  # a lone surrogate: UnicodeEncodeError, a ValueError
+    except (ValueError, RecursionError):  # not JSON, or too deep
         return None
-    return value if pydantic_core.to_json(value) == text and plain_sorted(value) else None
+    return value if printed == text and plain_sorted(value) else None

@@ -29,6 +29,7 @@ message `jixiao verify` would give. Pure Python (zipfile, json, ElementTree): ru
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import re
@@ -38,9 +39,6 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
-
-import pydantic_core
-from pydantic import ConfigDict, TypeAdapter
 
 from .. import __version__
 from ..bundle import crypto
@@ -62,7 +60,6 @@ from .hidden_sheet import carries, hidden_envelope
 
 _SIGNED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _PAYLOAD_KEYS = {"submission", "evaluation", "framework", "software", "signed_at"}
-_BASE64: TypeAdapter[bytes] = TypeAdapter(bytes, config=ConfigDict(val_json_bytes="base64"))
 _REDACTED = "这是已公开的脱敏副本（发布者签名），不是单位签名的原件：汇总须用单位的原件"
 
 # Findings on a unit's own 附件6 that put its 附件4 row in doubt (the row is still written).
@@ -286,17 +283,14 @@ class _Sig:
 
 
 def _b64(value: Any) -> bytes | None:
-    """Canonical base64 only: what `b64encode` of the decoded bytes would give back. Decoded by
-    pydantic_core (Rust, also in Pyodide): half the instructions of binascii's 20 kB decode, and
-    a regex or `translate` alphabet test cost as much as the decode. Its decoder refuses every
-    character outside the two base64 alphabets (a test pins that) and takes the URL-safe one and
-    missing padding: so '-' and '_' are refused here, '"' and '\\' too (they would be JSON), and
-    the length and the last groups are tested after."""
-    if not isinstance(value, str) or "-" in value or "_" in value or '"' in value or "\\" in value:
+    """Canonical base64 only: what `b64encode` of the decoded bytes would give back. binascii's
+    strict mode refuses every character outside the standard alphabet, and padding anywhere but
+    at the end (a test pins that); the length and the last groups are tested after."""
+    if not isinstance(value, str) or not value.isascii():
         return None
     try:
-        data: bytes = _BASE64.validate_json(f'"{value}"')
-    except ValueError:  # pydantic's ValidationError is a ValueError
+        data = binascii.a2b_base64(value, strict_mode=True)
+    except binascii.Error:
         return None
     # Only the last group can be spelt otherwise (padding, unused bits): full groups of alphabet
     # characters decode one to one. Re-encoding the last two groups, not 20 kB, decides.
@@ -343,13 +337,10 @@ def _strict_envelope_problem(data: bytes) -> str:
 
 def _check_envelope(checked: Checked, data: bytes, roster: Roster | None) -> dict[str, Any] | None:
     """Check the envelope and its payload; returns the parsed envelope document when valid."""
-    try:  # pydantic_core scans the 24 kB payload string in an eighth of json's time
-        doc = pydantic_core.from_json(data)
-    except ValueError:  # what it refuses (a BOM, a lone surrogate, deep nesting) json decides, as before
-        try:
-            doc = json.loads(data)
-        except (ValueError, RecursionError):
-            raise _Refused(_strict_envelope_problem(data), unreadable=True) from None
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        raise _Refused(_strict_envelope_problem(data), unreadable=True) from None
     shape = _shape(doc)
     if shape is None:
         raise _Refused(_strict_envelope_problem(data))
@@ -426,7 +417,7 @@ def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple
     try:
         when = parse_signed_at(signed_at)  # parsed once: the roster check needs it too
         submission = Submission.model_validate(raw["submission"])
-    except ValueError:  # pydantic's ValidationError is a ValueError
+    except ValueError:  # a ValidationError is a ValueError
         raise _Refused(_strict_payload_problem(payload)) from None
     software = raw["software"]
     if not _software_ok(software):
@@ -452,7 +443,10 @@ def _software_ok(software: Any) -> bool:
 _EVALUATION_OPEN = b'{"evaluation":'
 _SUBMISSION_KEY = b',"submission":'
 _FRAMEWORK_KEY = b'},"framework":{'
-_DUMP_EVALUATION = Evaluation.__pydantic_serializer__.to_json
+
+
+def _dump_evaluation(evaluation: Evaluation) -> bytes:
+    return evaluation.model_dump_json().encode("utf-8")  # a lone surrogate: UnicodeEncodeError, a ValueError
 
 
 def _signed_as_recomputed(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple[UnitFacts, datetime] | None:
@@ -488,7 +482,7 @@ def _signed_as_recomputed(checked: Checked, payload: bytes, valid: list[_Sig]) -
         return None
     recomputed = evaluate(submission, framework)
     try:
-        same = _DUMP_EVALUATION(recomputed) == payload[len(_EVALUATION_OPEN):end + 1]
+        same = _dump_evaluation(recomputed) == payload[len(_EVALUATION_OPEN):end + 1]
     except ValueError:  # e.g. a lone surrogate a message quotes: the full path answers
         return None
     if not same:

@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from .. import __version__
 from ..bundle.payload import parse_signed_at
 from ..bundle.roster import Roster, check_key
+from ..model.base import Field, Model
 from ..model.numbers import Fixed2, percent, plain, round2
 from .summary import (
     DepartmentSummary,
@@ -36,11 +35,11 @@ COUNTY_NOTE = ("注：按主管部门分节，每节第一行为部门本级，�
                "总计由各单位数据重新计算。")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Model(Model, frozen=True):
+    """Unknown keys are refused; a record never changes."""
 
 
-class Section(_Model):
+class Section(_Model, frozen=True):
     department: str
     department_code: str
     summary_sha256: str
@@ -51,7 +50,7 @@ class Section(_Model):
     flags: list[str] = Field(default_factory=list)
 
 
-class CountySummary(_Model):
+class CountySummary(_Model, frozen=True):
     kind: Literal["jixiao-county-summary"] = "jixiao-county-summary"
     version: Literal[1] = 1
     year: int

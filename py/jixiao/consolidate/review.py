@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from ..bundle.envelope import REVIEW_TYPE, EnvelopeError, parse_envelope, sign_payload
 from ..bundle.keys import PrivateKey, group_hex
 from ..bundle.payload import signed_at_text
 from ..canonical import canonical_json
 from ..io.errors import InputError
+from ..model.base import Field, Model, ValidationError
 from ..model.numbers import Dec, parse_decimal, plain
 from .check import UnitFacts
 
@@ -36,17 +35,17 @@ class ReviewError(InputError):
     """A review that cannot be made or read, with a one-line Chinese reason."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Model(Model, frozen=True):
+    """Unknown keys are refused; a record never changes."""
 
 
-class IndicatorReview(_Model):
+class IndicatorReview(_Model, frozen=True):
     path: str = Field(max_length=100, description="评分结果中的指标路径，如 indicators.0.groups.0.items.0")
     name: str = Field(max_length=200, title="三级指标")
     score: Dec = Field(title="复核得分")
 
 
-class ReviewDoc(_Model):
+class ReviewDoc(_Model, frozen=True):
     kind: Literal["jixiao-review"] = "jixiao-review"
     version: Literal[1] = 1
     unit_code: str = Field(min_length=1, max_length=50, title="单位编码")

@@ -13,9 +13,8 @@ import zipfile
 from pathlib import Path
 from typing import NoReturn
 
-from pydantic import ValidationError
-
 from ..catalog import framework_ids
+from ..model.base import ValidationError
 from ..model.fields import clip, describe_validation_error
 from ..model.submission import Submission
 from .errors import InputError

@@ -22,10 +22,10 @@ from io import BytesIO
 from typing import Any
 
 import openpyxl  # type: ignore[import-untyped]
-from pydantic import ValidationError
 
 from ..catalog import UnknownName, framework_ids, load_framework
 from ..model import submission as m
+from ..model.base import ValidationError
 from ..model.fields import describe_validation_error
 from ..model.framework import Framework
 from ..model.numbers import HUNDRED, parse_decimal, plain
@@ -358,7 +358,7 @@ def _report(sheets: list[Sheet], fw: Framework) -> m.Report:
         if k in ("budget", "executed", "rate") else _count(v, f"自评报告的“{k}”")
         for k, v in _labels(sheets, {k: (label,) for label, k in _FIGURES.items()}).items()}
     staffing = {k: figures.pop(k) for k in list(figures) if k in m.Staffing.model_fields}
-    return m.Report(sections=sections, figures=m.ReportFigures(**figures, staffing=staffing))
+    return m.Report(sections=sections, figures=m.ReportFigures(**figures, staffing=m.Staffing(**staffing)))
 
 
 def read_xlsx(data: bytes, framework_id: str | None = None) -> m.Submission:
@@ -394,7 +394,7 @@ def read_xlsx(data: bytes, framework_id: str | None = None) -> m.Submission:
             department=labels.get("department", ""),
             subordinate_units=_count(sub, "下属单位个数") if sub else None,
             funds=_funds(scopes), goal=_goal(scopes), total=total,
-            indicators=[lv.model_dump() for lv in levels],  # validated whole, limits included
+            indicators=[m.Level1.model_validate(lv.model_dump()) for lv in levels],  # validated whole, limits included
             report=_report(reports, fw))
     except ValidationError as exc:
         raise InputError(f"表格内容无法读取：{describe_validation_error(exc)}") from None

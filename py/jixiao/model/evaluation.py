@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from .base import SET_VALUES, Field, Model
 from .numbers import Dec, Fixed2
 
 Severity = Literal["error", "warning"]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Out(Model, frozen=True):
+    """Unknown keys are refused; a result never changes."""
 
     @classmethod
     def trusted(cls, **values: Any) -> Self:
@@ -21,26 +20,17 @@ class _Out(BaseModel):
 
 
 _new = object.__new__
-_set_dict, _set_fields, _set_extra, _set_private = (
-    BaseModel.__dict__[name].__set__
-    for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
 OutT = TypeVar("OutT", bound=_Out)
 
 
 def trusted_model(cls: type[OutT], values: dict[str, Any]) -> OutT:
     """Build from values `evaluate` computed itself, without validation (which cost half of
-    `evaluate`): every field given, in declaration order, each already of its field's type
-    (Decimal, never int or str). What validation would give; tests/test_trusted.py checks
-    that a fully validated round trip of many evaluations is equal and dumps the same bytes.
-
-    A function taking the dict, and the slots set through their descriptors: the classmethod
-    with keywords and `object.__setattr__` by name cost a third more, and `evaluate` builds
-    some sixty of these per submission."""
+    `evaluate`): every field given, each already of its field's type (Decimal, never int or
+    str). What validation would give; tests/test_trusted.py checks that a fully validated round
+    trip of many evaluations is equal and dumps the same bytes. A function taking the dict:
+    `evaluate` builds some sixty of these per submission."""
     model = _new(cls)
-    _set_dict(model, values)
-    _set_fields(model, set(values))
-    _set_extra(model, None)
-    _set_private(model, None)
+    SET_VALUES(model, values)
     return model
 
 
@@ -50,7 +40,7 @@ def trusted_model(cls: type[OutT], values: dict[str, Any]) -> OutT:
 # tests/test_trusted.py holds every dump to `canonical_json`.
 
 
-class Finding(_Out):
+class Finding(_Out, frozen=True):
     """One problem, named in Chinese, pointing at the field it is about."""
 
     code: str
@@ -59,19 +49,19 @@ class Finding(_Out):
     severity: Severity
 
 
-class FrameworkRef(_Out):
+class FrameworkRef(_Out, frozen=True):
     id: str
     sha256: str
     version: str
 
 
-class FundResult(_Out):
+class FundResult(_Out, frozen=True):
     budget: Fixed2 = None
     executed: Fixed2 = None
     rate: Fixed2 = Field(default=None, description="计算所得执行率（%）")
 
 
-class IndicatorResult(_Out):
+class IndicatorResult(_Out, frozen=True):
     max_score: Dec = None
     name: str
     path: str
@@ -80,7 +70,7 @@ class IndicatorResult(_Out):
     suggested: Dec = Field(default=None, description="按规则计算的建议得分")
 
 
-class Level1Result(_Out):
+class Level1Result(_Out, frozen=True):
     max_sum: Dec = None
     name: str
     path: str
@@ -88,7 +78,7 @@ class Level1Result(_Out):
     weight: Dec = None
 
 
-class Evaluation(_Out):
+class Evaluation(_Out, frozen=True):
     execution_rate: Fixed2 = Field(default=None, description="整体执行率（%）")
     findings: list[Finding]
     framework: FrameworkRef

@@ -12,8 +12,7 @@ import types
 import typing
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
+from .base import Model, ValidationError
 from .submission import Submission
 
 _PROBLEMS: dict[str, str] = {
@@ -51,14 +50,14 @@ def describe(loc: tuple[int | str, ...] | list[int | str], raw: Any = None) -> s
 
 
 def explain(error: Any) -> str:
-    """One pydantic error (ErrorDetails) as a Chinese phrase."""
+    """One validation error (`ValidationError.errors()` item) as a Chinese phrase."""
     return _problem(error)
 
 
 def describe_validation_error(exc: ValidationError, raw: Any = None) -> str:
     """The first problem as '分解目标自评 › … › 得分：“九十”不是数字（共 N 处）'."""
     errors = exc.errors(include_url=False)
-    if not errors:  # pragma: no cover - pydantic never raises an empty error
+    if not errors:  # pragma: no cover - validation never raises an empty error
         return "自评表内容无效"
     first = errors[0]
     where = " › ".join(_labels(first["loc"], raw))
@@ -96,7 +95,7 @@ def _labels(loc: tuple[int | str, ...], raw: Any) -> list[str]:
     for step in loc:
         kind = _unwrap(kind)
         node = _child(node, step)
-        if isinstance(kind, type) and issubclass(kind, BaseModel) and isinstance(step, str):
+        if isinstance(kind, type) and issubclass(kind, Model) and isinstance(step, str):
             field = kind.model_fields.get(step)
             if field is None:
                 labels.append(f"“{clip(step)}”")
@@ -138,15 +137,15 @@ def _unwrap(kind: Any) -> Any:
     return kind
 
 
-def _element_model(kind: Any) -> type[BaseModel] | None:
+def _element_model(kind: Any) -> type[Model] | None:
     if typing.get_origin(kind) is list:
         element = typing.get_args(kind)[0]
-        if isinstance(element, type) and issubclass(element, BaseModel):
+        if isinstance(element, type) and issubclass(element, Model):
             return element
     return None
 
 
-def _name_title(model: type[BaseModel] | None) -> str | None:
+def _name_title(model: type[Model] | None) -> str | None:
     if model is None:
         return None
     field = model.model_fields.get("name")

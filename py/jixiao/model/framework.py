@@ -10,8 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
+from .base import Field, Model, model_validator
 from .numbers import Dec
 
 RuleKind = Literal[
@@ -29,11 +28,11 @@ RULE_NAMES: dict[str, str] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(Model, frozen=True):
+    """Unknown keys are refused; a loaded framework never changes."""
 
 
-class Tier(_Strict):
+class Tier(_Strict, frozen=True):
     """One band of a tiered rule: an actual value `op` `bound` earns `points`."""
 
     op: Literal["<=", "<", "=", ">=", ">"] = "<="
@@ -41,7 +40,7 @@ class Tier(_Strict):
     points: Dec
 
 
-class QualitativeBand(_Strict):
+class QualitativeBand(_Strict, frozen=True):
     """A band for qualitative scores, as fractions of 分值 (0.8–1 = achieved)."""
 
     label: str
@@ -49,7 +48,7 @@ class QualitativeBand(_Strict):
     high: Dec
 
 
-class Rule(_Strict):
+class Rule(_Strict, frozen=True):
     """How a known indicator is scored. Parameters only matter for their kind."""
 
     kind: RuleKind
@@ -67,7 +66,7 @@ class Rule(_Strict):
         return self
 
 
-class KnownIndicator(_Strict):
+class KnownIndicator(_Strict, frozen=True):
     """A 三级指标 the framework defines, with its 分值 and (optionally) its rule."""
 
     name: str
@@ -77,7 +76,7 @@ class KnownIndicator(_Strict):
     hint: str | None = Field(default=None, description="指标解释与评分说明")
 
 
-class GroupDef(_Strict):
+class GroupDef(_Strict, frozen=True):
     """A 二级指标 with the 三级 indicators the framework knows."""
 
     name: str
@@ -85,7 +84,7 @@ class GroupDef(_Strict):
     hint: str | None = None
 
 
-class Level1Def(_Strict):
+class Level1Def(_Strict, frozen=True):
     """A 一级指标 and its 权重."""
 
     name: str
@@ -93,14 +92,14 @@ class Level1Def(_Strict):
     groups: list[GroupDef]
 
 
-class Grade(_Strict):
+class Grade(_Strict, frozen=True):
     """A grade and the lowest total that earns it."""
 
     name: str
     min: Dec
 
 
-class Section(_Strict):
+class Section(_Strict, frozen=True):
     """A heading of the 附件7 report outline; leaves carry the text a unit writes."""
 
     id: str
@@ -110,7 +109,7 @@ class Section(_Strict):
     children: list[Section] = Field(default_factory=list)
 
 
-class Framework(_Strict):
+class Framework(_Strict, frozen=True):
     """The indicator framework of one region and year."""
 
     id: str

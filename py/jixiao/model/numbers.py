@@ -13,7 +13,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from .base import Custom
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -160,17 +160,7 @@ def _serialize_fixed(value: Decimal | None) -> str | None:
 _SCHEMA = {"type": ["string", "null"], "pattern": r"^-?\d+(\.\d+)?$"}
 
 # A decimal field: accepts "5479.62", 5479, "98分", "100%"; serialises as a plain string.
-Dec = Annotated[
-    Decimal | None,
-    BeforeValidator(parse_decimal),
-    PlainSerializer(_serialize, return_type=str | None, when_used="always"),
-    WithJsonSchema(_SCHEMA),
-]
+Dec = Annotated[Decimal | None, Custom(parse_decimal, _serialize, _SCHEMA)]
 
 # Money and rates as printed in the tables: always two decimals ("5479.62", "100.00").
-Fixed2 = Annotated[
-    Decimal | None,
-    BeforeValidator(parse_decimal),
-    PlainSerializer(_serialize_fixed, return_type=str | None, when_used="always"),
-    WithJsonSchema(_SCHEMA),
-]
+Fixed2 = Annotated[Decimal | None, Custom(parse_decimal, _serialize_fixed, _SCHEMA)]

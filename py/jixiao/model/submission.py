@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from .base import Field, Model
 from .numbers import Dec, Fixed2
 
 Text = str
 SCHEMA_VERSION = "1"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=20000)
+class _Model(Model, str_max_length=20000):
+    """Unknown keys are refused; no text longer than 20,000 characters."""
 
 
 class FundRow(_Model):

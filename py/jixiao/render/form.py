@@ -16,8 +16,8 @@ from typing import Any, get_args
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from pydantic import BaseModel
 
+from ..model.base import Model
 from ..model.blank import blank_submission
 from ..model.framework import RULE_NAMES, Framework, KnownIndicator, Section
 from ..model.numbers import plain
@@ -44,9 +44,9 @@ def field_id(path: str) -> str:
     return "jx-f-" + re.sub(r"[^A-Za-z0-9_-]", "_", path.replace(".", "-"))
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def _model_in(annotation: Any) -> type[Model] | None:
     """The model class inside `M`, `M | None` or `list[M]`."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and issubclass(annotation, Model):
         return annotation
     for arg in get_args(annotation):
         found = _model_in(arg)
