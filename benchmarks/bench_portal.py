@@ -174,26 +174,19 @@ window.__bare = { booted, loaded, imported: performance.now() };
 </script>"""
 
 
-def bare_folder(site: Path) -> Path:
-    """Stock Pyodide (the artefact cache's, sha256-checked when it was fetched) with the upstream
-    wheels, and a lock naming them: the site's own lock with each wheel's hash taken again."""
-    import hashlib
-
+def bare_folder() -> Path:
+    """Stock Pyodide with the upstream pydantic and openpyxl wheels (the lock's "yardstick" and
+    "export" groups, fetched and sha256-checked like every artefact; the site ships no pydantic),
+    and a lock naming them, written as the site build writes its own."""
     sys.path.insert(0, str(REPO / "build"))
-    from fetch import default_cache, pyodide_dir
+    from fetch import fetch, names_in, pyodide_dir
+    from runtime import LOCK_NAME, write_lock
 
     folder = Path(tempfile.mkdtemp(prefix="jx-bare-"))
     for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"):
         shutil.copy(pyodide_dir() / name, folder / name)
-    lock = json.loads((site / "pyodide" / "pyodide-lock.json").read_text(encoding="utf-8"))
-    wanted = {"pydantic", "pydantic-core", "typing-extensions", "typing-inspection", "annotated-types",
-              "openpyxl", "et-xmlfile"}
-    lock["packages"] = {k: v for k, v in lock["packages"].items() if k in wanted}
-    for entry in lock["packages"].values():
-        wheel = default_cache() / entry["file_name"]
-        shutil.copy(wheel, folder / entry["file_name"])
-        entry["sha256"] = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    (folder / "pyodide-lock.json").write_text(json.dumps(lock), encoding="utf-8")
+    wheels = [Path(shutil.copy(path, folder / path.name)) for path in fetch(names_in("yardstick", "export")).values()]
+    write_lock(pyodide_dir() / LOCK_NAME, folder, wheels)
     (folder / "bare.html").write_bytes(BARE_PAGE)
     return folder
 
@@ -356,7 +349,7 @@ def main() -> None:
     print(f"each visit opens the site {SETTLE:g} s after the browser was launched")
     app = create_app(args.site)
     app.state.gzip_warming.join()  # a unit's first visit meets a server started long before
-    bare = bare_folder(args.site)
+    bare = bare_folder()
     counter = ByteCounter(WithBare(app, bare))
     rows: dict[str, list[float]] = {k: [] for k in (
         "first.input", "first.score", "repeat.input", "repeat.score", "repeat.engine", "bytes.score", "bytes.all",

@@ -76,7 +76,8 @@ def load_lock(path: Path = LOCK_FILE) -> dict[str, Artefact]:
 
 
 def names_in(*groups: str) -> list[str]:
-    """Names of the artefacts in the given groups (``core``, ``export``, ``signing``)."""
+    """Names of the artefacts in the given groups: ``core``, ``export``, ``signing`` (the site's), or
+    ``yardstick`` (never shipped: bare Pyodide with pydantic, the benchmark's comparison)."""
     return [a.name for a in load_lock().values() if a.group in groups]
 
 

@@ -1,6 +1,6 @@
 """Precompile the browser wheels' Python files to CPython 3.14 bytecode, inside Pyodide itself.
 
-Why: without bytecode, every page load compiles pydantic and jixiao from source in the browser
+Why: without bytecode, every page load compiles jixiao (and, on export, openpyxl) from source in the browser
 (several hundred milliseconds on a slow office PC). The host runs CPython 3.11 and its bytecode
 is useless to 3.14, and pyodide-build's ``py-compile`` needs Python >= 3.12 and compiles for the
 host's own version; so the pinned Pyodide compiles under Node (``build/pyodide_node.mjs``),

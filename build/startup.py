@@ -1,16 +1,16 @@
 """The engine's start-up packages as one stored zip on ``sys.path``, rather than wheels to install.
 
 Why: Pyodide installs a wheel by unpacking it, file by file, into its in-memory file system,
-and loading the engine's pure-Python packages (jixiao, pydantic and two small helpers) that way
-took 120-180 ms of every page load on the 2-core machine. Python imports straight out of a
+and loading the engine's pure-Python packages (jixiao, and then pydantic with two small helpers)
+that way took 120-180 ms of every page load on the 2-core machine. Python imports straight out of a
 zip (zipimport), and out of a *stored* one without inflating anything: the worker fetches this
 zip while Python boots, writes it into the file system as one file and puts it first on
 ``sys.path``. Measured in headless Chromium, side by side under the same load, the time to
 ``import jixiao.browser`` fell by a fifth to a third.
 
-Only pure Python fits in a zip: a compiled extension (pydantic_core) must be a real file for
-``dlopen``. Such a package, with everything it depends on, stays a wheel that Pyodide installs
-as before (``packages`` in version.json's ``engine``), so no module is shipped twice.
+Only pure Python fits in a zip: a compiled extension must be a real file for ``dlopen``. Such a
+package, with everything it depends on, would stay a wheel that Pyodide installs (``packages``
+in version.json's ``engine``), so no module is shipped twice. Today the engine needs none.
 
 Inside the zip a module's bytecode sits beside its source as ``mod.pyc`` (zipimport does not
 look in ``__pycache__``); both are the unchecked-hash pycs ``precompile`` made, so zipimport

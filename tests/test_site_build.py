@@ -44,7 +44,8 @@ def test_every_file_is_precached_under_its_hash(built_site: Path) -> None:
 def test_the_lock_lists_our_wheels_and_only_files_that_are_here(built_site: Path) -> None:
     lock = json.loads((built_site / "pyodide" / "pyodide-lock.json").read_text(encoding="utf-8"))
     packages = lock["packages"]
-    assert {"jixiao", "pydantic", "pydantic-core", "openpyxl"} <= set(packages)
+    assert {"jixiao", "openpyxl", "ecdsa"} <= set(packages)
+    assert not {"pydantic", "pydantic-core"} & set(packages)  # our records need no compiled package
     assert "numpy" not in packages  # upstream's 357 CDN-only entries are gone
     for key, entry in packages.items():
         path = built_site / "pyodide" / entry["file_name"]
@@ -52,29 +53,28 @@ def test_the_lock_lists_our_wheels_and_only_files_that_are_here(built_site: Path
         assert _sha256(path) == entry["sha256"], key
         assert set(entry["depends"]) <= set(packages), key
     # openpyxl (export) and the signing packages load on demand, not at startup
-    assert packages["jixiao"]["depends"] == ["pydantic"]
+    assert packages["jixiao"]["depends"] == []
     assert lock["info"]["abi_version"] == "2026_0"
     assert sorted(p.name for p in (built_site / "pyodide").iterdir() if not p.name.endswith(".whl")) == [
         "jixiao-startup.zip", "pyodide-lock.json", "pyodide.asm.mjs", "pyodide.asm.wasm", "pyodide.mjs",
         "python_stdlib.zip"]
 
 
-def test_the_engine_starts_from_one_zip_plus_the_compiled_wheels(built_site: Path) -> None:
-    """Pure-Python start-up packages come as one stored zip on sys.path (no unpacking in the
-    browser); pydantic_core, compiled, and what it needs stay wheels Pyodide installs."""
+def test_the_engine_starts_from_one_zip_and_nothing_compiled(built_site: Path) -> None:
+    """The engine's pure-Python package comes as one stored zip on sys.path (no unpacking in the
+    browser), and nothing else is installed before the first score: no compiled side module."""
     import zipfile
 
     version = json.loads((built_site / "version.json").read_text(encoding="utf-8"))
     engine = version["engine"]
-    assert engine == {"zip": "pyodide/jixiao-startup.zip", "packages": ["pydantic-core", "typing-extensions"]}
+    assert engine == {"zip": "pyodide/jixiao-startup.zip", "packages": []}
     shipped = zipfile.ZipFile(built_site / engine["zip"])
     names = set(shipped.namelist())
     assert {i.compress_type for i in shipped.infolist()} == {zipfile.ZIP_STORED}
     # Bytecode where zipimport looks for it: beside the module, never in __pycache__.
-    assert {"jixiao/__init__.py", "jixiao/__init__.pyc", "jixiao/browser.pyc", "pydantic/main.pyc",
-            "annotated_types/__init__.pyc", "typing_inspection/__init__.pyc"} <= names
+    assert {"jixiao/__init__.py", "jixiao/__init__.pyc", "jixiao/browser.pyc", "jixiao/model/base.pyc"} <= names
     assert not [n for n in names if "__pycache__" in n]
-    assert not [n for n in names if n.startswith(("pydantic_core/", "typing_extensions"))]  # installed instead
+    assert {n.split("/")[0] for n in names} == {"jixiao", "jixiao-0.1.0.dist-info"}
     assert any(n.startswith("jixiao/data/") and n.endswith(".json") for n in names)  # frameworks as resources
     # The progress bar counts what the engine really downloads.
     assert "pyodide/jixiao-startup.zip" in version["startup"]
@@ -88,9 +88,9 @@ def test_wheels_carry_python_314_bytecode(built_site: Path) -> None:
     names = zipfile.ZipFile(own).namelist()
     assert "jixiao/browser.py" in names  # our source stays, for readable tracebacks
     assert "jixiao/__pycache__/browser.cpython-314.pyc" in names
-    pydantic = next((built_site / "pyodide").glob("pydantic-2*.whl"))
-    names = zipfile.ZipFile(pydantic).namelist()
-    assert "pydantic/main.pyc" in names and "pydantic/main.py" not in names
+    openpyxl = next((built_site / "pyodide").glob("openpyxl-3*.whl"))
+    names = zipfile.ZipFile(openpyxl).namelist()
+    assert "openpyxl/workbook/workbook.pyc" in names and "openpyxl/workbook/workbook.py" not in names
 
 
 def test_the_standard_library_ships_as_314_bytecode(built_site: Path) -> None:
@@ -180,12 +180,12 @@ def test_a_tampered_artefact_lock_stops_the_build(tmp_path: Path, monkeypatch: p
     cache.mkdir()
     for path in real.values():
         shutil.copyfile(path, cache / path.name)
-    victim = next(a for a in lock["artefacts"] if a["name"] == "typing_inspection")
+    victim = next(a for a in lock["artefacts"] if a["name"] == "et_xmlfile")
     victim["sha256"] = "0" * 64
     # "Download" the real bytes from a local copy: no network, and fetch must still refuse them.
     origin = tmp_path / "origin"
     origin.mkdir()
-    shutil.copyfile(real["typing_inspection"], origin / victim["filename"])
+    shutil.copyfile(real["et_xmlfile"], origin / victim["filename"])
     victim["url"] = (origin / victim["filename"]).as_uri()
     tampered = tmp_path / "artefacts.lock.json"
     tampered.write_text(json.dumps(lock), encoding="utf-8")
@@ -194,7 +194,7 @@ def test_a_tampered_artefact_lock_stops_the_build(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("JIXIAO_CACHE", str(cache))
     src, config = site_sources(tmp_path / "src")
     out = tmp_path / "out"
-    with stand_in_renderer(), pytest.raises(fetch.ArtefactError, match="sha256 mismatch for typing_inspection"):
+    with stand_in_renderer(), pytest.raises(fetch.ArtefactError, match="sha256 mismatch for et_xmlfile"):
         site.build_site(out, src_dir=src, config_file=config)
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if ".building-" in p.name]

@@ -21,11 +21,7 @@ const INDEX_URL = new URL("pyodide/", SITE_ROOT).href;
 const DEFAULT_FRAMEWORK = "jinxian-2021";
 
 // Python side of the door: messages, never tracebacks, go back to the page.
-// No pydantic plugins exist here: without this, the first model build scans every installed
-// package's metadata for plugin entry points, at start-up.
 const GLUE = `
-import os
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 import json, traceback
 from jixiao.browser import evaluate_json
 
