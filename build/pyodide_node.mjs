@@ -1,33 +1,36 @@
 #!/usr/bin/env node
 // Run a Python script inside real Pyodide under Node, offline.
 //
-//   node build/pyodide_node.mjs --pyodide DIR [--wheel FILE.whl ...] SCRIPT.py
+//   node build/pyodide_node.mjs --pyodide DIR [--wheel FILE.whl ...] [--snapshot FILE.gz] SCRIPT.py
 //
 // Why: tests compare the package's output in Pyodide with CPython's, so stdout must carry
 // exactly what the script prints and nothing else. Everything the loader says goes to stderr.
 // Wheels are unpacked straight into site-packages: micropip and the Pyodide CDN are not
-// reachable here, and plain unpacking is all a pure or pyemscripten wheel needs.
+// reachable here, and plain unpacking is all a pure or pyemscripten wheel needs. With --snapshot
+// the interpreter is restored from an engine snapshot (build/snapshot.py) instead of booted.
 // Exit codes: 0 ok, 1 the script raised (traceback on stderr), 2 bad usage or setup.
 
 import { readFileSync, writeSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { resolve, basename } from "node:path";
 import { pathToFileURL } from "node:url";
 
 function usage(msg) {
   process.stderr.write(
-    `${msg}\nusage: node pyodide_node.mjs --pyodide DIR [--wheel FILE.whl ...] SCRIPT.py\n`,
+    `${msg}\nusage: node pyodide_node.mjs --pyodide DIR [--wheel FILE.whl ...] [--snapshot FILE.gz] SCRIPT.py\n`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { pyodide: null, wheels: [], script: null };
+  const opts = { pyodide: null, wheels: [], snapshot: null, script: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--pyodide" || arg === "--wheel") {
+    if (arg === "--pyodide" || arg === "--wheel" || arg === "--snapshot") {
       const value = argv[++i];
       if (value === undefined) usage(`${arg} needs a value`);
       if (arg === "--pyodide") opts.pyodide = resolve(value);
+      else if (arg === "--snapshot") opts.snapshot = resolve(value);
       else opts.wheels.push(resolve(value));
     } else if (arg.startsWith("--")) {
       usage(`unknown option ${arg}`);
@@ -95,10 +98,12 @@ async function main() {
 
   const { loadPyodide } = await import(pathToFileURL(`${opts.pyodide}/pyodide.mjs`).href);
   const started = performance.now();
+  const snapshot = opts.snapshot ? gunzipSync(readFileSync(opts.snapshot)) : null;
   const pyodide = await loadPyodide({
     indexURL: `${opts.pyodide}/`,
     stdout: toStderr, // only used during boot; replaced below
     stderr: toStderr,
+    ...(snapshot ? { _loadSnapshot: new Uint8Array(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength) } : {}),
   });
   // Raw byte handlers: Python's output reaches stdout unchanged (no line batching).
   pyodide.setStdout({ write: (buf) => writeAll(1, buf) });

@@ -49,7 +49,7 @@ DEFAULT_SRC = REPO / "site_src"
 DEFAULT_CONFIG = REPO / "mkdocs.yml"
 FORM_MARKER = "<!-- jixiao:form -->"
 # Formats already compressed: a server's gzip would not shrink them.
-COMPRESSED = (".whl", ".zip", ".gz", ".png", ".jpg", ".jpeg", ".ico", ".woff", ".woff2")
+COMPRESSED = (".whl", ".gz", ".png", ".jpg", ".jpeg", ".ico", ".woff", ".woff2")  # our zips are stored: gzip pays
 # Dropped from the built site: debugging aids and files that only make sense with a public URL.
 PRUNED_SUFFIXES = (".map",)
 PRUNED_FILES = ("sitemap.xml", "sitemap.xml.gz")
@@ -76,6 +76,7 @@ offline = _sibling("offline")
 check = _sibling("check")
 portable_mod = _sibling("portable")
 startup_mod = _sibling("startup")
+snapshot_mod = _sibling("snapshot")
 
 
 class SiteBuildError(RuntimeError):
@@ -330,6 +331,20 @@ def _lock(b: _Build) -> None:
     b.startup = {f"pyodide/{name}": (folder / name).stat().st_size for name in startup}
 
 
+def _snapshot(b: _Build) -> None:
+    """The engine started once at build time and saved (build/snapshot.py): the browser restores it."""
+    folder = b.out / "pyodide"
+    try:
+        result = snapshot_mod.make_snapshot(folder, startup_mod.ZIP_NAME, b.framework_id)
+    except snapshot_mod.SnapshotError as exc:
+        raise SiteBuildError(f"无法生成评分引擎快照：{exc}") from None
+    rel = f"pyodide/{snapshot_mod.SNAPSHOT_NAME}"
+    b.engine = {**b.engine, "snapshot": rel}
+    b.startup[rel] = result.size
+    b.say(f"评分引擎快照 {snapshot_mod.SNAPSHOT_NAME}：{result.size / 1e6:.1f} MB"
+          f"（内存 {result.memory / 1e6:.0f} MB），已导入 {result.modules} 个模块，用时 {result.seconds:.1f} 秒")
+
+
 def _offline(b: _Build) -> None:
     """api/intake for static hosts, version.json (with the CSP the pages need), then sw.js over every file."""
     offline.write_static_intake(b.out)
@@ -365,6 +380,7 @@ STEPS: tuple[Step, ...] = (
          _wheels),
     Step("lock", "写包清单与启动包", ("pyodide/*.whl", "upstream lock"),
          ("pyodide/pyodide-lock.json", "pyodide/jixiao-startup.zip"), _lock),
+    Step("snapshot", "生成评分引擎快照", ("pyodide/",), ("pyodide/engine.snapshot.gz",), _snapshot),
     Step("offline", "生成离线缓存", ("every file",), ("api/intake", "version.json", "sw.js"), _offline),
     Step("check", "检查", ("every file",), (), _check),
 )

@@ -56,8 +56,8 @@ def test_the_lock_lists_our_wheels_and_only_files_that_are_here(built_site: Path
     assert packages["jixiao"]["depends"] == []
     assert lock["info"]["abi_version"] == "2026_0"
     assert sorted(p.name for p in (built_site / "pyodide").iterdir() if not p.name.endswith(".whl")) == [
-        "jixiao-startup.zip", "pyodide-lock.json", "pyodide.asm.mjs", "pyodide.asm.wasm", "pyodide.mjs",
-        "python_stdlib.zip"]
+        "engine.snapshot.gz", "jixiao-startup.zip", "pyodide-lock.json", "pyodide.asm.mjs", "pyodide.asm.wasm",
+        "pyodide.mjs", "python_stdlib.zip"]
 
 
 def test_the_engine_starts_from_one_zip_and_nothing_compiled(built_site: Path) -> None:
@@ -67,7 +67,7 @@ def test_the_engine_starts_from_one_zip_and_nothing_compiled(built_site: Path) -
 
     version = json.loads((built_site / "version.json").read_text(encoding="utf-8"))
     engine = version["engine"]
-    assert engine == {"zip": "pyodide/jixiao-startup.zip", "packages": []}
+    assert engine == {"zip": "pyodide/jixiao-startup.zip", "packages": [], "snapshot": "pyodide/engine.snapshot.gz"}
     shipped = zipfile.ZipFile(built_site / engine["zip"])
     names = set(shipped.namelist())
     assert {i.compress_type for i in shipped.infolist()} == {zipfile.ZIP_STORED}

@@ -8,6 +8,8 @@ findings on their fields, and the rest is evaluated by the same `evaluate` as ev
 from __future__ import annotations
 
 import json
+import sys
+import traceback
 from typing import Any
 
 from .catalog import UnknownName, load_framework
@@ -79,3 +81,30 @@ def evaluate_json(text: str, default_framework: str = "jinxian-2021") -> str:
     if not isinstance(doc, dict):
         raise ValueError("应为 JSON 对象（一个单位的自评表）")
     return evaluate_document(doc, default_framework).model_dump_json()
+
+
+def message(exc: BaseException) -> str:
+    """What the page shows for a failure: a Chinese sentence, never a traceback."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"填报数据不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）"
+    text = str(exc).strip()
+    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        return text
+    return f"评分程序出错（{type(exc).__name__}）：{text}" if text else f"评分程序出错（{type(exc).__name__}）"
+
+
+def run(text: str, default_framework: str) -> list[str]:
+    """The worker's call (site_src/docs/assets/js/worker.js): ["ok", evaluation JSON, ""], or
+    ["error", the message for the page, the traceback for the console]."""
+    try:
+        return ["ok", evaluate_json(text, default_framework), ""]
+    except Exception as exc:
+        return ["error", message(exc), traceback.format_exc()]
+
+
+def after_restore() -> None:
+    """Called by the worker once it restored the engine snapshot (build/snapshot.py), which was
+    made with a fixed entropy stream: anything seeded then is reseeded from the browser now."""
+    module = sys.modules.get("random")
+    if module is not None:
+        module.seed()

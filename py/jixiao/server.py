@@ -57,6 +57,7 @@ CONTENT_TYPES = {
     ".wasm": "application/wasm",
     ".whl": "application/zip",
     ".zip": "application/zip",
+    ".gz": "application/gzip",  # the engine snapshot: inflated by the page, never re-compressed
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".ico": "image/x-icon",

@@ -20,26 +20,6 @@ const SITE_ROOT = new URL("../../", import.meta.url);
 const INDEX_URL = new URL("pyodide/", SITE_ROOT).href;
 const DEFAULT_FRAMEWORK = "jinxian-2021";
 
-// Python side of the door: messages, never tracebacks, go back to the page.
-const GLUE = `
-import json, traceback
-from jixiao.browser import evaluate_json
-
-def _message(exc):
-    if isinstance(exc, json.JSONDecodeError):
-        return f"填报数据不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）"
-    text = str(exc).strip()
-    if any("\\u4e00" <= ch <= "\\u9fff" for ch in text):
-        return text
-    return f"评分程序出错（{type(exc).__name__}）：{text}" if text else f"评分程序出错（{type(exc).__name__}）"
-
-def run(text, framework):
-    try:
-        return ["ok", evaluate_json(text, framework), ""]
-    except Exception as exc:
-        return ["error", _message(exc), traceback.format_exc()]
-`;
-
 const post = (message) => self.postMessage(message);
 
 // --- progress -----------------------------------------------------------------------------------
@@ -106,6 +86,7 @@ const FILE_NAMES = {
   "python_stdlib.zip": "Python 标准库",
   "jixiao-startup.zip": "评分程序的 Python 包",
   "pyodide-lock.json": "Python 包清单",
+  "engine.snapshot.gz": "评分引擎快照",
 };
 
 function missingFile(url, why) {
@@ -176,6 +157,33 @@ function startupError(error) {
   return `评分程序启动失败：${text}`;
 }
 
+// The engine as the build saved it (build/snapshot.py): Python booted, jixiao imported, one
+// form evaluated. Restoring that memory skips all three. Null when the site has no snapshot or
+// it cannot be used here (the runtime is checked against it): then Python starts as before.
+async function restore(layout, loadPyodide) {
+  if (typeof layout.snapshot !== "string" || typeof DecompressionStream !== "function") return null;
+  const bytes = fetch(new URL(layout.snapshot, SITE_ROOT).href).then((response) => {
+    if (!response.ok) throw new Error(`${layout.snapshot}: HTTP ${response.status}`);
+    return new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+  });
+  bytes.catch(() => {}); // a failed download is reported by the fetch wrapper, which names the file
+  try {
+    const pyodide = await Promise.race([loadPyodide({ ...PYODIDE_OPTIONS, _loadSnapshot: bytes }), startupFailed]);
+    pyodide.pyimport("jixiao.browser").after_restore(); // reseeds what was seeded when it was made
+    return pyodide;
+  } catch (error) {
+    if (error instanceof StartupError) throw error;
+    console.warn("jixiao worker: the engine snapshot could not be restored; starting Python instead", error);
+    return null;
+  }
+}
+
+const PYODIDE_OPTIONS = {
+  indexURL: INDEX_URL,
+  stdout: (line) => console.log(line),
+  stderr: (line) => console.warn(line),
+};
+
 async function boot() {
   const started = performance.now();
   const phases = {}; // milliseconds since start, for the page's diagnostics
@@ -187,30 +195,33 @@ async function boot() {
   mark("loader");
   const zip = layout.zip ? fetchZip(layout.zip) : null;
   zip?.catch(() => {}); // awaited below
-  // `packages` makes Pyodide fetch the wheels while the interpreter is still starting.
-  const loading = loadPyodide({
-    indexURL: INDEX_URL,
-    packages: layout.zip ? layout.packages : ["jixiao"],
-    stdout: (line) => console.log(line),
-    stderr: (line) => console.warn(line),
-  });
-  const pyodide = await Promise.race([loading, startupFailed]);
-  if (zip) {
-    const path = `/lib/${layout.zip.split("/").pop()}`;
-    pyodide.FS.writeFile(path, await Promise.race([zip, startupFailed]));
-    pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(path)})`);
+  const zipPath = layout.zip ? `/lib/${layout.zip.split("/").pop()}` : null;
+  let pyodide = await restore(layout, loadPyodide);
+  let files; // the start-up zip in Python's file system: later imports (export, 核验) read it
+  if (pyodide) {
+    phases.snapshot = true;
+    files = zip ? zip.then((bytes) => pyodide.FS.writeFile(zipPath, bytes)) : Promise.resolve();
+    files.catch(() => {}); // reported by whoever needs the files
+  } else {
+    // `packages` makes Pyodide fetch the wheels while the interpreter is still starting.
+    const loading = loadPyodide({ ...PYODIDE_OPTIONS, packages: layout.zip ? layout.packages : ["jixiao"] });
+    pyodide = await Promise.race([loading, startupFailed]);
+    if (zip) {
+      pyodide.FS.writeFile(zipPath, await Promise.race([zip, startupFailed]));
+      pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(zipPath)})`);
+    }
+    files = Promise.resolve();
   }
   clearTimeout(stallTimer);
   mark("python");
   progress.booted = 1;
   report("packages", true);
-  pyodide.runPython(GLUE);
+  const run = pyodide.pyimport("jixiao.browser").run; // messages, never tracebacks, go back to the page
   mark("import");
   progress.loaded = 1;
-  const run = pyodide.globals.get("run");
   report("ready", true);
   post({ type: "ready", ms: phases.import, phases });
-  return { pyodide, run };
+  return { pyodide, run, files };
 }
 
 const engine = boot();
@@ -283,7 +294,8 @@ function evaluate(run, request) {
 async function need(request) {
   const started = performance.now();
   try {
-    const { pyodide } = await engine;
+    const { pyodide, files } = await engine;
+    await files;
     const packages = Array.isArray(request.packages) ? request.packages.map(String) : [];
     await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
     post({ type: "loaded", id: request.id, packages, ms: Math.round(performance.now() - started) });
@@ -302,6 +314,7 @@ const CALL_GLUE = `
 import importlib, traceback
 from pyodide.ffi import JsProxy, to_js
 import js
+from jixiao.browser import message as _message
 
 def _plain(value):
     if isinstance(value, JsProxy):
@@ -330,7 +343,9 @@ async function call(request) {
   const started = performance.now();
   let pyodide;
   try {
-    ({ pyodide } = await engine);
+    let files;
+    ({ pyodide, files } = await engine);
+    await files; // the modules a call imports come from the start-up zip
   } catch (error) {
     post({ type: "error", id: request.id, message: startupError(error) });
     return;
