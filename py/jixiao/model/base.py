@@ -299,6 +299,9 @@ class Model(metaclass=_ModelMeta):
             message = "recursion limit exceeded" if isinstance(exc, RecursionError) else str(exc)
             raise ValidationError(cls.__name__, [((), "json_invalid", f"Invalid JSON: {message}", data,
                                                   {"error": message})]) from None
+        if not isinstance(raw, dict):
+            raise ValidationError(cls.__name__, [((), "model_type", "Input should be an object", raw,
+                                                  {"class_name": cls.__name__})])
         return cls.model_validate(raw)
 
     @classmethod

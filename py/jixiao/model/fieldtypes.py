@@ -15,7 +15,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -181,7 +181,8 @@ def _bool(value: Any) -> bool:
     kind = type(value)
     if kind is bool:
         return value  # type: ignore[no-any-return]
-    if kind is int or kind is float:
+    if kind is int or (kind is float and value.is_integer() and abs(value) < _MAX_INT_FLOAT) or (  # 2.0 reads as 2
+            isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()):
         if value == 0 or value == 1:
             return bool(value)
         raise bad("bool_parsing", "Input should be a valid boolean, unable to interpret input", value)
@@ -261,6 +262,16 @@ def _date(value: Any) -> date:
                    "e.g. be exact dates", value)
     if isinstance(value, date):
         return value
+    if type(value) is int or type(value) is float:  # a unix time, in milliseconds when that large
+        seconds = value / 1000 if abs(value) > 2e10 else value
+        if seconds != seconds or abs(seconds) > 253402300799:
+            raise bad("date_from_datetime_parsing", "Input should be a valid date or datetime, dates after 9999 "
+                      "are not supported as unix timestamps", value, {"error": "dates after 9999 are not supported"})
+        micros = round(seconds * 1_000_000)  # to the microsecond, as pydantic reads a time
+        if micros % 86_400_000_000:
+            raise bad("date_from_datetime_inexact", "Datetimes provided to dates should have zero time - "
+                      "e.g. be exact dates", value)
+        return date(1970, 1, 1) + timedelta(days=micros // 86_400_000_000)
     if isinstance(value, str):
         text = value
         if len(text) == 10:
@@ -320,16 +331,19 @@ def _dict_check(key: Check, inner: Check) -> Check:
             raise bad("dict_type", "Input should be a valid dictionary", value)
         out = {}
         errors: list[Item] | None = None
-        for raw_key, item in value.items():
+        for raw_key, item in value.items():  # a bad key's value is checked too, as pydantic does
+            name = MISSING
             try:
                 name = key(raw_key)
             except Invalid as exc:
                 errors = (errors or []) + under(raw_key, under("[key]", exc.items))
-                continue
             try:
-                out[name] = inner(item)
+                checked = inner(item)
             except Invalid as exc:
                 errors = (errors or []) + under(raw_key, exc.items)
+                continue
+            if name is not MISSING:
+                out[name] = checked
         if errors:
             raise Invalid(errors)
         return out
