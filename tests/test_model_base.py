@@ -27,7 +27,6 @@ from jixiao.model.fieldtypes import Custom, strip_annotated
 from jixiao.model.framework import Framework
 from jixiao.model.submission import Submission
 
-
 _TWINS: dict[type[Model], type[pydantic.BaseModel]] = {}
 _BUILDING: set[type[Model]] = set()
 
