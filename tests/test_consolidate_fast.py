@@ -35,6 +35,18 @@ from jixiao.consolidate import hidden_sheet as sheet_module
 
 P = 2**255 - 19
 
+@pytest.fixture(autouse=True, params=["orjson", "json"])
+def json_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every check here runs with orjson (the server) and with the standard library (the browser)."""
+    from jixiao.consolidate import fastjson
+
+    if request.param == "json":
+        monkeypatch.setattr(fastjson, "orjson", None)
+    elif fastjson.orjson is None:
+        pytest.skip("orjson is not installed")
+    return str(request.param)
+
+
 
 def _ecdsa_accepts(raw: bytes) -> bool:
     try:

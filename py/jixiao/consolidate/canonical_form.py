@@ -55,7 +55,7 @@ def canonical_raw(payload: bytes) -> Any | None:
     """The parsed payload when it is the RFC 8785 form of plain data; None sends it to the strict
     parser. Python's str order is JCS's UTF-16 order for BMP keys; a payload with any character
     beyond the BMP is held to `canonical_json` instead of `plain_canonical`'s round trip."""
-    if not _beyond_bmp(payload):
+    if not beyond_bmp(payload):
         return _round_trip(payload)
     try:
         raw = json.loads(payload, parse_constant=no_float)
@@ -64,7 +64,7 @@ def canonical_raw(payload: bytes) -> Any | None:
         return None
 
 
-def _beyond_bmp(text: bytes) -> bool:
+def beyond_bmp(text: bytes) -> bool:
     return any(lead in text for lead in NON_BMP_LEADS)  # memchr: a regex class scan cost 0.09 ms
 
 
@@ -81,7 +81,7 @@ def safe_int(text: str) -> int:
 
 def plain_canonical(text: bytes) -> Any | None:
     """`text` parsed when it is the canonical form of plain data with no character beyond the BMP."""
-    return None if _beyond_bmp(text) else _round_trip(text)
+    return None if beyond_bmp(text) else _round_trip(text)
 
 
 _PRINT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode

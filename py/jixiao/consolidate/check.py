@@ -54,7 +54,8 @@ from ..model.evaluation import Evaluation
 from ..model.framework import Framework
 from ..model.submission import Submission
 from ..rules.evaluate import evaluate
-from .canonical_form import canonical_raw, no_float, plain_canonical, safe_int
+from . import fastjson
+from .canonical_form import beyond_bmp, canonical_raw, no_float, plain_canonical, safe_int
 from .hidden_sheet import Refused as _Refused
 from .hidden_sheet import carries, hidden_envelope
 
@@ -338,7 +339,7 @@ def _strict_envelope_problem(data: bytes) -> str:
 def _check_envelope(checked: Checked, data: bytes, roster: Roster | None) -> dict[str, Any] | None:
     """Check the envelope and its payload; returns the parsed envelope document when valid."""
     try:
-        doc = json.loads(data)
+        doc = fastjson.loads(data)
     except (ValueError, RecursionError):
         raise _Refused(_strict_envelope_problem(data), unreadable=True) from None
     shape = _shape(doc)
@@ -445,44 +446,55 @@ _SUBMISSION_KEY = b',"submission":'
 _FRAMEWORK_KEY = b'},"framework":{'
 
 
-def _dump_evaluation(evaluation: Evaluation) -> bytes:
-    return evaluation.model_dump_json().encode("utf-8")  # a lone surrogate: UnicodeEncodeError, a ValueError
+def _canonical(record: Submission | Evaluation) -> bytes:
+    """The record's canonical JSON; ValueError for what RFC 8785 cannot hold (a lone surrogate,
+    an unsafe integer), as `canonical_json` refuses it."""
+    return record.model_dump_canonical().encode("utf-8")
 
 
 def _signed_as_recomputed(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple[UnitFacts, datetime] | None:
     """A valid payload, checked without parsing its evaluation: about half the payload's bytes.
 
     A canonical payload is `{"evaluation":E,"framework":…,"signed_at":…,"software":…,"submission":S}`.
-    S and the middle members are parsed and held to their canonical form as `canonical_raw` holds
-    the whole; the evaluation recomputed from S is dumped, which gives its canonical bytes
-    (model/evaluation.py), and those must be E exactly. Then the payload is canonical and says what
-    the full path would have compared. Anything else, refusals included, returns None and takes
-    the full path, whose answers and messages are the only ones given."""
+    The middle members are parsed and held to their canonical form as `canonical_raw` holds the
+    whole; S is validated and must be exactly the canonical text of the submission it gives (so S
+    is canonical and says nothing the record leaves out); the evaluation recomputed from S must
+    be E exactly, as its canonical text. Then the payload is canonical and says what the full path
+    would have compared. Anything else, refusals included, returns None and takes the full path,
+    whose answers and messages are the only ones given."""
     if not (payload.startswith(_EVALUATION_OPEN) and payload.endswith(b"}")):
         return None
     at = payload.rfind(_SUBMISSION_KEY)  # a key's quote is never bare inside a JSON string
     end = payload.rfind(_FRAMEWORK_KEY, 0, at)
     if at < 0 or end < 0:
         return None
-    submission_raw = plain_canonical(payload[at + len(_SUBMISSION_KEY):-1])
     middle = plain_canonical(b"{" + payload[end + 2:at] + b"}")
-    if type(submission_raw) is not dict or type(middle) is not dict \
-            or set(middle) != {"framework", "signed_at", "software"}:
+    if type(middle) is not dict or set(middle) != {"framework", "signed_at", "software"}:
         return None
     signed_at, software = middle["signed_at"], middle["software"]
     if not isinstance(signed_at, str) or not _SIGNED_AT.match(signed_at) or not _software_ok(software):
         return None
+    submission_bytes = payload[at + len(_SUBMISSION_KEY):-1]
     try:
         when = parse_signed_at(signed_at)
-        submission = Submission.model_validate(submission_raw)
+        raw = fastjson.loads(submission_bytes)
+        # S must be the canonical text of a valid submission: its spelling checked by writing the
+        # parsed value back (orjson, keys in the BMP) or the record (our writer), its content by
+        # reading it as exactly a record's canonical dump.
+        spelt = None if beyond_bmp(submission_bytes) else fastjson.sorted_text(raw)
+        if spelt is not None and spelt != submission_bytes:
+            return None
+        submission = Submission.model_from_canonical(raw)
+        if submission is None or (spelt is None and _canonical(submission) != submission_bytes):
+            return None
         framework = _framework(middle["framework"], submission)
-    except (ValueError, _Refused):
+    except (ValueError, RecursionError, _Refused):  # a lone surrogate or unsafe integer in S: ValueError
         return None
     if submission.year is None or not submission.unit_code.strip():
         return None
     recomputed = evaluate(submission, framework)
     try:
-        same = _dump_evaluation(recomputed) == payload[len(_EVALUATION_OPEN):end + 1]
+        same = _canonical(recomputed) == payload[len(_EVALUATION_OPEN):end + 1]
     except ValueError:  # e.g. a lone surrogate a message quotes: the full path answers
         return None
     if not same:

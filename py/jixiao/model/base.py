@@ -25,23 +25,19 @@ import copy
 import json
 import typing
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar, dataclass_transform
 
+from .codegen import Compiled, generate
 from .fieldtypes import (
     MISSING,
     Custom,
     FieldInfo,
     Invalid,
-    Plan,
     ValidationError,
-    bad,
-    fresh,
     plan_for,
     strip_annotated,
-    under,
 )
 
 __all__ = ["SET_VALUES", "Custom", "Field", "FieldInfo", "Model", "ValidationError", "model_validator"]
@@ -86,115 +82,6 @@ def model_validator(*, mode: str) -> Callable[[Callable[[M], M]], Callable[[M], 
 
 
 
-# --- the generated code ----------------------------------------------------------------------------
-
-@dataclass
-class _Compiled:
-    fields: dict[str, FieldInfo]
-    plans: dict[str, Plan]
-    from_dict: Callable[[dict[str, Any], Any], Any]
-    dump: Callable[[Any, bool], dict[str, Any]]
-
-
-def _generate(cls: type[Model], fields: dict[str, FieldInfo], plans: dict[str, Plan],
-              afters: list[Callable[..., Any]]) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """Source for `from_dict(data, target)` and `dump(obj, json_mode)`: one block per field,
-    the usual valid value tested in place, anything else handed to the field's check."""
-    env: dict[str, Any] = {"_M": MISSING, "Invalid": Invalid, "under": under, "_new": object.__new__,
-                           "_setdict": SET_VALUES, "_cls": cls, "_afters": afters, "_after_failed": _after_failed}
-    lines = ["def from_dict(data, target):", "    d = {}", "    errors = None", "    n = 0"]
-    for position, (name, info) in enumerate(fields.items()):
-        plan = plans[name]
-        check, default = f"C{position}", f"D{position}"
-        env[check] = plan.check
-        key = repr(name)
-        lines.append(f"    v = data.get({key}, _M)")
-        lines.append("    if v is _M:")
-        if info.is_required():
-            lines.append(f"        errors = (errors or []) + [(({key},), 'missing', 'Field required', data, None)]")
-        elif info.default_factory is not None:
-            env[default] = info.default_factory
-            lines.append(f"        d[{key}] = {default}()")
-        else:
-            env[default] = info.default
-            if fresh(info.default) is info.default:
-                lines.append(f"        d[{key}] = {default}")
-            else:
-                env["fresh"] = fresh
-                lines.append(f"        d[{key}] = fresh({default})")
-        lines.append("    else:")
-        lines.append("        n += 1")
-        test = _inline_test(plan.inline, info, plans[name], env, position)
-        if test:
-            lines.append(f"        if {test}:")
-            lines.append(f"            d[{key}] = v")
-            lines.append("        else:")
-            indent = "            "
-        else:
-            indent = "        "
-        lines.append(f"{indent}try:")
-        lines.append(f"{indent}    d[{key}] = {check}(v)")
-        lines.append(f"{indent}except Invalid as exc:")
-        lines.append(f"{indent}    errors = (errors or []) + under({key}, exc.items)")
-    env["_names"] = frozenset(fields)
-    lines += [
-        "    if n != len(data):",
-        "        errors = (errors or []) + [((k,), 'extra_forbidden', 'Extra inputs are not permitted', data[k], None)"
-        " for k in data if k not in _names]",
-        "    if errors:",
-        "        raise Invalid(errors)",
-        "    obj = _new(_cls) if target is None else target",
-        "    _setdict(obj, d)",
-    ]
-    if afters:
-        lines += ["    for after in _afters:", "        try:", "            after(obj)",
-                  "        except ValueError as exc:", "            raise _after_failed(exc, obj) from None"]
-    lines.append("    return obj")
-    lines += ["", "def dump(obj, json_mode):", "    d = obj.__dict__", "    return {"]
-    for position, name in enumerate(fields):
-        plan = plans[name]
-        if plan.dump is None:
-            lines.append(f"        {name!r}: d[{name!r}],")
-        else:
-            env[f"W{position}"] = plan.dump
-            lines.append(f"        {name!r}: W{position}(d[{name!r}], json_mode),")
-    lines.append("    }")
-    code = compile("\n".join(lines), f"<jixiao.model {cls.__qualname__}>", "exec")
-    exec(code, env)
-    return env["from_dict"], env["dump"]
-
-
-def _inline_test(inline: str, info: FieldInfo, plan: Plan, env: dict[str, Any], position: int) -> str:
-    """An expression true when `v` is already valid as it stands (then it is stored unchanged)."""
-    optional = inline.startswith("optional:")
-    kind = inline.removeprefix("optional:")
-    test = ""
-    if kind == "str":
-        test = "type(v) is str" + (f" and len(v) <= {plan.limit}" if plan.limit is not None else "")
-    elif kind == "literal":
-        env[f"LIT{position}"] = frozenset(plan.allowed)
-        test = f"type(v) is str and v in LIT{position}"
-    elif kind == "int":
-        test = "type(v) is int"
-        if info.ge is not None:
-            env[f"GE{position}"] = info.ge
-            test += f" and v >= GE{position}"
-        if info.le is not None:
-            env[f"LE{position}"] = info.le
-            test += f" and v <= LE{position}"
-    elif kind == "bool":
-        test = "type(v) is bool"
-    elif kind == "any":
-        test = "True"
-    if test and optional:
-        return f"v is None or ({test})"
-    return test
-
-
-def _after_failed(exc: ValueError, obj: Any) -> Invalid:
-    return bad("value_error", f"Value error, {exc}", obj, {"error": exc})
-
-
 # Sets a record's values (the dict itself, held by the record) past a frozen record's
 # __setattr__: the `__dict__` descriptor's setter, taken from `Model` once it exists (below).
 SET_VALUES: Callable[[Any, dict[str, Any]], None]
@@ -214,7 +101,7 @@ class Model(metaclass=_ModelMeta):
 
     __jixiao_frozen__: ClassVar[bool] = False
     __jixiao_str_max__: ClassVar[int | None] = None
-    __jixiao_compiled__: ClassVar[_Compiled | None] = None
+    __jixiao_compiled__: ClassVar[Compiled | None] = None
     __jixiao_declared__: ClassVar[dict[str, Any]] = {}
 
     def __init_subclass__(cls, *, frozen: bool | None = None, str_max_length: int | None = None,
@@ -237,7 +124,7 @@ class Model(metaclass=_ModelMeta):
     # -- resolution, on first use (annotations may name classes defined later in the module) --
 
     @classmethod
-    def _compiled(cls) -> _Compiled:
+    def _compiled(cls) -> Compiled:
         compiled = cls.__dict__.get("__jixiao_compiled__")
         if compiled is None:
             compiled = cls._compile()
@@ -245,7 +132,7 @@ class Model(metaclass=_ModelMeta):
         return compiled
 
     @classmethod
-    def _compile(cls) -> _Compiled:
+    def _compile(cls) -> Compiled:
         hints = typing.get_type_hints(cls, include_extras=True)
         fields: dict[str, FieldInfo] = {}
         for klass in reversed(cls.__mro__):
@@ -258,8 +145,7 @@ class Model(metaclass=_ModelMeta):
         plans = {name: plan_for(hints[name], info, cls.__jixiao_str_max__) for name, info in fields.items()}
         afters = [lambda obj, name=name: getattr(obj, name)() for name in dir(cls)
                   if getattr(getattr(cls, name, None), "__jixiao_after__", False)]
-        from_dict, dump = _generate(cls, fields, plans, afters)
-        return _Compiled(fields, plans, from_dict, dump)
+        return generate(cls, fields, plans, afters, SET_VALUES)
 
     @classmethod
     def _from_dict(cls: type[M], data: dict[str, Any], target: M | None) -> M:
@@ -267,6 +153,10 @@ class Model(metaclass=_ModelMeta):
 
     def _dump(self, json_mode: bool) -> dict[str, Any]:
         return type(self)._compiled().dump(self, json_mode)
+
+    def _json(self, canonical: bool) -> str:
+        compiled = type(self)._compiled()
+        return (compiled.write_sorted if canonical else compiled.write)(self)
 
     # -- pydantic's API, the part this package uses --
 
@@ -305,6 +195,13 @@ class Model(metaclass=_ModelMeta):
         return cls.model_validate(raw)
 
     @classmethod
+    def model_from_canonical(cls: type[M], data: Any) -> M | None:
+        """The record `data` is the canonical dump of (every field, keys in RFC 8785's order, each
+        value as the dump writes it), or None: then `model_validate` says what it is. Takes
+        `data` over (converted values replace raw ones in it): give it freshly parsed JSON."""
+        return cls._compiled().from_canonical(data)  # type: ignore[no-any-return]
+
+    @classmethod
     def model_construct(cls: type[M], **values: Any) -> M:
         """An instance from values already valid (every field given), without checking them."""
         obj = object.__new__(cls)
@@ -318,9 +215,16 @@ class Model(metaclass=_ModelMeta):
         return out
 
     def model_dump_json(self, *, indent: int | None = None) -> str:
+        """Compact JSON, fields in declared order (as pydantic writes it), written straight to text."""
         if indent is None:
-            return json.dumps(self._dump(True), ensure_ascii=False, separators=(",", ":"))
+            return self._json(False)
         return json.dumps(self._dump(True), ensure_ascii=False, indent=indent)
+
+    def model_dump_canonical(self) -> str:
+        """The RFC 8785 canonical JSON of `model_dump(mode="json")` (what `canonical.canonical_json`
+        makes of it, which refuses the same integers), written straight to text: consolidation
+        compares it with signed bytes."""
+        return self._json(True)
 
     def model_copy(self: M, *, update: dict[str, Any] | None = None, deep: bool = False) -> M:
         values = dict(self.__dict__)

@@ -10,6 +10,7 @@ unit's file reads as it always did; `tests/test_model_base.py` holds them to pyd
 from __future__ import annotations
 
 import copy
+import json
 import re
 import types
 import typing
@@ -399,6 +400,13 @@ def _dump_custom(custom: Custom) -> Dump:
     return lambda value, json_mode: dump(value)
 
 
+# --- writing JSON text ----------------------------------------------------------------------------
+# A record writes itself straight to text (`base.py` generates the code from each plan's `shape`),
+# as `json.dumps(dump, ensure_ascii=False, separators=(",", ":"))` writes it, or canonically.
+
+ENCODE: Callable[[str], str] = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+
+
 # --- the analysis of one annotation ----------------------------------------------------------------
 
 @dataclass
@@ -407,6 +415,7 @@ class Plan:
     dump: Dump
     inline: str  # how the generated code may test the common case itself ("" = call `check`)
     schema: Callable[[dict[str, Any]], dict[str, Any]]  # $defs → JSON schema
+    shape: tuple[Any, ...] = ("any",)  # what the JSON writer writes: ("str",), ("list", Plan), ("model", cls), …
     limit: int | None = None  # a string's maximum length, for the inlined test
     allowed: tuple[Any, ...] = ()  # a Literal's values
 
@@ -430,7 +439,8 @@ def plan_for(annotation: Any, info: FieldInfo | None, str_max: int | None) -> Pl
     custom = next((m for m in metadata if isinstance(m, Custom)), None)
     if custom is not None:
         schema = custom.schema
-        return Plan(_custom_check(custom.parse), _dump_custom(custom), "custom", lambda defs: dict(schema))
+        return Plan(_custom_check(custom.parse), _dump_custom(custom), "custom", lambda defs: dict(schema),
+                    ("custom", custom.dump))
     members = _union_members(bare)
     if members is not None:
         rest = [m for m in members if m is not type(None)]
@@ -442,7 +452,7 @@ def plan_for(annotation: Any, info: FieldInfo | None, str_max: int | None) -> Pl
             return {"anyOf": [inner.schema(defs), {"type": "null"}]}
 
         return Plan(_optional(inner.check), _dump_optional(inner.dump), "optional:" + inner.inline, optional_schema,
-                     inner.limit, inner.allowed)
+                    ("optional", inner), inner.limit, inner.allowed)
     origin = typing.get_origin(bare)
     ge = info.ge if info else None
     le = info.le if info else None
@@ -452,7 +462,8 @@ def plan_for(annotation: Any, info: FieldInfo | None, str_max: int | None) -> Pl
     if origin is typing.Literal:
         allowed = typing.get_args(bare)
         inline = "literal" if all(isinstance(a, str) for a in allowed) else ""
-        return Plan(_literal_check(allowed), None, inline, lambda defs: _literal_schema(allowed), allowed=allowed)
+        return Plan(_literal_check(allowed), None, inline, lambda defs: _literal_schema(allowed),
+                    ("str",) if all(isinstance(a, str) for a in allowed) else ("any",), allowed=allowed)
     if origin is list:
         (item,) = typing.get_args(bare)
         inner = plan_for(item, None, str_max)
@@ -465,13 +476,15 @@ def plan_for(annotation: Any, info: FieldInfo | None, str_max: int | None) -> Pl
                 out["minItems"] = min_length
             return out
 
-        return Plan(_list_check(inner.check, max_length, min_length), _dump_list(inner.dump), "", list_schema)
+        return Plan(_list_check(inner.check, max_length, min_length), _dump_list(inner.dump), "", list_schema,
+                    ("list", inner))
     if origin is dict:
         key_type, value_type = typing.get_args(bare)
         key = plan_for(key_type, None, str_max)
         inner = plan_for(value_type, None, str_max)
         return Plan(_dict_check(key.check, inner.check), _dump_dict(inner.dump), "",
-                     lambda defs: {"additionalProperties": inner.schema(defs), "type": "object"})
+                    lambda defs: {"additionalProperties": inner.schema(defs), "type": "object"},
+                    ("dict", inner, key))
     if bare is str:
         limit = max_length if max_length is not None else str_max
 
@@ -486,9 +499,9 @@ def plan_for(annotation: Any, info: FieldInfo | None, str_max: int | None) -> Pl
             return out
 
         inline = "str" if min_length is None and pattern is None else ""
-        return Plan(_str_check(limit, min_length, pattern), None, inline, str_schema, limit)
+        return Plan(_str_check(limit, min_length, pattern), None, inline, str_schema, ("str",), limit)
     if bare is bool:
-        return Plan(_bool, None, "bool", lambda defs: {"type": "boolean"})
+        return Plan(_bool, None, "bool", lambda defs: {"type": "boolean"}, ("bool",))
     if bare is int:
         def int_schema(defs: dict[str, Any]) -> dict[str, Any]:
             out: dict[str, Any] = {"type": "integer"}
@@ -498,9 +511,9 @@ def plan_for(annotation: Any, info: FieldInfo | None, str_max: int | None) -> Pl
                 out["maximum"] = le
             return out
 
-        return Plan(_int_check(ge, le), None, "int", int_schema)
+        return Plan(_int_check(ge, le), None, "int", int_schema, ("int",))
     if bare is date:
-        return Plan(_date, _dump_date, "", lambda defs: {"format": "date", "type": "string"})
+        return Plan(_date, _dump_date, "", lambda defs: {"format": "date", "type": "string"}, ("date",))
     if bare is Any:
         return Plan(lambda value: value, None, "any", lambda defs: {})
     if isinstance(bare, type) and hasattr(bare, "_from_dict"):  # a record (base.Model)
@@ -510,7 +523,7 @@ def plan_for(annotation: Any, info: FieldInfo | None, str_max: int | None) -> Pl
             model._schema_into(defs)
             return {"$ref": f"#/$defs/{model.__name__}"}
 
-        return Plan(_model_check(model), _dump_model, "model", model_schema)
+        return Plan(_model_check(model), _dump_model, "model", model_schema, ("model", model))
     raise TypeError(f"unsupported field type {annotation!r}")
 
 
