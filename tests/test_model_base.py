@@ -241,3 +241,23 @@ def test_frozen_records_refuse_changes_and_compare_by_value(jinxian: Framework) 
     assert Framework.model_validate(jinxian.model_dump(mode="json")) == jinxian
     assert jinxian.grades[0] == type(jinxian.grades[0]).model_validate(jinxian.grades[0].model_dump())
     assert hash(jinxian.grades[0]) == hash(type(jinxian.grades[0]).model_validate(jinxian.grades[0].model_dump()))
+
+
+@pytest.mark.parametrize("custom", ["Dec", "Fixed2"])
+def test_a_canonical_decimal_text_reads_as_parse_reads_it_and_dumps_back(custom: str) -> None:
+    """The canonical reader takes a text matching the type's pattern as `Decimal(text)`, without
+    `parse_decimal` and the dump: that must be the same value, written back as the same text."""
+    from jixiao.model import numbers
+
+    spec = next(m for m in typing.get_args(getattr(numbers, custom)) if isinstance(m, Custom))
+    assert spec.canonical is not None and spec.read is not None
+
+    @settings(max_examples=2000, deadline=None)
+    @given(st.from_regex(spec.canonical, fullmatch=True).filter(lambda t: len(t) <= spec.canonical_length))
+    def check(text: str) -> None:
+        value = spec.read(text)
+        parsed = spec.parse(text)
+        assert value == parsed and value.as_tuple() == parsed.as_tuple(), text
+        assert spec.dump(value) == text
+
+    check()

@@ -282,6 +282,13 @@ def _canonical_lines(plan: Plan, info: FieldInfo | None, var: str, target: str, 
         return [f"{indent}if type({var}) is not int or {var} not in LI{n}:", fail]
     if kind == "custom":
         env[f"CC{n}"] = _canonical_custom(plan)
+        custom = plan.shape[2]
+        if custom.canonical is not None and custom.read is not None:  # the usual text, taken as it is
+            env[f"CR{n}"], env[f"CX{n}"] = custom.read, custom.canonical.fullmatch
+            fast = f"type({var}) is str and len({var}) <= {custom.canonical_length} and CX{n}({var})"
+            return [f"{indent}if {fast}:", f"{indent}    {target} = CR{n}({var})", f"{indent}else:",
+                    f"{indent}    x = CC{n}({var})", f"{indent}    if x is _M:", f"{indent}        return None",
+                    f"{indent}    {target} = x"]
         return [f"{indent}x = CC{n}({var})", f"{indent}if x is _M:", fail, f"{indent}{target} = x"]
     if kind == "date":
         env["C_date"] = _canonical_date

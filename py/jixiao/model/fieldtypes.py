@@ -26,11 +26,17 @@ MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 @dataclass(frozen=True)
 class Custom:
     """A field type of our own: `parse` turns raw input into the value (ValueError: the message
-    shown to the user), `dump` writes the value (both modes), `schema` is its JSON schema."""
+    shown to the user), `dump` writes the value as a text (or None), in both modes; `schema` is
+    its JSON schema. A text matching `canonical` whole (and no longer than `canonical_length`) is
+    promised to be what `dump(read(text))` writes back: the canonical reader takes it as
+    `read(text)`, without `parse` and `dump`."""
 
     parse: Callable[[Any], Any]
-    dump: Callable[[Any], Any]
+    dump: Callable[[Any], str | None]
     schema: dict[str, Any]
+    canonical: re.Pattern[str] | None = None
+    read: Callable[[str], Any] | None = None
+    canonical_length: int = 0
 
 
 @dataclass(frozen=True)
@@ -440,7 +446,7 @@ def plan_for(annotation: Any, info: FieldInfo | None, str_max: int | None) -> Pl
     if custom is not None:
         schema = custom.schema
         return Plan(_custom_check(custom.parse), _dump_custom(custom), "custom", lambda defs: dict(schema),
-                    ("custom", custom.dump))
+                    ("custom", custom.dump, custom))
     members = _union_members(bare)
     if members is not None:
         rest = [m for m in members if m is not type(None)]
