@@ -285,3 +285,47 @@ def test_a_missing_worker_is_reported_and_typing_still_works(site_server: str, p
     assert "worker.js" in status and "刷新" in status
     type_into(page, BUDGET_RATE, "1")
     assert page.locator(field(BUDGET_RATE)).input_value() == "1"
+
+
+def test_a_rescore_changes_only_what_the_findings_changed(site_server: str, page_logged: Any, tmp_path: Path) -> None:
+    """Every keystroke re-renders the findings: a message that still holds stays the same element
+    (the browser then restyles a few cells, not the form), a fixed one goes with its marks, and a
+    new one comes with its own, its field pointing at it for screen readers."""
+    page = page_logged
+    open_form(page, site_server + "/fill.html")
+    state = import_seed(page, tmp_path)
+    deviation = next(f for f in deviation_errors(state) if "服务群众办事效率" in f["text"])["path"]
+    score = deviation.rsplit(".", 1)[0] + ".score"
+    tag = """([path, key]) => {  // name the message elements shown now, to find the same ones later
+      for (const el of document.querySelectorAll('#jixiao-form .jx-msg')) el.dataset.testMark ||= key;
+      const control = document.querySelector(`#jixiao-form [data-path="${path}"]`);
+      return { marked: control.classList.contains('jx-flag-error'), invalid: control.getAttribute('aria-invalid'),
+               described: control.getAttribute('aria-describedby') || '',
+               messages: [...document.querySelectorAll('#jixiao-form .jx-msg')].map((m) => [m.id, m.dataset.testMark]) };
+    }"""
+    before = page.evaluate(tag, [deviation, "first"])
+    assert before["marked"] and before["invalid"] == "true" and before["described"].startswith("jx-msg-")
+
+    # Give the reason: that message and its field's marks go; every other message stays as it was.
+    seq = state["seq"]
+    type_into(page, deviation, "受疫情影响，部分办事窗口暂停")
+    poll_until(page, "(s) => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq) > s", seq)
+    state = wait_total(page, "98")
+    assert len(deviation_errors(state)) == 1
+    after = page.evaluate(tag, [deviation, "second"])
+    assert not after["marked"] and after["invalid"] is None and after["described"] == ""
+    assert len(after["messages"]) == len(before["messages"]) - 1
+    assert all(mark == "first" for _, mark in after["messages"])  # none drawn again
+    kept = {msg_id for msg_id, _ in after["messages"]}
+    assert kept < {msg_id for msg_id, _ in before["messages"]}
+
+    # Lower its score below 分值 with the reason in place: no new deviation error, but the
+    # score's own findings appear beside the score, and only those are new elements.
+    seq = state["seq"]
+    type_into(page, score, "30")
+    poll_until(page, "(s) => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq) > s", seq)
+    state = wait_total(page, "94")
+    now = page.evaluate(tag, [score, "third"])
+    new = [msg_id for msg_id, mark in now["messages"] if mark == "third"]
+    assert new and all(msg_id not in kept for msg_id in new)
+    assert set(now["described"].split()) <= set(new)  # the score field points at its own messages

@@ -17,25 +17,13 @@ function outputs(root) {
   return map;
 }
 
+// Every keystroke re-renders: only what changed is written, so the browser restyles and lays out
+// a few cells rather than the whole form (an edit's re-score spent three quarters of its time
+// there when every cell and mark was rewritten).
 function put(map, name, value, title) {
   for (const el of map.get(name) || []) {
-    el.textContent = value;
-    if (title !== undefined) el.title = title;
-  }
-}
-
-function clearMarks(root) {
-  for (const el of root.querySelectorAll(".jx-msg")) el.remove();
-  for (const el of root.querySelectorAll("[data-jx-marked]")) {
-    el.classList.remove("jx-flag-error", "jx-flag-warning");
-    if (el.matches(CONTROLS)) {
-      el.removeAttribute("aria-invalid");
-      const before = el.dataset.jxDescribedby;
-      if (before) el.setAttribute("aria-describedby", before);
-      else el.removeAttribute("aria-describedby");
-      delete el.dataset.jxDescribedby;
-    }
-    delete el.dataset.jxMarked;
+    if (el.textContent !== value) el.textContent = value;
+    if (title !== undefined && el.title !== title) el.title = title;
   }
 }
 
@@ -60,13 +48,6 @@ export function locate(root, path, { controls, anchors } = places(root)) {
   return { control: null, box: root.querySelector(".jx-sheet") || root };
 }
 
-function mark(el, severity) {
-  el.dataset.jxMarked = "1";
-  const worst = el.classList.contains("jx-flag-error") ? "error" : severity;
-  el.classList.remove("jx-flag-error", "jx-flag-warning");
-  el.classList.add(`jx-flag-${worst}`);
-}
-
 /** "错误：" / "警告：", the colon apart: narrow cells hide it until hover (see portal.css). */
 function severityMark(severity) {
   const tag = document.createElement("span");
@@ -79,10 +60,13 @@ function severityMark(severity) {
   return tag;
 }
 
-function message(finding, id) {
+let messageIds = 0;
+
+function message(finding, key) {
   const msg = document.createElement("div");
   msg.className = `jx-msg jx-msg-${finding.severity}`;
-  msg.id = id;
+  msg.id = `jx-msg-${++messageIds}`;
+  msg.dataset.key = key;
   const tag = severityMark(finding.severity);
   const words = document.createElement("span");
   words.className = "jx-msg-text";
@@ -92,27 +76,79 @@ function message(finding, id) {
   return msg;
 }
 
+const WORSE = { error: 2, warning: 1 };
+
+/** The messages beside the fields and the marks on them, changed only where the findings changed:
+ * a message already shown for the same finding in the same place stays as it is. */
 function markFindings(root, findings) {
   const index = places(root);
-  findings.forEach((finding, n) => {
+  const shown = new Map(); // key → message element now in the form
+  for (const el of root.querySelectorAll(".jx-msg")) {
+    if (shown.has(el.dataset.key)) el.remove(); // never two for one key
+    else shown.set(el.dataset.key, el);
+  }
+  const keep = new Set();
+  const severity = new Map(); // marked element → worst severity (2 error, 1 warning)
+  const described = new Map(); // control → ids of its messages, in finding order
+  const seen = new Map();
+  for (const finding of findings) {
     const { control, box } = locate(root, finding.path, index);
-    const id = `jx-msg-${n}`;
-    const holder = box && ["TR", "TBODY", "TABLE"].includes(box.tagName)
-      ? box.querySelector("th, td") : box;
-    if (!holder) return;
-    holder.append(message(finding, id));
-    if (control) {
-      if (!control.dataset.jxMarked) {
-        control.dataset.jxDescribedby = control.getAttribute("aria-describedby") || "";
-      }
-      mark(control, finding.severity);
-      if (finding.severity === "error") control.setAttribute("aria-invalid", "true");
-      const ids = (control.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
-      control.setAttribute("aria-describedby", [...ids, id].join(" "));
-    } else {
-      mark(holder, finding.severity);
+    const holder = box && ["TR", "TBODY", "TABLE"].includes(box.tagName) ? box.querySelector("th, td") : box;
+    if (!holder) continue;
+    const base = `${finding.severity}\u0000${finding.code}\u0000${finding.path}\u0000${finding.message}`;
+    const count = (seen.get(base) || 0) + 1;
+    seen.set(base, count);
+    const key = count > 1 ? `${base}\u0000${count}` : base;
+    let msg = shown.get(key);
+    if (!msg || msg.parentElement !== holder) {
+      msg?.remove();
+      msg = message(finding, key);
+      holder.append(msg);
     }
-  });
+    keep.add(msg);
+    const target = control || holder;
+    severity.set(target, Math.max(severity.get(target) || 0, WORSE[finding.severity] || 1));
+    if (control) described.set(control, [...(described.get(control) || []), msg.id]);
+  }
+  for (const el of shown.values()) if (!keep.has(el)) el.remove();
+  for (const el of root.querySelectorAll("[data-jx-marked]")) {
+    if (!severity.has(el)) unmark(el);
+  }
+  for (const [el, worst] of severity) {
+    if (!el.dataset.jxMarked) {
+      el.dataset.jxMarked = "1";
+      if (el.matches(CONTROLS)) el.dataset.jxDescribedby = el.getAttribute("aria-describedby") || "";
+    }
+    flag(el, "jx-flag-error", worst === 2);
+    flag(el, "jx-flag-warning", worst !== 2);
+    if (!el.matches(CONTROLS)) continue;
+    setAttribute(el, "aria-invalid", worst === 2 ? "true" : null);
+    const before = el.dataset.jxDescribedby ? el.dataset.jxDescribedby.split(/\s+/) : [];
+    setAttribute(el, "aria-describedby", [...before, ...(described.get(el) || [])].join(" ") || null);
+  }
+}
+
+function unmark(el) {
+  flag(el, "jx-flag-error", false);
+  flag(el, "jx-flag-warning", false);
+  if (el.matches(CONTROLS)) {
+    setAttribute(el, "aria-invalid", null);
+    setAttribute(el, "aria-describedby", el.dataset.jxDescribedby || null);
+    delete el.dataset.jxDescribedby;
+  }
+  delete el.dataset.jxMarked;
+}
+
+function flag(el, name, on) {
+  if (el.classList.contains(name) !== on) el.classList.toggle(name, on);
+}
+
+function setAttribute(el, name, value) {
+  if (value === null) {
+    if (el.hasAttribute(name)) el.removeAttribute(name);
+  } else if (el.getAttribute(name) !== value) {
+    el.setAttribute(name, value);
+  }
 }
 
 /** Focus and scroll to what a finding is about (a field, or a cell/section for wider ones). */
@@ -173,6 +209,9 @@ function renderSummary(root, findings) {
     count.textContent = findings.length ? `错误 ${errors.length} 项${blank}，警告 ${warnings.length} 项` : "未发现问题";
   }
   if (!list) return;
+  const signature = JSON.stringify(findings.map((f) => [f.severity, f.code, f.path, f.message]));
+  if (list.dataset.signature === signature) return; // the same findings: the list stays as it is
+  list.dataset.signature = signature;
   const items = folded
     ? [...errors.filter((f) => f.code !== "MISSING_REQUIRED").map(findingItem), missingGroup(list, missing)]
     : errors.map(findingItem);
@@ -193,24 +232,25 @@ export function showEvaluation(root, evaluation, ruleNames = {}) {
     put(outs, `funds.${key}.rate`, text(row.rate, "%"));
   }
   put(outs, "execution_rate", text(evaluation.execution_rate, "%"));
-  for (const name of outs.keys()) {
-    if (name.endsWith(".suggested") || name.endsWith(".max_sum") || name.endsWith(".score_sum")) {
-      put(outs, name, "—", "");
-    }
-  }
+  const computed = new Map(); // output → [text, title]; rows the evaluation does not name show "—"
   for (const level of evaluation.level1 || []) {
-    put(outs, `${level.path}.max_sum`, text(level.max_sum));
-    put(outs, `${level.path}.score_sum`, text(level.score_sum));
+    computed.set(`${level.path}.max_sum`, [text(level.max_sum), ""]);
+    computed.set(`${level.path}.score_sum`, [text(level.score_sum), ""]);
   }
   for (const result of evaluation.indicators || []) {
     const rule = result.rule ? ruleNames[result.rule] || result.rule : null;
-    put(outs, `${result.path}.suggested`, text(result.suggested),
-      rule ? `按“${rule}”规则计算的建议得分` : "没有可套用的评分规则，以填报得分为准");
+    computed.set(`${result.path}.suggested`, [text(result.suggested),
+      rule ? `按“${rule}”规则计算的建议得分` : "没有可套用的评分规则，以填报得分为准"]);
+  }
+  for (const name of outs.keys()) {
+    if (name.endsWith(".suggested") || name.endsWith(".max_sum") || name.endsWith(".score_sum")) {
+      const [value, title] = computed.get(name) || ["—", ""];
+      put(outs, name, value, title);
+    }
   }
   put(outs, "total", text(evaluation.total));
   put(outs, "grade", text(evaluation.grade));
   const findings = evaluation.findings || [];
-  clearMarks(root);
   markFindings(root, findings);
   renderSummary(root, findings);
   root.dataset.evaluatedSeq = String(Number(root.dataset.evaluatedSeq || 0) + 1);
