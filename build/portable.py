@@ -354,7 +354,7 @@ def steps(base: tuple[Any, ...], site: Any) -> tuple[Any, ...]:
     return (
         by_name["artefacts"], by_name["stage"],
         step("portable", "便携版脚本与页面配置", ("staging/",), ("staging/mkdocs.yml", BUNDLE), _portable),
-        by_name["pages"], by_name["prune"], by_name["runtime"], by_name["wheels"], by_name["lock"],
+        by_name["pages"], by_name["prune"], by_name["runtime"], by_name["wheels"], by_name["lock"], by_name["snapshot"],
         step("pack", "便携版打包运行文件", ("pyodide/",), (DATA_DIR + "/", "version.json"), with_site(_pack)),
         step("check", "检查", ("every file",), (), with_site(_check)),
     )
