@@ -311,6 +311,9 @@ def test_a_folder_named_in_chinese_with_spaces_scores(browser: Any, portable_sit
         poll_until(page, "() => Number(document.querySelector('#jixiao-form')?.dataset.evaluatedSeq || 0) >= 1",
                    timeout=180, what="first score from a folder named in Chinese")
         assert page.evaluate("() => document.querySelector('#jixiao-form').dataset.engineState") == "ready"
+        # restored from the engine snapshot, not started on the page's own thread
+        phases = page.evaluate("() => JSON.parse(document.querySelector('#jixiao-form').dataset.enginePhases)")
+        assert phases.get("snapshot") is True, phases
     finally:
         context.close()
     root = copy.as_uri() + "/"
