@@ -183,7 +183,7 @@ class Model(metaclass=_ModelMeta):
         """JSON text, nested at most `MAX_JSON_DEPTH` deep (pydantic's parser stops there too)."""
         try:
             raw = json.loads(data)
-            if _deeper_than(raw, MAX_JSON_DEPTH):
+            if _opens(data) > MAX_JSON_DEPTH and _deeper_than(raw, MAX_JSON_DEPTH):  # fewer opens: not that deep
                 raise RecursionError
         except (ValueError, RecursionError) as exc:
             message = "recursion limit exceeded" if isinstance(exc, RecursionError) else str(exc)
@@ -306,6 +306,13 @@ SET_VALUES = Model.__dict__["__dict__"].__set__
 
 
 MAX_JSON_DEPTH = 200
+
+
+def _opens(data: str | bytes | bytearray) -> int:
+    """How many '[' and '{' the text holds, strings included: no nesting goes deeper."""
+    if isinstance(data, str):
+        return data.count("[") + data.count("{")
+    return data.count(b"[") + data.count(b"{")
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
