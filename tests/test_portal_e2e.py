@@ -301,7 +301,8 @@ def test_a_rescore_changes_only_what_the_findings_changed(site_server: str, page
       const control = document.querySelector(`#jixiao-form [data-path="${path}"]`);
       return { marked: control.classList.contains('jx-flag-error'), invalid: control.getAttribute('aria-invalid'),
                described: control.getAttribute('aria-describedby') || '',
-               messages: [...document.querySelectorAll('#jixiao-form .jx-msg')].map((m) => [m.id, m.dataset.testMark]) };
+               messages: [...document.querySelectorAll('#jixiao-form .jx-msg')]
+                 .map((m) => [m.id, m.dataset.testMark]) };
     }"""
     before = page.evaluate(tag, [deviation, "first"])
     assert before["marked"] and before["invalid"] == "true" and before["described"].startswith("jx-msg-")
