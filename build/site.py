@@ -339,8 +339,13 @@ def _snapshot(b: _Build) -> None:
     except snapshot_mod.SnapshotError as exc:
         raise SiteBuildError(f"无法生成评分引擎快照：{exc}") from None
     rel = f"pyodide/{snapshot_mod.SNAPSHOT_NAME}"
-    b.engine = {**b.engine, "snapshot": rel}
+    placeholder = f"pyodide/{snapshot_mod.PLACEHOLDER_NAME}"
+    b.engine = {**b.engine, "snapshot": rel, "stdlib_placeholder": placeholder}
+    # What the first score waits for: the snapshot, not the standard library or the start-up zip.
+    b.startup = {k: v for k, v in b.startup.items()
+                 if not k.endswith(("/python_stdlib.zip", f"/{startup_mod.ZIP_NAME}"))}
     b.startup[rel] = result.size
+    b.startup[placeholder] = (folder / snapshot_mod.PLACEHOLDER_NAME).stat().st_size
     b.say(f"评分引擎快照 {snapshot_mod.SNAPSHOT_NAME}：{result.size / 1e6:.1f} MB"
           f"（内存 {result.memory / 1e6:.0f} MB），已导入 {result.modules} 个模块，用时 {result.seconds:.1f} 秒")
 
@@ -380,7 +385,8 @@ STEPS: tuple[Step, ...] = (
          _wheels),
     Step("lock", "写包清单与启动包", ("pyodide/*.whl", "upstream lock"),
          ("pyodide/pyodide-lock.json", "pyodide/jixiao-startup.zip"), _lock),
-    Step("snapshot", "生成评分引擎快照", ("pyodide/",), ("pyodide/engine.snapshot.gz",), _snapshot),
+    Step("snapshot", "生成评分引擎快照", ("pyodide/",),
+         ("pyodide/engine.snapshot.gz", "pyodide/stdlib-placeholder.zip"), _snapshot),
     Step("offline", "生成离线缓存", ("every file",), ("api/intake", "version.json", "sw.js"), _offline),
     Step("check", "检查", ("every file",), (), _check),
 )

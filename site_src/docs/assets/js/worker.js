@@ -167,8 +167,11 @@ async function restore(layout, loadPyodide) {
     return new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
   });
   bytes.catch(() => {}); // a failed download is reported by the fetch wrapper, which names the file
+  // The standard library the snapshot needs is in its memory: Pyodide gets an empty zip now and
+  // the real one (4 MB) is written in its place after the first score (`files` in boot).
+  const stdLibURL = typeof layout.stdlib_placeholder === "string" ? new URL(layout.stdlib_placeholder, SITE_ROOT).href : undefined;
   try {
-    const pyodide = await Promise.race([loadPyodide({ ...PYODIDE_OPTIONS, _loadSnapshot: bytes }), startupFailed]);
+    const pyodide = await Promise.race([loadPyodide({ ...PYODIDE_OPTIONS, stdLibURL, _loadSnapshot: bytes }), startupFailed]);
     pyodide.pyimport("jixiao.browser").after_restore(); // reseeds what was seeded when it was made
     return pyodide;
   } catch (error) {
@@ -193,16 +196,22 @@ async function boot() {
   // The site's layout and the loader arrive together, not one after the other.
   const [{ loadPyodide }, layout] = await Promise.all([import(new URL("pyodide.mjs", INDEX_URL).href), loadSiteInfo()]);
   mark("loader");
-  const zip = layout.zip ? fetchZip(layout.zip) : null;
-  zip?.catch(() => {}); // awaited below
   const zipPath = layout.zip ? `/lib/${layout.zip.split("/").pop()}` : null;
   let pyodide = await restore(layout, loadPyodide);
-  let files; // the start-up zip in Python's file system: later imports (export, 核验) read it
+  let files; // the start-up zip (and the standard library) in Python's file system: later imports read them
   if (pyodide) {
     phases.snapshot = true;
-    files = zip ? zip.then((bytes) => pyodide.FS.writeFile(zipPath, bytes)) : Promise.resolve();
+    // Not needed for a score: fetched now, while the engine already scores.
+    const written = [layout.zip ? fetchZip(layout.zip).then((bytes) => pyodide.FS.writeFile(zipPath, bytes)) : null];
+    if (typeof layout.stdlib_placeholder === "string") {
+      const stdlib = pyodide.FS.readdir("/lib").find((name) => /^python\d+\.zip$/.test(name));
+      written.push(fetchZip("pyodide/python_stdlib.zip").then((bytes) => pyodide.FS.writeFile(`/lib/${stdlib}`, bytes)));
+    }
+    files = Promise.all(written);
     files.catch(() => {}); // reported by whoever needs the files
   } else {
+    const zip = layout.zip ? fetchZip(layout.zip) : null;
+    zip?.catch(() => {}); // awaited below
     // `packages` makes Pyodide fetch the wheels while the interpreter is still starting.
     const loading = loadPyodide({ ...PYODIDE_OPTIONS, packages: layout.zip ? layout.packages : ["jixiao"] });
     pyodide = await Promise.race([loading, startupFailed]);
