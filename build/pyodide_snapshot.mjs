@@ -80,6 +80,12 @@ try {
   process.exit(1);
 }
 const modules = pyodide.runPython("import sys; len(sys.modules)");
-const snapshot = pyodide.makeMemorySnapshot();
+let snapshot;
+try {
+  snapshot = pyodide.makeMemorySnapshot();
+} catch (error) {
+  process.stderr.write(`pyodide_snapshot: Pyodide could not save the memory: ${error?.stack || JSON.stringify(error)}\n`);
+  process.exit(1);
+}
 writeFileSync(resolve(opts.out), snapshot);
 process.stdout.write(`${JSON.stringify({ bytes: snapshot.length, modules, zip: zipPath })}\n`);

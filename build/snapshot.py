@@ -72,6 +72,17 @@ class SnapshotResult:
     seconds: float
 
 
+def _reason(stderr: bytes) -> str:
+    """What went wrong, from Node's stderr: our script's own report if it made one, else the last
+    lines (an uncaught error prints a line of minified Pyodide source before the message)."""
+    text = stderr.decode("utf-8", "replace")
+    at = text.rfind("pyodide_snapshot:")
+    if at >= 0:
+        return text[at:][-4000:]
+    lines = [line if len(line) <= 300 else line[:300] + "…" for line in text.strip().splitlines()]
+    return "\n".join(lines[-20:])
+
+
 def make_snapshot(pyodide_folder: Path, zip_name: str, framework_id: str) -> SnapshotResult:
     """Write ``pyodide_folder/engine.snapshot.gz`` from that folder's runtime and start-up zip."""
     node = shutil.which("node")
@@ -87,8 +98,7 @@ def make_snapshot(pyodide_folder: Path, zip_name: str, framework_id: str) -> Sna
                str(script)]
         proc = subprocess.run(cmd, capture_output=True, check=False, timeout=900)
         if proc.returncode != 0:
-            raise SnapshotError("making the engine snapshot in Pyodide failed:\n"
-                                + proc.stderr.decode("utf-8", "replace")[-4000:])
+            raise SnapshotError("making the engine snapshot in Pyodide failed:\n" + _reason(proc.stderr))
         report = json.loads(proc.stdout.decode("utf-8").strip().splitlines()[-1])
         part = Path(tmp) / SNAPSHOT_NAME
         part.write_bytes(gzip.compress(raw.read_bytes(), compresslevel=6, mtime=0))

@@ -52,3 +52,40 @@ def test_an_emptied_required_field_is_a_finding_not_a_failure(field: str) -> Non
     assert ev["total"] == "98"
     if field == "year":
         assert ("MISSING_REQUIRED", "year") in [(f["code"], f["path"]) for f in ev["findings"]]
+
+
+WARM_PROBE = """
+import json, sys
+from jixiao import browser
+steps = []
+for step in range(len(browser.WARM_STEPS)):
+    before = set(sys.modules)
+    left = browser.warm(step)
+    steps.append([left, sorted(set(sys.modules) - before)])
+refused = []
+for step in (len(browser.WARM_STEPS), -1):
+    try:
+        browser.warm(step)
+    except ValueError as exc:
+        refused.append(str(exc))
+print(json.dumps({"steps": steps, "refused": refused}))
+"""
+
+
+def test_export_preloading_goes_in_steps_that_each_import_something() -> None:
+    """The page preloads what an export needs one step at a time, scoring edits in between
+    (engine.js `warm`): every step must still carry part of the load, and the last leaves the
+    signing door imported."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", WARM_PROBE], capture_output=True, text=True, check=True)
+    result = json.loads(proc.stdout)
+    lefts = [left for left, _ in result["steps"]]
+    assert lefts == list(range(len(lefts) - 1, -1, -1)) and len(lefts) >= 4
+    for left, new in result["steps"]:
+        assert new, f"step with {left} left imported nothing: WARM_STEPS is out of date"
+    first = result["steps"][0][1]
+    assert "openpyxl" in first and "jixiao.bundle.archive" not in first
+    assert "jixiao.browser_bundle" in result["steps"][-1][1]
+    assert result["refused"] == ["没有第 5 步预加载", "没有第 -1 步预加载"]

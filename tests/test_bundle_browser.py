@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,18 @@ import pytest
 
 from browser_fixtures import (
     export_signed_bundle,
+    open_form,
     open_form_with_seed,
     poll_until,
     shown_verdicts,
+    wait_engine,
     wait_total,
     wait_warm,
 )
 from jixiao_process import broken_signature, cli_signed_bundle, run_jixiao
 
 pytestmark = pytest.mark.browser
+SCORE = '#jixiao-form [data-path="indicators.0.groups.1.items.0.score"]'
 
 
 def cli_verify(path: Path) -> dict[str, Any]:
@@ -201,3 +205,31 @@ def test_cli_bundle_verifies_on_the_verify_page(page_logged: Any, site_server: s
     [with_roster] = shown_verdicts(page)
     assert with_roster["ok"] == "true" and "未对照名册" not in with_roster["text"], with_roster["text"]
     assert all(u.startswith(site_server) or u.startswith(("blob:", "data:")) for u in page.requests)
+
+
+def test_preloading_for_export_waits_for_a_pause_and_lets_edits_through(page_logged: Any, site_server: str) -> None:
+    """Loading openpyxl & co. for the first export held the worker for 1.7-1.9 s right after the
+    first score, and the score of an edit typed then waited as long. Now it starts only when the
+    unit pauses, and goes in steps with the edits' evaluations between them."""
+    page = page_logged
+    open_form(page, f"{site_server}/fill.html")
+    wait_engine(page)
+    poll_until(page, "() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq || 0) >= 1",
+               what="first score")
+    box = page.locator(SCORE)
+    for n in range(20):  # two seconds of typing: no preloading yet
+        box.fill(str(n % 3))
+        time.sleep(0.1)
+    assert not page.evaluate("() => document.querySelector('#jx-export').dataset.warmStartedAt")
+
+    poll_until(page, "() => !!document.querySelector('#jx-export').dataset.warmStartedAt", what="preloading started")
+    seq = page.evaluate("() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq)")
+    box.fill("2")
+    poll_until(page, f"() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq) > {seq}",
+               what="the edit scored")
+    scored_at = float(page.evaluate("() => document.querySelector('#jixiao-form').dataset.evaluatedAt"))
+    poll_until(page, "() => !!document.querySelector('#jx-export').dataset.warmDoneAt", what="preloading done")
+    section = page.evaluate("() => ({...document.querySelector('#jx-export').dataset})")
+    assert float(section["warmStartedAt"]) < scored_at < float(section["warmDoneAt"]), section
+    total = page.evaluate("() => document.querySelector('[data-testid=total-score]').textContent.trim()")
+    assert total and total != "—"

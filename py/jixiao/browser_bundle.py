@@ -156,13 +156,3 @@ def verify_files(files: list[Any], roster: bytes | None = None) -> dict[str, Any
         verdict = verify_file(str(name), bytes(data), loaded)
         verdicts.append(verdict.to_json())
     return {"verdicts": verdicts, "roster": loaded is not None, "roster_problem": roster_problem}
-
-
-def warm() -> bool:
-    """Import what an export needs (openpyxl, jinja2, the renderers) ahead of the first click."""
-    import openpyxl  # type: ignore[import-untyped]  # noqa: F401
-
-    from .render import report_html, xlsx  # noqa: F401
-
-    report_html.bundle_environment().get_template(report_html.TEMPLATE)
-    return True

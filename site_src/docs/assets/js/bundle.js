@@ -16,11 +16,13 @@
 
 import { readSubmission } from "./form.js";
 import { objectStore } from "./dom.js";
+import { EXPORT_PACKAGES } from "./engine.js";
 
 const MODULE = "jixiao.browser_bundle";
-// Lock names: openpyxl (+ et_xmlfile), ecdsa (+ six), gmalg, rfc8785, jinja2 (+ markupsafe), segno,
-// pyaes (jixiao.bundle imports it for passphrase key files).
-export const BUNDLE_PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno", "pyaes"];
+// EXPORT_PACKAGES, by lock name: openpyxl (+ et_xmlfile), ecdsa (+ six), gmalg, rfc8785, jinja2
+// (+ markupsafe), segno, pyaes (jixiao.bundle imports it for passphrase key files).
+// Preloading starts once the unit has stopped typing for this long after the first score.
+const WARM_AFTER_IDLE_MS = 1500;
 const DB_NAME = "jixiao-keys";
 const STORE = "keys";
 const SLOT = "current";
@@ -96,7 +98,7 @@ export function initBundle(root, engine, { notify, config }) {
       : "导出前请先生成签名密钥（或导入密钥文件）。";
     status.dataset.kind = "info";
   };
-  const call = (func, args) => engine.call(MODULE, func, args, { packages: BUNDLE_PACKAGES });
+  const call = (func, args) => engine.call(MODULE, func, args, { packages: EXPORT_PACKAGES });
 
   function show(record) {
     current = record || null;
@@ -256,31 +258,43 @@ export function initBundle(root, engine, { notify, config }) {
   });
 
   // Preload openpyxl & co. in the background so the first export does not wait for them; but
-  // only once the first evaluation is shown (or after 5 s): the worker runs one thing at a time,
-  // and the unit's first score matters more than a faster first export.
+  // only once the first evaluation is shown and the unit has paused (or after 5 s without any
+  // score), and in steps (engine.warm): the worker runs one thing at a time, and every edit's
+  // score matters more than a faster first export.
   let warming = false;
+  let idle = null;
   const warm = () => {
     if (warming) return;
     warming = true;
+    clearTimeout(idle);
+    root.removeEventListener("input", typing);
     const warmStarted = performance.now();
-    call("warm", []).then(() => {
+    section.dataset.warmStartedAt = warmStarted.toFixed(1);
+    engine.warm().then(() => {
+      section.dataset.warmDoneAt = performance.now().toFixed(1);
       section.dataset.warmMs = String(Math.round(performance.now() - warmStarted));
     }, () => {});
   };
+  const later = () => {
+    clearTimeout(idle);
+    idle = setTimeout(warm, WARM_AFTER_IDLE_MS);
+  };
   const evaluated = () => Number(root.dataset.evaluatedSeq || 0) >= 1;
   if (evaluated()) {
-    warm();
+    later();
   } else {
     const observer = new MutationObserver(() => {
       if (!evaluated()) return;
       observer.disconnect();
-      warm();
+      later();
     });
     observer.observe(root, { attributes: true, attributeFilter: ["data-evaluated-seq"] });
     setTimeout(() => {
       observer.disconnect();
-      warm();
+      if (idle === null) later();
     }, 5000);
   }
+  const typing = () => idle !== null && later(); // each edit puts preloading off again
+  root.addEventListener("input", typing);
   return { exportBundle };
 }

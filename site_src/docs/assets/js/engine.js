@@ -8,6 +8,7 @@
 //   const evaluation = await engine.evaluate(submission, "jinxian-2021");
 //   await engine.need(["openpyxl"]);          // before exporting .xlsx
 //   const v = await engine.call("jixiao.browser_bundle", "fingerprint", [bytes], { packages: [...] });
+//   await engine.warm();                      // EXPORT_PACKAGES loaded and imported ahead of a click
 //
 // Latest wins: while one evaluation runs, newer calls replace older waiting ones, and all
 // waiting promises settle together with the outcome of the newest call: a superseded call
@@ -15,6 +16,10 @@
 // and if the newest call fails they all reject with its error. An answer that arrives while
 // a newer call is still waiting is not shown to anyone. `engine.lastSeq` / `engine.lastMs`
 // tell which call the last answer was for and how long Python took.
+
+// What signing, 核验 and 汇总 load into the worker's Python (openpyxl only when exporting: the
+// score never waits for it).
+export const EXPORT_PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno", "pyaes"];
 
 const MODULE_WORKER_PROBE = "http://[";
 
@@ -172,6 +177,18 @@ export class Engine {
     const promise = new Promise((resolve, reject) => this.#needs.set(id, { resolve, reject }));
     this.#worker.postMessage({ type: "call", id, module, func, args, packages });
     return promise;
+  }
+
+  /**
+   * Load and import what an export needs (EXPORT_PACKAGES, jixiao.browser.warm) one step at a
+   * time: the worker scores the unit's edits between steps, so a keystroke waits for one step
+   * (at most `import openpyxl`), not for all of it.
+   */
+  async warm() {
+    for (let step = 0; ; step += 1) {
+      const left = await this.call("jixiao.browser", "warm", [step], { packages: EXPORT_PACKAGES });
+      if (!left) return;
+    }
   }
 
   /** Stop the worker; pending calls reject. */

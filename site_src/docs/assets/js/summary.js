@@ -12,11 +12,10 @@
 // data-summarised (a counter), [data-testid=summary-row] / summary-total / summary-rejected;
 // data-slice-ms, set by a test, shortens the checking slices.
 
-import { Engine, browserSupport } from "./engine.js";
+import { Engine, EXPORT_PACKAGES, browserSupport } from "./engine.js";
 import { el } from "./dom.js";
 
 const MODULE = "jixiao.browser_consolidate";
-const PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno", "pyaes"];
 const MAX_BYTES = 20 * 1024 * 1024; // the verifier's own limit: bigger files are not even read
 const BATCH_BYTES = 4 * 1024 * 1024;
 const SLICE_MS = 100; // Python's share of each turn while checking: the bar moves ten times a second
@@ -139,7 +138,7 @@ export function initSummary(root) {
       say(`汇总程序加载中：${(message || "").replace(/[…。]+$/, "")}（${Math.round((fraction || 0) * 100)}%）`);
     }
   };
-  const ready = engine.ready.then(() => engine.call(MODULE, "start", [], { packages: PACKAGES })).then(() => {
+  const ready = engine.ready.then(() => engine.call(MODULE, "start", [], { packages: EXPORT_PACKAGES })).then(() => {
     root.dataset.engineState = "ready";
     if (!root.dataset.busy) say("汇总程序就绪：选择或拖入各单位的签名材料即可汇总（文件只在本机处理，不会上传）。");
   }, (err) => {
@@ -190,7 +189,7 @@ export function initSummary(root) {
       say(`正在核验 ${readable.length} 份签名材料…`);
       for (;;) {
         const { done: checked, total } = await engine.call(MODULE, "check_some", [rosterBytes, Number(root.dataset.sliceMs) || SLICE_MS],
-          { packages: PACKAGES });
+          { packages: EXPORT_PACKAGES });
         if (mine !== runs) return;
         setBar(0.1 + 0.85 * (total ? checked / total : 1));
         say(`正在核验签名材料：已核验 ${checked} / ${total} 份…`);
@@ -203,7 +202,7 @@ export function initSummary(root) {
       const department = $("jx-summary-department").value.trim();
       const generatedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
       const answer = await engine.call(MODULE, "summarise",
-        [rosterBytes, $("jx-summary-rule").value, department, year, generatedAt], { packages: PACKAGES });
+        [rosterBytes, $("jx-summary-rule").value, department, year, generatedAt], { packages: EXPORT_PACKAGES });
       if (mine !== runs) return;
       for (const file of tooBig) {
         answer.rejected.push({ name: file.name, reasons: [`文件过大（${(file.size / 1024 / 1024).toFixed(1)} MB），上限 20 MB：未读取`] });

@@ -4,11 +4,10 @@
 // the same `verify_file` as `jixiao verify` (jixiao.browser_bundle.verify_files). Each verdict
 // is shown as an element `[data-testid=verdict]` with `data-ok="true|false"` and `data-name`.
 
-import { Engine, browserSupport } from "./engine.js";
+import { Engine, EXPORT_PACKAGES, browserSupport } from "./engine.js";
 import { el } from "./dom.js";
 
 const MODULE = "jixiao.browser_bundle";
-const PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno", "pyaes"];
 const MAX_BYTES = 20 * 1024 * 1024; // verify.py's own limit; bigger files are not even read
 
 const STATUS_WORDS = { ok: "通过", fail: "未通过", skip: "未检查", warn: "注意" };
@@ -68,7 +67,7 @@ export function initVerify(root) {
   engine.onprogress = ({ message, fraction }) => {
     if (root.dataset.engineState === "loading") status.textContent = `${message || "加载中"}（${Math.round((fraction || 0) * 100)}%）`;
   };
-  const ready = engine.ready.then(() => engine.call(MODULE, "warm", [], { packages: PACKAGES })).then(() => {
+  const ready = engine.ready.then(() => engine.warm()).then(() => {
     root.dataset.engineState = "ready";
     status.textContent = "核验程序就绪：选择或拖入文件即可核验（文件不会上传）。";
   }, (err) => {
@@ -93,7 +92,7 @@ export function initVerify(root) {
         else items.push([file.name, new Uint8Array(await file.arrayBuffer())]);
       }
       const answer = items.length
-        ? await engine.call(MODULE, "verify_files", [items, roster ? roster.bytes : null], { packages: PACKAGES })
+        ? await engine.call(MODULE, "verify_files", [items, roster ? roster.bytes : null], { packages: EXPORT_PACKAGES })
         : { verdicts: [], roster: false, roster_problem: null };
       for (const file of tooBig) {
         answer.verdicts.push({ name: file.name, ok: false, readable: false, fingerprints: [], checks: [

@@ -160,13 +160,13 @@ function startupError(error) {
 // The engine as the build saved it (build/snapshot.py): Python booted, jixiao imported, one
 // form evaluated. Restoring that memory skips all three. Null when the site has no snapshot or
 // it cannot be used here (the runtime is checked against it): then Python starts as before.
-async function restore(layout, loadPyodide) {
+async function restore(layout, loadPyodide, mark) {
   if (typeof layout.snapshot !== "string" || typeof DecompressionStream !== "function") return null;
   const bytes = fetch(new URL(layout.snapshot, SITE_ROOT).href).then((response) => {
     if (!response.ok) throw new Error(`${layout.snapshot}: HTTP ${response.status}`);
     return new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
   });
-  bytes.catch(() => {}); // a failed download is reported by the fetch wrapper, which names the file
+  bytes.then(() => mark("snapshot_bytes"), () => {}); // a failed download is reported by the fetch wrapper, which names the file
   // The standard library the snapshot needs is in its memory: Pyodide gets an empty zip now and
   // the real one (4 MB) is written in its place after the first score (`files` in boot).
   const stdLibURL = typeof layout.stdlib_placeholder === "string" ? new URL(layout.stdlib_placeholder, SITE_ROOT).href : undefined;
@@ -197,7 +197,7 @@ async function boot() {
   const [{ loadPyodide }, layout] = await Promise.all([import(new URL("pyodide.mjs", INDEX_URL).href), loadSiteInfo()]);
   mark("loader");
   const zipPath = layout.zip ? `/lib/${layout.zip.split("/").pop()}` : null;
-  let pyodide = await restore(layout, loadPyodide);
+  let pyodide = await restore(layout, loadPyodide, mark);
   let files; // the start-up zip (and the standard library) in Python's file system: later imports read them
   if (pyodide) {
     phases.snapshot = true;
@@ -246,6 +246,24 @@ let busy = false;
 
 const nextTurn = () => new Promise((resolve) => setTimeout(resolve, 0)); // lets queued messages in
 
+// Calls (loading packages, signing, 核验) wait for this between their steps: the unit's edits are
+// scored first. Resolves on a later turn once no evaluation is waiting or running.
+const quietWaiters = [];
+function quiet() {
+  return new Promise((resolve) => {
+    const check = () => setTimeout(() => (busy || pending ? quietWaiters.push(check) : resolve()), 0);
+    check();
+  });
+}
+
+// One package at a time (with what it depends on), the unit's evaluations between them.
+async function loadPackages(pyodide, packages) {
+  for (const name of packages) {
+    await quiet();
+    await pyodide.loadPackage([name], { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
+  }
+}
+
 async function pump() {
   if (busy) return;
   busy = true;
@@ -273,6 +291,7 @@ async function pump() {
     }
   } finally {
     busy = false;
+    quietWaiters.splice(0).forEach((check) => check());
   }
 }
 
@@ -306,7 +325,7 @@ async function need(request) {
     const { pyodide, files } = await engine;
     await files;
     const packages = Array.isArray(request.packages) ? request.packages.map(String) : [];
-    await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
+    await loadPackages(pyodide, packages);
     post({ type: "loaded", id: request.id, packages, ms: Math.round(performance.now() - started) });
   } catch (error) {
     console.error("jixiao worker: loading packages failed", error);
@@ -361,12 +380,13 @@ async function call(request) {
   }
   const packages = Array.isArray(request.packages) ? request.packages.map(String) : [];
   try {
-    if (packages.length) await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
+    await loadPackages(pyodide, packages);
   } catch (error) {
     console.error("jixiao worker: loading packages failed", error);
     post({ type: "error", id: request.id, message: `无法加载所需的 Python 包：${packages.join("、")}` });
     return;
   }
+  await quiet();
   try {
     if (!callGlue) {
       pyodide.runPython(CALL_GLUE);
