@@ -166,7 +166,8 @@ async function restore(layout, loadPyodide, mark) {
     if (!response.ok) throw new Error(`${layout.snapshot}: HTTP ${response.status}`);
     return new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
   });
-  bytes.then(() => mark("snapshot_bytes"), () => {}); // a failed download is reported by the fetch wrapper, which names the file
+  // A failed download is reported by the fetch wrapper, which names the file.
+  bytes.then(() => mark("snapshot_bytes"), () => {});
   // The standard library the snapshot needs is in its memory: Pyodide gets an empty zip now and
   // the real one (4 MB) is written in its place after the first score (`files` in boot).
   const stdLibURL = typeof layout.stdlib_placeholder === "string" ? new URL(layout.stdlib_placeholder, SITE_ROOT).href : undefined;
@@ -256,11 +257,14 @@ function quiet() {
   });
 }
 
-// One package at a time (with what it depends on), the unit's evaluations between them.
+// One package at a time (with what it depends on), the unit's evaluations between them. Packages
+// already loaded cost nothing: the 汇总 page names them on every slice of its checking.
+const installed = new Set();
 async function loadPackages(pyodide, packages) {
-  for (const name of packages) {
+  for (const name of packages.filter((n) => !installed.has(n))) {
     await quiet();
     await pyodide.loadPackage([name], { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
+    installed.add(name);
   }
 }
 
