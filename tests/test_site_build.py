@@ -151,16 +151,14 @@ def test_inline_scripts_are_allowed_by_hash_only(built_site: Path) -> None:
     assert check.inline_script_hashes(built_site), "the theme's inline scripts need hashes"
 
 
-def test_the_form_page_starts_python_before_its_stylesheets(built_site: Path) -> None:
-    """A script after a stylesheet waits for it to load: the engine starter comes first, and only
-    on the 填报 page (other pages have no engine to start)."""
+def test_the_form_page_fetches_its_modules_from_the_head(built_site: Path) -> None:
+    """The form's modules are fetched at once (modulepreload in the <head>), not when the parser
+    reaches app.js at the end of the body; only on the 填报 page."""
     html = (built_site / "fill.html").read_text(encoding="utf-8")
     head = html[: html.index("</head>")]
-    starter, sheet = head.find("__jxEarlyEngine"), head.find('rel="stylesheet"')
-    assert 0 < starter < sheet
-    assert 'var u="assets/js/worker.js"' in html
-    assert html.count("__jxEarlyEngine") == 1
-    assert "__jxEarlyEngine" not in (built_site / "guide.html").read_text(encoding="utf-8")
+    for name in ("app", "form", "results", "drafts", "remembered", "engine"):
+        assert f'<link rel="modulepreload" href="assets/js/{name}.js">' in head, name
+    assert "modulepreload" not in (built_site / "guide.html").read_text(encoding="utf-8")
 
 
 def test_site_is_current_notices_a_changed_source(built_site: Path, tmp_path: Path) -> None:

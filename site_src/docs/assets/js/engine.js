@@ -73,23 +73,6 @@ export function browserSupport() {
   return null;
 }
 
-// The form page starts the worker from a tiny inline script while the page is still being
-// parsed (site_src/overrides/main.html, in the head), so Python boots sooner than if it waited for the
-// page's modules. The first Engine for the same worker URL takes it over, with every message
-// and error the worker sent meanwhile (the inline script queued them).
-function adoptEarlyWorker(workerUrl) {
-  const early = globalThis.__jxEarlyEngine;
-  if (!early || !early.worker) return null;
-  delete globalThis.__jxEarlyEngine;
-  if (new URL(early.url, document.baseURI).href !== new URL(workerUrl, document.baseURI).href) {
-    early.worker.terminate();
-    return null;
-  }
-  early.worker.onmessage = null;
-  early.worker.onerror = null;
-  return early;
-}
-
 export class Engine {
   #worker;
   #seq = 0;
@@ -114,13 +97,11 @@ export class Engine {
 
     const reason = browserSupport();
     if (reason) {
-      globalThis.__jxEarlyEngine?.worker?.terminate();
       this.#fail(reason);
       return;
     }
-    const early = adoptEarlyWorker(workerUrl);
     try {
-      this.#worker = early ? early.worker : new Worker(workerUrl, { type: "module", name: "jixiao-engine" });
+      this.#worker = new Worker(workerUrl, { type: "module", name: "jixiao-engine" });
     } catch (error) {
       console.error("jixiao engine: cannot create the worker", error);
       this.#fail("无法启动评分程序（worker.js）。请确认站点完整部署后刷新页面。");
@@ -128,13 +109,6 @@ export class Engine {
     }
     this.#worker.addEventListener("message", (event) => this.#receive(event.data));
     this.#worker.addEventListener("error", (event) => this.#workerError(event));
-    if (early) {
-      // What the worker said before this engine existed, in order.
-      for (const item of early.queue) {
-        if (item.error) this.#workerError(item.error);
-        else this.#receive(item.data);
-      }
-    }
   }
 
   #workerError(event) {
