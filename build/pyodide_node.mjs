@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Run a Python script inside real Pyodide under Node, offline.
 //
-//   node build/pyodide_node.mjs --pyodide DIR [--wheel FILE.whl ...] [--snapshot FILE.gz] SCRIPT.py
+//   node build/pyodide_node.mjs --pyodide DIR [--wheel FILE.whl ...] [--snapshot FILE.gz [--zip NAME]] [--stdlib FILE.zip] SCRIPT.py
 //
 // Why: tests compare the package's output in Pyodide with CPython's, so stdout must carry
 // exactly what the script prints and nothing else. Everything the loader says goes to stderr.
 // Wheels are unpacked straight into site-packages: micropip and the Pyodide CDN are not
 // reachable here, and plain unpacking is all a pure or pyemscripten wheel needs. With --snapshot
-// the interpreter is restored from an engine snapshot (build/snapshot.py) instead of booted.
+// the interpreter is restored from an engine snapshot (build/snapshot.py) instead of booted;
+// --zip writes DIR/NAME (the engine's start-up zip) to /lib/NAME as the worker does, and --stdlib
+// gives Pyodide another standard-library zip (the site's empty stand-in, as the worker restores
+// with it).
 // Exit codes: 0 ok, 1 the script raised (traceback on stderr), 2 bad usage or setup.
 
 import { readFileSync, writeSync } from "node:fs";
@@ -17,20 +20,22 @@ import { pathToFileURL } from "node:url";
 
 function usage(msg) {
   process.stderr.write(
-    `${msg}\nusage: node pyodide_node.mjs --pyodide DIR [--wheel FILE.whl ...] [--snapshot FILE.gz] SCRIPT.py\n`,
+    `${msg}\nusage: node pyodide_node.mjs --pyodide DIR [--wheel FILE.whl ...] [--snapshot FILE.gz [--zip NAME]] [--stdlib FILE.zip] SCRIPT.py\n`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { pyodide: null, wheels: [], snapshot: null, script: null };
+  const opts = { pyodide: null, wheels: [], snapshot: null, stdlib: null, zip: null, script: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--pyodide" || arg === "--wheel" || arg === "--snapshot") {
+    if (["--pyodide", "--wheel", "--snapshot", "--stdlib", "--zip"].includes(arg)) {
       const value = argv[++i];
       if (value === undefined) usage(`${arg} needs a value`);
       if (arg === "--pyodide") opts.pyodide = resolve(value);
       else if (arg === "--snapshot") opts.snapshot = resolve(value);
+      else if (arg === "--stdlib") opts.stdlib = resolve(value);
+      else if (arg === "--zip") opts.zip = value;
       else opts.wheels.push(resolve(value));
     } else if (arg.startsWith("--")) {
       usage(`unknown option ${arg}`);
@@ -104,11 +109,16 @@ async function main() {
     stdout: toStderr, // only used during boot; replaced below
     stderr: toStderr,
     ...(snapshot ? { _loadSnapshot: new Uint8Array(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength) } : {}),
+    ...(opts.stdlib ? { stdLibURL: opts.stdlib } : {}),
   });
   // Raw byte handlers: Python's output reaches stdout unchanged (no line batching).
   pyodide.setStdout({ write: (buf) => writeAll(1, buf) });
   pyodide.setStderr({ write: (buf) => writeAll(2, buf) });
 
+  if (opts.zip) {
+    const buf = readFileSync(`${opts.pyodide}/${opts.zip}`);
+    pyodide.FS.writeFile(`/lib/${opts.zip}`, new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+  }
   const site = pyodide.runPython("import site; site.getsitepackages()[0]");
   for (const wheel of opts.wheels) {
     if (!wheel.endsWith(".whl")) usage(`not a wheel: ${wheel}`);
@@ -117,7 +127,7 @@ async function main() {
     pyodide.unpackArchive(bytes, "wheel", { extractDir: site });
     toStderr(`pyodide_node: installed ${basename(wheel)}`);
   }
-  pyodide.runPython("import importlib; importlib.invalidate_caches()");
+  if (opts.wheels.length) pyodide.runPython("import importlib; importlib.invalidate_caches()");
   toStderr(`pyodide_node: ready in ${((performance.now() - started) / 1000).toFixed(2)} s`);
 
   const run = pyodide.runPython(RUNNER);

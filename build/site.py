@@ -341,9 +341,8 @@ def _snapshot(b: _Build) -> None:
     rel = f"pyodide/{snapshot_mod.SNAPSHOT_NAME}"
     placeholder = f"pyodide/{snapshot_mod.PLACEHOLDER_NAME}"
     b.engine = {**b.engine, "snapshot": rel, "stdlib_placeholder": placeholder}
-    # What the first score waits for: the snapshot, not the standard library or the start-up zip.
-    b.startup = {k: v for k, v in b.startup.items()
-                 if not k.endswith(("/python_stdlib.zip", f"/{startup_mod.ZIP_NAME}"))}
+    # What the first score waits for: the snapshot and the start-up zip, not the standard library.
+    b.startup = {k: v for k, v in b.startup.items() if not k.endswith("/python_stdlib.zip")}
     b.startup[rel] = result.size
     b.startup[placeholder] = (folder / snapshot_mod.PLACEHOLDER_NAME).stat().st_size
     b.say(f"评分引擎快照 {snapshot_mod.SNAPSHOT_NAME}：{result.size / 1e6:.1f} MB"

@@ -11,8 +11,8 @@ after the worker started on a first visit, 1.3 s → 0.9 s on a repeat visit.
 The snapshot is made at build time, under Node (``build/pyodide_snapshot.mjs``), from the
 built site's own ``pyodide/`` folder: the same precompiled standard library and the same
 start-up zip at the same paths, since Python keeps their directories in memory (the worker writes
-both there once it has restored, and gives Pyodide an empty zip for the standard library until
-then: the first score waits for neither). It is shipped
+the start-up zip there as it restores, and the standard library after the first score, with an
+empty zip in its place until then). It is shipped
 gzip-compressed (31 MB of memory, 5 MB of file, whatever the web server compresses) and
 inflated by the browser (DecompressionStream): 5 MB more on a first visit. Pyodide checks the
 runtime's build id when restoring; the worker falls back to booting as before if anything fails.

@@ -198,21 +198,24 @@ async function boot() {
   const [{ loadPyodide }, layout] = await Promise.all([import(new URL("pyodide.mjs", INDEX_URL).href), loadSiteInfo()]);
   mark("loader");
   const zipPath = layout.zip ? `/lib/${layout.zip.split("/").pop()}` : null;
+  const zip = layout.zip ? fetchZip(layout.zip) : null; // fetched while Python starts or is restored
+  zip?.catch(() => {}); // awaited below
   let pyodide = await restore(layout, loadPyodide, mark);
-  let files; // the start-up zip (and the standard library) in Python's file system: later imports read them
+  let files; // the standard library in Python's file system, once it is there: later imports read it
   if (pyodide) {
     phases.snapshot = true;
-    // Not needed for a score: fetched now, while the engine already scores.
-    const written = [layout.zip ? fetchZip(layout.zip).then((bytes) => pyodide.FS.writeFile(zipPath, bytes)) : null];
+    // The package's own files before the first score: some evaluations read them (a draft of
+    // another framework loads that framework's data).
+    if (zip) pyodide.FS.writeFile(zipPath, await Promise.race([zip, startupFailed]));
+    // The standard library is not needed for a score (tests/test_engine_snapshot.py): fetched
+    // now, while the engine already scores, and written over the empty stand-in.
+    files = Promise.resolve();
     if (typeof layout.stdlib_placeholder === "string") {
       const stdlib = pyodide.FS.readdir("/lib").find((name) => /^python\d+\.zip$/.test(name));
-      written.push(fetchZip("pyodide/python_stdlib.zip").then((bytes) => pyodide.FS.writeFile(`/lib/${stdlib}`, bytes)));
+      files = fetchZip("pyodide/python_stdlib.zip").then((bytes) => pyodide.FS.writeFile(`/lib/${stdlib}`, bytes));
+      files.catch(() => {}); // reported by whoever needs the files
     }
-    files = Promise.all(written);
-    files.catch(() => {}); // reported by whoever needs the files
   } else {
-    const zip = layout.zip ? fetchZip(layout.zip) : null;
-    zip?.catch(() => {}); // awaited below
     // `packages` makes Pyodide fetch the wheels while the interpreter is still starting.
     const loading = loadPyodide({ ...PYODIDE_OPTIONS, packages: layout.zip ? layout.packages : ["jixiao"] });
     pyodide = await Promise.race([loading, startupFailed]);
