@@ -28,6 +28,19 @@ def national() -> Framework:
     return load_framework("national-2020")
 
 
+@pytest.fixture(params=["orjson", "json"])
+def json_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with orjson (the server, `cli` extra) and with the standard library (the
+    browser, a bare install): consolidation's reader (consolidate/fastjson.py) has both paths."""
+    from jixiao.consolidate import fastjson
+
+    if request.param == "json":
+        monkeypatch.setattr(fastjson, "orjson", None)
+    elif fastjson.orjson is None:
+        pytest.skip("orjson is not installed")
+    return str(request.param)
+
+
 # Session fixtures for the browser tests (a built site, a server, Chromium); defined once here
 # so every test module shares one build.
 from browser_fixtures import *  # noqa: E402, F403

@@ -28,17 +28,8 @@ from jixiao.consolidate import check_bundle, kind_of
 from jixiao.consolidate.hidden_sheet import hidden_envelope
 from jixiao.render.xlsx import FORM_SHEET, envelope_from_book
 
-
-@pytest.fixture(autouse=True, params=["orjson", "json"])
-def json_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every check here runs with orjson (the server) and with the standard library (the browser)."""
-    from jixiao.consolidate import fastjson
-
-    if request.param == "json":
-        monkeypatch.setattr(fastjson, "orjson", None)
-    elif fastjson.orjson is None:
-        pytest.skip("orjson is not installed")
-    return str(request.param)
+# Every check here runs with orjson (the server) and with the standard library (the browser).
+pytestmark = pytest.mark.usefixtures("json_backend")
 
 
 

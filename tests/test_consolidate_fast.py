@@ -35,16 +35,8 @@ from jixiao.consolidate import hidden_sheet as sheet_module
 
 P = 2**255 - 19
 
-@pytest.fixture(autouse=True, params=["orjson", "json"])
-def json_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every check here runs with orjson (the server) and with the standard library (the browser)."""
-    from jixiao.consolidate import fastjson
-
-    if request.param == "json":
-        monkeypatch.setattr(fastjson, "orjson", None)
-    elif fastjson.orjson is None:
-        pytest.skip("orjson is not installed")
-    return str(request.param)
+# Every check here runs with orjson (the server) and with the standard library (the browser).
+pytestmark = pytest.mark.usefixtures("json_backend")
 
 
 
