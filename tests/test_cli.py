@@ -389,3 +389,23 @@ def test_help_headings_are_chinese() -> None:
     text = run("review", "--help").output
     assert text.startswith("用法： ") and "\n选项:\n" in text, text
     assert "[必填]" in text and "required" not in text, text
+
+
+def test_a_failed_site_build_says_why_not_internal_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The build's own errors (here a missing form page; likewise a sha256 mismatch or a failed
+    snapshot) are told as they are, with exit 2, not as "程序内部错误（SiteBuildError…）"."""
+    from jixiao import sitebuild
+
+    module = sitebuild.build_module()
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise module.SiteBuildError("缺少填报页 site_src/docs/fill.md")
+
+    monkeypatch.setattr(module, "build_site", fail)
+    result = CliRunner().invoke(cli, ["build-site", "-o", str(tmp_path / "site")])
+    assert result.exit_code == 2
+    assert result.output.strip() == "无法构建站点：缺少填报页 site_src/docs/fill.md"
+    # Anything else stays an internal error: the bridge names only the build's own failures.
+    monkeypatch.setattr(module, "build_site", lambda *a, **k: {}["missing"])
+    result = CliRunner().invoke(cli, ["build-site", "-o", str(tmp_path / "site")])
+    assert result.exit_code == 2 and "程序内部错误（KeyError" in result.output

@@ -6,8 +6,10 @@ checkout; an installed wheel can still serve a site that was built and copied el
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -36,6 +38,18 @@ def load_build_module(name: str) -> ModuleType | None:
     return sys.modules[key]
 
 
+@contextlib.contextmanager
+def build_failures() -> Iterator[None]:
+    """The build's own errors (a missing page, a sha256 mismatch, a failed snapshot…) say what
+    went wrong: the CLI reports them as such, not as an internal error with a class name."""
+    try:
+        yield
+    except Exception as exc:
+        if type(exc).__module__.startswith("jixiao_build_"):
+            raise InputError(str(exc)) from exc
+        raise
+
+
 def build_module() -> ModuleType:
     """`build/site.py`; a clear error when the sources are not here."""
     module = load_build_module("site")
@@ -51,7 +65,8 @@ def ensure_site(out_dir: Path, framework_id: str, *, force: bool = False,
     module = build_module()
     if not force and module.site_is_current(out_dir, framework_id):
         return False, None
-    return True, module.build_site(out_dir, framework_id=framework_id, progress=progress)
+    with build_failures():
+        return True, module.build_site(out_dir, framework_id=framework_id, progress=progress)
 
 
 def check_built_site(site_dir: Path) -> None:

@@ -34,11 +34,14 @@ def build_site_command(output: str, framework: str, portable: bool, make_zip: bo
 
     check_framework_id(framework)
     module = sitebuild.build_module()
-    report = module.build_site(Path(output), framework_id=framework, portable=portable, progress=lambda line: None)
+    with sitebuild.build_failures():
+        report = module.build_site(Path(output), framework_id=framework, portable=portable,
+                                   progress=lambda line: None)
     click.echo(report.summary())
     if make_zip:
         folder = report.out_dir
-        made = module.portable_mod.zip_folder(folder, folder.with_name(folder.name + ".zip"))
+        with sitebuild.build_failures():
+            made = module.portable_mod.zip_folder(folder, folder.with_name(folder.name + ".zip"))
         click.echo(f"已打包：{made}（{made.stat().st_size / 1e6:.1f} MB）")
 
 
