@@ -201,13 +201,6 @@ class Model(metaclass=_ModelMeta):
         `data` over (converted values replace raw ones in it): give it freshly parsed JSON."""
         return cls._compiled().from_canonical(data)  # type: ignore[no-any-return]
 
-    @classmethod
-    def model_construct(cls: type[M], **values: Any) -> M:
-        """An instance from values already valid (every field given), without checking them."""
-        obj = object.__new__(cls)
-        SET_VALUES(obj, values)
-        return obj
-
     def model_dump(self, *, mode: str = "python", exclude: set[str] | None = None) -> dict[str, Any]:
         out = self._dump(mode == "json")
         for name in exclude or ():

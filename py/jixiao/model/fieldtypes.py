@@ -59,11 +59,6 @@ class FieldInfo:
     def is_required(self) -> bool:
         return self.default is MISSING and self.default_factory is None
 
-    def get_default(self) -> Any:
-        if self.default_factory is not None:
-            return self.default_factory()
-        return fresh(self.default)
-
 
 
 # --- errors ----------------------------------------------------------------------------------------
@@ -108,9 +103,6 @@ class ValidationError(ValueError):
                 error["ctx"] = ctx
             out.append(error)
         return out
-
-    def error_count(self) -> int:
-        return len(self._items)
 
     def __str__(self) -> str:
         count = len(self._items)
