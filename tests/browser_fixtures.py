@@ -28,7 +28,6 @@ import json
 import mimetypes
 import os
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -185,9 +184,9 @@ def serving(app: Any) -> Iterator[str]:
     """Run an ASGI app with uvicorn in a thread on a free port; yields its base URL."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    from jixiao.server import listen
+
+    sock = listen("127.0.0.1", 0)  # as `jixiao serve` does (Nagle off: see listen)
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
