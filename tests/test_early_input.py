@@ -151,3 +151,20 @@ def test_the_theme_starts_after_the_form_is_ready(site_server: str, page: Any) -
         if page.locator(".md-search-result__item").count():
             break
     assert "草稿" in page.inner_text(".md-search-result")
+
+
+def test_chinese_text_is_set_in_a_named_chinese_font(site_server: str, page: Any) -> None:
+    """The stylesheet names Chinese system fonts (portal.css): Chromium then lays out the 附件6
+    with one font instead of asking the system for a fallback run by run, which made the first
+    layout slower. Debian's is Noto Sans CJK SC (installed by ./dev), in its Simplified Chinese
+    forms; every glyph of these cells comes from it."""
+    open_form(page, site_server + "/fill.html")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    for selector in (f"{FORM} .jx-table caption", f"{FORM} [data-show=\"indicators.0.groups.1.name\"]", "h1"):
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        assert node, selector
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]  # of its text
+        assert fonts and {f["familyName"] for f in fonts} == {"Noto Sans CJK SC"}, (selector, fonts)
