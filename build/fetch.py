@@ -71,7 +71,7 @@ def load_lock(path: Path = LOCK_FILE) -> dict[str, Artefact]:
     lock = {entry["name"]: Artefact(**entry) for entry in doc["artefacts"]}
     unknown = sorted(f"{a.name} ({a.kind})" for a in lock.values() if a.kind not in KINDS)
     if unknown:
-        raise ArtefactError(f"{path.name}: unknown artefact kind: {', '.join(unknown)}")
+        raise ArtefactError(f"{path.name}：未知的构件类型：{'、'.join(unknown)}")
     return lock
 
 
@@ -89,7 +89,7 @@ def default_cache() -> Path:
 
 def _log(message: str) -> None:
     # Progress goes to stderr so that the CLI's stdout stays a clean list of paths.
-    print(f"fetch: {message}", file=sys.stderr, flush=True)
+    print(f"fetch：{message}", file=sys.stderr, flush=True)
 
 
 def _sha256(path: Path) -> str:
@@ -114,15 +114,15 @@ def _download(art: Artefact, dest: Path) -> None:
         actual = sha256.hexdigest()
         if actual != art.sha256:
             raise ArtefactError(
-                f"sha256 mismatch for {art.name} {art.version} ({art.url}): "
-                f"expected {art.sha256}, got {actual}; the download was deleted"
+                f"{art.name} {art.version} 的 sha256 与锁定文件不符（{art.url}）："
+                f"应为 {art.sha256}，实为 {actual}；下载的文件已删除，未使用"
             )
         if art.npm_integrity:
             integrity = "sha512-" + base64.b64encode(sha512.digest()).decode()
             if integrity != art.npm_integrity:
                 raise ArtefactError(
-                    f"npm integrity mismatch for {art.name} {art.version}: "
-                    f"expected {art.npm_integrity}, got {integrity}; the download was deleted"
+                    f"{art.name} {art.version} 的 npm integrity 与锁定文件不符："
+                    f"应为 {art.npm_integrity}，实为 {integrity}；下载的文件已删除，未使用"
                 )
         tmp.chmod(0o644)  # mkstemp makes 0600; the build serves these files
         os.replace(tmp, dest)
@@ -134,13 +134,13 @@ def _fetch_one(art: Artefact, cache: Path) -> Path:
     dest = cache / art.filename
     if dest.is_file():
         if _sha256(dest) == art.sha256:
-            _log(f"{art.name} {art.version}: cached")
+            _log(f"{art.name} {art.version}：已在缓存中")
             return dest
-        _log(f"{art.name} {art.version}: cached file has the wrong sha256, fetching again")
+        _log(f"{art.name} {art.version}：缓存中的文件 sha256 不符，重新下载")
         dest.unlink()
     for attempt in range(1, _ATTEMPTS + 1):
         started = time.monotonic()
-        _log(f"{art.name} {art.version}: downloading {art.url}")
+        _log(f"{art.name} {art.version}：正在下载 {art.url}")
         try:
             _download(art, dest)
             break
@@ -148,11 +148,11 @@ def _fetch_one(art: Artefact, cache: Path) -> Path:
             # Retry only what may pass next time: network trouble and server errors.
             client_error = isinstance(exc, urllib.error.HTTPError) and exc.code < 500
             if client_error or attempt == _ATTEMPTS:
-                raise DownloadError(f"cannot download {art.name} from {art.url}: {exc}") from exc
-            _log(f"{art.name}: {exc}; retrying ({attempt}/{_ATTEMPTS})")
+                raise DownloadError(f"无法从 {art.url} 下载 {art.name}（{exc}）：请检查网络或软件源") from exc
+            _log(f"{art.name}：{exc}；重试（第 {attempt}/{_ATTEMPTS} 次）")
             time.sleep(attempt)
     size = dest.stat().st_size
-    _log(f"{art.name} {art.version}: ok, {size / 1e6:.2f} MB in {time.monotonic() - started:.1f} s")
+    _log(f"{art.name} {art.version}：完成，{size / 1e6:.2f} MB，用时 {time.monotonic() - started:.1f} 秒")
     return dest
 
 
@@ -162,7 +162,7 @@ def fetch(names: Iterable[str] | None = None, cache_dir: Path | None = None) -> 
     wanted = list(lock) if names is None else list(names)
     unknown = [n for n in wanted if n not in lock]
     if unknown:
-        raise ArtefactError(f"not in {LOCK_FILE.name}: {', '.join(unknown)}")
+        raise ArtefactError(f"{LOCK_FILE.name} 中没有：{'、'.join(unknown)}")
     cache = Path(cache_dir) if cache_dir else default_cache()
     cache.mkdir(parents=True, exist_ok=True)
     return {name: _fetch_one(lock[name], cache) for name in wanted}
@@ -178,9 +178,9 @@ def _safe_member(member: tarfile.TarInfo) -> PurePosixPath:
         or not path.parts
         or path.parts[0] != "package"
     ):
-        raise ArtefactError(f"refusing unsafe path in the Pyodide tarball: {member.name!r}")
+        raise ArtefactError(f"Pyodide 压缩包中有不安全的路径，拒绝解压：{member.name!r}")
     if not (member.isfile() or member.isdir()):
-        raise ArtefactError(f"refusing link or special file in the tarball: {member.name!r}")
+        raise ArtefactError(f"Pyodide 压缩包中有链接或特殊文件，拒绝解压：{member.name!r}")
     return PurePosixPath(*path.parts[1:])
 
 
@@ -192,14 +192,14 @@ def _extract(tarball: Path, dest: Path) -> None:
             rel = _safe_member(member)
             target = (root / rel).resolve()
             if target != root and root not in target.parents:
-                raise ArtefactError(f"refusing path outside the cache: {member.name!r}")
+                raise ArtefactError(f"Pyodide 压缩包中的路径指向缓存目录之外，拒绝解压：{member.name!r}")
             if member.isdir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             source = tar.extractfile(member)
             if source is None:
-                raise ArtefactError(f"cannot read {member.name!r} from the Pyodide tarball")
+                raise ArtefactError(f"无法从 Pyodide 压缩包读取 {member.name!r}")
             with source, target.open("wb") as out:
                 shutil.copyfileobj(source, out)
 
@@ -222,10 +222,10 @@ def pyodide_dir(cache_dir: Path | None = None) -> Path:
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        _log(f"pyodide {art.version}: unpacked into {final}")
+        _log(f"pyodide {art.version}：已解压到 {final}")
     missing = [f for f in PYODIDE_FILES if not (final / f).is_file()]
     if missing:
-        raise ArtefactError(f"{final} lacks {', '.join(missing)}; delete it and fetch again")
+        raise ArtefactError(f"{final} 中缺少 {'、'.join(missing)}：请删除该目录后重新下载")
     return final
 
 
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.pyodide:
             paths["pyodide-dir"] = pyodide_dir(args.cache)
     except ArtefactError as exc:
-        print(f"fetch: error: {exc}", file=sys.stderr)
+        print(f"fetch：错误：{exc}", file=sys.stderr)
         return 1
     for name, path in paths.items():
         print(f"{name}\t{path}")

@@ -195,7 +195,7 @@ def test_a_tampered_artefact_lock_stops_the_build(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("JIXIAO_CACHE", str(cache))
     src, config = site_sources(tmp_path / "src")
     out = tmp_path / "out"
-    with stand_in_renderer(), pytest.raises(fetch.ArtefactError, match="sha256 mismatch for et_xmlfile"):
+    with stand_in_renderer(), pytest.raises(fetch.ArtefactError, match=r"et_xmlfile .* 的 sha256 与锁定文件不符"):
         site.build_site(out, src_dir=src, config_file=config)
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if ".building-" in p.name]
