@@ -180,8 +180,9 @@ def test_extra_routes_come_first(base: str) -> None:
 
 def test_connections_the_server_accepts_send_without_waiting_for_acks() -> None:
     """uvicorn writes a response's head and body apart: with Nagle's algorithm on, the body
-    waited for the browser's delayed ACK of the head, 44 ms on every response (measured on the
-    benchmark's server before it used `listen`). Every accepted connection must have it off."""
+    waited for the client's delayed ACK of the head, 44 ms on every response to http.client
+    (measured on the benchmark's server before it used `listen`). Every accepted connection must
+    have it off."""
     with listen("127.0.0.1", 0) as server:
         server.listen()
         with socket.create_connection(server.getsockname()) as _client:

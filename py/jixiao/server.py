@@ -270,9 +270,9 @@ def listen(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Every connection accepted inherits it. uvicorn writes a response's head and body apart;
-    # with Nagle's algorithm on, the body waits for the ACK of the head, which the browser
-    # delays: 44 ms on every response, measured (asyncio turns Nagle off by itself only for
-    # sockets whose proto says TCP, which a plain socket.socket() does not).
+    # with Nagle's algorithm on, the body waits for the ACK of the head, which the client may
+    # delay: 44 ms on every response to Python's http.client, measured (asyncio turns Nagle off
+    # by itself only on sockets whose proto says TCP, which a plain socket.socket() does not).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind(address)
