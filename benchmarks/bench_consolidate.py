@@ -16,8 +16,8 @@ hidden envelope), pick the latest per unit, build the 附件4 and write its sign
 Prints per run: bundles per second (wall), CPU milliseconds per bundle (this process and its
 workers), what that CPU cost would give on `workers` idle cores, peak memory (the sum of the
 resident sets of this process and its workers, sampled every 0.1 s; their PSS, every second;
-and each one's ru_maxrss), and the load average before and after: the machine is shared, and other work
-slows every wall-clock figure. Then the single-process rate, and the 附件4 xlsx of every row.
+and each one's ru_maxrss), and the load average before and after: the machine is shared, and
+other work slows every wall-clock figure. Then the single-process rate, and the 附件4 xlsx of every row.
 Asserts nothing but that every bundle passed; the target is ≥ 1,000 bundles/s on 2 cores.
 """
 
@@ -169,7 +169,8 @@ class PeakMemory:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self, pss: bool) -> None:
-        pids = (os.getpid(), *_children(os.getpid()))
+        me = os.getpid()
+        pids = (me, *_children(me))
         self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in pids))
         if pss:
             self.peak_pss_kb = max(self.peak_pss_kb, sum(_pss_kb(p) for p in pids))

@@ -62,8 +62,9 @@ function progress(root, fraction, text) {
 
 async function startEngine(root, onReady) {
   // Python starts once the page is parsed. Started from the <head>, its download, decompression
-  // and compilation took the cores the parser needed: DOMContentLoaded 0.43 → 0.29 s and a key
-  // press kept 0.48 → 0.28 s without it, and the first score came no later (bench_portal.py).
+  // and compilation took the cores the parser needed: DOMContentLoaded 0.43 / 0.38 → 0.26 / 0.29 s
+  // (first / repeat visit) and a key press kept 0.48 / 0.42 → 0.35 / 0.33 s without it, and the
+  // first score came no later (bench_portal.py, e5e8882).
   if (document.readyState === "loading") {
     await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
   }

@@ -19,8 +19,6 @@ import { objectStore } from "./dom.js";
 import { EXPORT_PACKAGES } from "./engine.js";
 
 const MODULE = "jixiao.browser_bundle";
-// EXPORT_PACKAGES, by lock name: openpyxl (+ et_xmlfile), ecdsa (+ six), gmalg, rfc8785, jinja2
-// (+ markupsafe), segno, pyaes (jixiao.bundle imports it for passphrase key files).
 // Preloading starts once the unit has stopped typing for this long after the first score.
 const WARM_AFTER_IDLE_MS = 1500;
 const DB_NAME = "jixiao-keys";

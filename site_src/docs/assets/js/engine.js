@@ -18,7 +18,8 @@
 // tell which call the last answer was for and how long Python took.
 
 // What signing, 核验 and 汇总 load into the worker's Python (openpyxl only when exporting: the
-// score never waits for it).
+// score never waits for it), by lock name: openpyxl (+ et_xmlfile), ecdsa (+ six), gmalg,
+// rfc8785, jinja2 (+ markupsafe), segno, pyaes (jixiao.bundle imports it for passphrase key files).
 export const EXPORT_PACKAGES = ["openpyxl", "ecdsa", "gmalg", "rfc8785", "jinja2", "segno", "pyaes"];
 
 const MODULE_WORKER_PROBE = "http://[";
