@@ -131,6 +131,48 @@ def test_typing_before_the_scripts_on_a_first_visit_becomes_the_draft(site_serve
     assert values(page, "unit_name", BUDGET_RATE) == ["乙单位", "2"]
 
 
+# The first draft's save is held: its request's success handler waits for `__testOpenGate()`.
+# The record is in IndexedDB at once; only the page's code waiting for it is held back.
+HOLD_FIRST_DRAFT_SAVE = """(() => {
+  let gate;
+  window.__testGate = new Promise((resolve) => { gate = resolve; });
+  window.__testOpenGate = () => gate();
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (...args) {
+    const req = put.apply(this, args);
+    if (this.name !== "drafts" || window.__testHeld) return req;
+    window.__testHeld = true;
+    const set = Object.getOwnPropertyDescriptor(IDBRequest.prototype, "onsuccess").set;
+    Object.defineProperty(req, "onsuccess", {
+      set(fn) { set.call(req, (event) => window.__testGate.then(() => fn.call(req, event))); },
+    });
+    return req;
+  };
+})();"""
+
+
+def test_typing_while_the_first_draft_is_saved_is_kept(site_server: str, page: Any) -> None:
+    """A first visit saves the form as a new draft; what is typed while that save is on its way
+    stays in the form, is saved, and is scored (it was once replaced by the saved copy)."""
+    url = site_server + "/fill.html"
+    page.add_init_script(HOLD_FIRST_DRAFT_SAVE)
+    page.goto(url)
+    poll_until(page, "() => window.__testHeld === true", what="the first draft's save under way")
+    type_into(page, "unit_name", "丙单位")
+    type_into(page, BUDGET_RATE, "2")
+    assert not page.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId")
+    page.evaluate("() => window.__testOpenGate()")
+
+    draft = wait_drafts(page)
+    wait_saved(page)
+    assert values(page, "unit_name", BUDGET_RATE) == ["丙单位", "2"]
+    assert page.locator(f'{FORM} [data-show="unit_name"]').inner_text() == "丙单位"
+    wait_scored_with(page, LEVEL_SUM, "2")
+    page.reload()
+    assert wait_drafts(page) == draft
+    assert values(page, "unit_name", BUDGET_RATE) == ["丙单位", "2"]
+
+
 def test_the_theme_starts_after_the_form_is_ready(site_server: str, page: Any) -> None:
     """Material's bundle no longer holds up DOMContentLoaded (main.html starts it then): it still
     starts (its document$ sees the page) and its search answers."""

@@ -184,7 +184,8 @@ async function main(root) {
   for (const path of ["year", "unit_name"]) {
     if (typed.has(path)) syncShown(root, path, root.querySelector(`[data-path=${path}]`)?.value);
   }
-  let drafts = { changed(path) { typed.add(path || "*"); }, flush: async () => {} };
+  let editedEarly = false; // an edit while the drafts open: saved once they are ready
+  let drafts = { changed(path) { typed.add(path || "*"); editedEarly = true; }, flush: async () => {} };
   // A remembered result on show no longer fits the form (an edit, another draft opened) until
   // the engine answers: say so rather than pass it off.
   const markStale = () => {
@@ -244,6 +245,7 @@ async function main(root) {
   };
   const drafting = initDrafts(root, { onLoaded, notify, typedEarly: () => [...typed] }).then((d) => {
     drafts = d;
+    if (editedEarly) d.changed(); // the draft was read from the form before the last of those edits, maybe
   }, (err) => {
     root.dataset.draftState = "unavailable";
     notify("drafts", `草稿功能无法启动（${err?.message || err}）。请用“导出草稿”保存填写内容。`, { kind: "warning" });

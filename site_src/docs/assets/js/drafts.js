@@ -394,12 +394,15 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
   // `keep` (from readFields): values the user typed before the drafts were ready, put back over
   // the draft. If the draft's form lacks one of those fields, the form is left as typed and
   // nothing is opened (false).
-  const open = async (draft, keep = null) => {
-    const typedForm = keep && readSubmission(root);
-    writeSubmission(root, draft.submission);
-    if (keep && !writeFields(root, keep)) {
-      writeSubmission(root, typedForm);
-      return false;
+  // With `formHolds` the draft was just saved from this form, which is not written again.
+  const open = async (draft, keep = null, { formHolds = false } = {}) => {
+    if (!formHolds) {
+      const typedForm = keep && readSubmission(root);
+      writeSubmission(root, draft.submission);
+      if (keep && !writeFields(root, keep)) {
+        writeSubmission(root, typedForm);
+        return false;
+      }
     }
     current = { id: draft.id, name: draft.name };
     seen = { rev: draft.rev };
@@ -413,13 +416,21 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
   };
 
   const create = async (submission, name) => open(await saveDraft({ name: name || defaultName(), submission }));
+  // A new draft of what the form holds. Writing the saved copy back into the form would undo
+  // what was typed while it was being saved (keys typed during a first visit's start-up were
+  // lost that way); so the form is left as it is, and saved again if it changed meanwhile.
+  const adopt = async (name) => {
+    const draft = await saveDraft({ name, submission: readSubmission(root) });
+    await open(draft, null, { formHolds: true });
+    if (JSON.stringify(readSubmission(root)) !== JSON.stringify(draft.submission)) await save();
+  };
 
   // Another tab or window saved the draft this page holds since the page read it: this page's
   // form becomes a new draft beside it, so that neither side's typing is lost.
   const keepAsCopy = async () => {
     const was = current.name;
     const name = `${was}（本页副本）`;
-    await open(await saveDraft({ name, submission: readSubmission(root) }));
+    await adopt(name);
     notify("drafts", `草稿“${was}”已在另一个标签页或窗口中修改。为不覆盖那里的修改，本页的内容已另存为新草稿“${name}”。`,
       { kind: "warning" });
   };
@@ -457,9 +468,8 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
   if (restored && !typed.includes("*") && await open(restored, keep)) {
     if (unsaved || keep) await save();
   } else {
-    const sub = readSubmission(root);
-    if (sub.year === null || sub.year === undefined) sub.year = blankSubmission(root).year;
-    await create(sub);
+    if (readSubmission(root).year == null) writeFields(root, new Map([["year", String(blankSubmission(root).year)]]));
+    await adopt(defaultName());
   }
   if (!drafts.persistent) {
     notify("drafts", "此浏览器不允许本页保存草稿（可能是隐私窗口，或浏览器设置禁止了网站存储）。" +
