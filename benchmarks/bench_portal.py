@@ -20,12 +20,13 @@ start), never measured around Playwright calls:
   soon as they are drawn (the inline recorder in the page's `<head>` keeps what is typed before
   app.js runs). So each run also makes two typing visits (a fresh profile, then the same one
   again), where real key presses are sent through the browser's input pipeline (CDP, as a
-  keyboard would) from the moment the navigation commits: "a key press kept" is the later of
-  the first key press that reached the score field and the end of the frame that first drew
-  that field (a user types where they can see; the first paint alone may show only the
-  header), and the visit checks that every key that reached it is still in the field once the
-  engine has scored the form (typing visits are apart from the scoring visits, whose
-  remembered score typing would change);
+  keyboard would) from the moment the navigation commits until the engine has scored, so that
+  every step of the start-up is typed through. "A key press kept" is the later of the first key
+  press that reached the score field and the end of the frame that first drew that field (a
+  user types where they can see; the first paint alone may show only the header), and the visit
+  checks that every key that reached the field is still in it once the draft is saved (typing
+  through a first visit's start-up once lost keys: the first draft's save wrote the form back).
+  Typing visits are apart from the scoring visits, whose remembered score typing would change;
 * score shown: when the first evaluation was written into the DOM (``data-first-evaluated-at``,
   stamped by results.js). On a repeat visit that is the draft's remembered evaluation
   (remembered.js) when the engine scored the same form before; the engine's own first answer
@@ -268,18 +269,19 @@ def visit(context: Any, base: str, counter: ByteCounter, *, wait_offline: bool) 
 
 
 def typing_visit(context: Any, base: str) -> dict[str, Any]:
-    """Press '7' from the moment the navigation commits until a press reaches the score field;
-    then a few more, and check once the engine has scored that every press is in the field."""
+    """Press '7' from the moment the navigation commits until the engine has scored the form
+    (through the whole start-up: drafts opening, the first draft saved, Python starting), then
+    check that every press that reached the score field is still in it."""
     page = settled_page(context)
     page.goto(base + "/fill.html", wait_until="commit")
     deadline = time.monotonic() + 60
-    while not page.evaluate("() => window.__jxKeys && window.__jxKeys.count"):
+    while not page.evaluate("() => !!(window.__jxKeys && window.__jxKeys.count"
+                            " && document.querySelector('#jixiao-form').dataset.engineEvaluatedAt)"):
         page.keyboard.press("7")
         if time.monotonic() > deadline:
-            raise TimeoutError("no key press reached the score field")
-    for _ in range(3):
-        page.keyboard.press("7")
-    poll(page, "() => document.querySelector('#jixiao-form').dataset.engineEvaluatedAt")
+            raise TimeoutError("the key presses did not reach the score field, or the engine never scored")
+    page.keyboard.press("7")
+    poll(page, "() => document.querySelector('#jixiao-form').dataset.draftState === 'saved'")
     out = page.evaluate("""(sel) => {
       const el = document.querySelector(sel);
       const paint = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');

@@ -336,3 +336,55 @@ def test_a_rescore_changes_only_what_the_findings_changed(site_server: str, page
     new = [msg_id for msg_id, mark in now["messages"] if mark == "third"]
     assert new and all(msg_id not in kept for msg_id in new)
     assert set(now["described"].split()) <= set(new)  # the score field points at its own messages
+
+
+# A computer slower than the typist: every answer of the engine reaches the page 80 ms late.
+SLOW_ENGINE = """(() => {
+  const Base = window.Worker;
+  window.Worker = class extends Base {
+    addEventListener(type, listener, ...rest) {
+      if (type !== "message") return super.addEventListener(type, listener, ...rest);
+      return super.addEventListener(type, (event) => {
+        if (event.data?.type === "result") setTimeout(() => listener(event), 80);
+        else listener(event);
+      }, ...rest);
+    }
+  };
+})();"""
+
+
+def test_the_score_follows_typing_faster_than_the_engine(site_server: str, page_logged: Any) -> None:
+    """Typing faster than the engine answers (a key held down, a slow computer): each answer is
+    shown as it comes, while the typing goes on, and the last one comes after the last key.
+    (Answers were once dropped whenever a newer request waited: the score and the findings
+    froze until the typing stopped.)"""
+    page = page_logged
+    page.add_init_script(SLOW_ENGINE)
+    open_form(page, site_server + "/fill.html")
+    wait_drafts(page)
+    wait_engine(page)
+    poll_until(page, "() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq || 0) >= 1")
+    reason = COST_CONTROL.rsplit(".", 1)[0] + ".deviation"
+    page.evaluate("""(sel) => {  // per evaluation shown: how many keys had reached the field
+      const root = document.querySelector('#jixiao-form'), el = document.querySelector(sel);
+      const log = window.__testShown = { inputs: 0, atShow: [] };
+      el.addEventListener('input', () => { log.inputs += 1; });
+      new MutationObserver(() => log.atShow.push(log.inputs))
+        .observe(root, { attributes: true, attributeFilter: ['data-evaluated-seq'] });
+    }""", field(reason))
+    # A key every 30 ms for 2.4 s (a held key repeats about that fast).
+    count = page.evaluate("""(sel) => new Promise((done) => {
+      const el = document.querySelector(sel);
+      let n = 0;
+      const timer = setInterval(() => {
+        el.value += "未"; n += 1;
+        el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertText', data: "未" }));
+        if (n === 80) { clearInterval(timer); done(n); }
+      }, 30);
+    })""", field(reason))
+    log = poll_until(page, "(n) => { const log = window.__testShown;"
+                           " return log.atShow[log.atShow.length - 1] === n && log; }", count,
+                     what="an evaluation after the last input")
+    assert log["inputs"] == count
+    assert len([n for n in log["atShow"] if 0 < n < count]) >= 10, log  # shown while the typing went on
+    assert page.locator(field(reason)).input_value() == "未" * count

@@ -232,9 +232,11 @@ try {
     await engine.evaluate(submission, "jinxian-2021");
     out.times.push(performance.now() - t);
   }
-  // latest wins: a burst resolves every call with the newest evaluation
+  // latest wins: a burst of 8 calls costs one evaluation (the worker waits a turn before it
+  // starts, so the burst has arrived), two at most (the first, had it started, and the newest)
   const burst = await Promise.all(Array.from({ length: 8 }, () => engine.evaluate(submission, "jinxian-2021")));
-  out.burstSame = burst.every((r) => r === burst[burst.length - 1]);
+  out.burstAnswers = new Set(burst).size;
+  out.burstRest = burst.slice(1).every((r) => r === burst[burst.length - 1]);
   try {
     await engine.evaluate("{不是 JSON", "jinxian-2021");
   } catch (e) {
@@ -283,7 +285,7 @@ def test_the_engine_scores_the_seed_in_chromium_and_offline(site_server: str, pa
     result = _wait(page_logged, "__smoke")
     assert result["support"] is None
     assert (result["total"], result["grade"]) == ("98", "优")
-    assert result["burstSame"]
+    assert result["burstAnswers"] in (1, 2) and result["burstRest"]
     assert result["badJson"].startswith("填报数据不是有效的 JSON")
     assert result["stages"][0] == "download" and result["stages"][-1] == "ready"
     assert result["offline"] == "offline-ready"

@@ -10,12 +10,14 @@
 //   const v = await engine.call("jixiao.browser_bundle", "fingerprint", [bytes], { packages: [...] });
 //   await engine.warm();                      // EXPORT_PACKAGES loaded and imported ahead of a click
 //
-// Latest wins: while one evaluation runs, newer calls replace older waiting ones, and all
-// waiting promises settle together with the outcome of the newest call: a superseded call
-// resolves with the *newest* evaluation (the same object for all of them), never a stale one,
-// and if the newest call fails they all reject with its error. An answer that arrives while
-// a newer call is still waiting is not shown to anyone. `engine.lastSeq` / `engine.lastMs`
-// tell which call the last answer was for and how long Python took.
+// Latest wins: while one evaluation runs, newer calls replace older waiting ones (the worker
+// runs only the newest). Each answer settles every call made up to the one it answers, so a
+// call resolves with the evaluation of its own submission or of a newer one, never an older
+// one; if that evaluation failed, they reject with its error. Answers are delivered even while
+// newer calls wait: typing faster than Python scores (a key held down, a slow computer) still
+// sees the score follow, one evaluation behind, instead of nothing until the typing stops.
+// `engine.lastSeq` / `engine.lastMs` tell which call the last answer was for and how long
+// Python took.
 
 // What signing, 核验 and 汇总 load into the worker's Python (openpyxl only when exporting: the
 // score never waits for it), by lock name: openpyxl (+ et_xmlfile), ecdsa (+ six), gmalg,
@@ -212,10 +214,8 @@ export class Engine {
     }
   }
 
-  // Settle every waiting call up to and including `seq`, unless a newer call is still waiting:
-  // then its answer (the worker always runs the newest request) settles them all.
+  // Settle every waiting call up to and including `seq` (the worker skipped the older ones).
   #settle(seq, how) {
-    if (this.#waiting.some((w) => w.seq > seq)) return;
     const done = this.#waiting.filter((w) => w.seq <= seq);
     this.#waiting = this.#waiting.filter((w) => w.seq > seq);
     done.forEach(how);
