@@ -30,6 +30,35 @@ def test_unreadable_values_become_findings_and_the_rest_is_scored() -> None:
     assert ev["total"] == "96"  # the unreadable 2 points are not counted
 
 
+def test_a_number_too_long_for_any_form_is_named_at_its_field() -> None:
+    """A key held down in a 得分 box (29 sevens) once stopped scoring with decimal.InvalidOperation;
+    now it is that field's finding, as a word would be, and the rest is scored."""
+    doc = load_example("jinxian-2021").model_dump(mode="json")
+    doc["indicators"][0]["groups"][0]["items"][0]["score"] = "7" * 29
+    doc["funds"]["fiscal"]["budget"] = "0." + "0" * 15 + "1"
+    doc["report"]["figures"]["executed"] = "999999999999999.996"  # 1000000000000000.00 once rounded
+    ev = json.loads(evaluate_json(json.dumps(doc, ensure_ascii=False)))
+    invalid = {f["path"]: f["message"].rsplit("：", 1)[1] for f in ev["findings"] if f["code"] == "INVALID_VALUE"}
+    assert invalid == {
+        "indicators.0.groups.0.items.0.score": "数值过大（整数部分超过 15 位），请核对",
+        "funds.fiscal.budget": "小数位数过多（超过 15 位），请核对",
+        "report.figures.executed": "数值过大（整数部分超过 15 位），请核对",
+    }
+    assert ev["total"] == "96"
+
+
+def test_the_largest_and_finest_entries_are_scored() -> None:
+    """15 digits either side of the point are taken; a rate over a budget of 0.000000000000001
+    is a 32-digit number, rounded half up, never an error (nor written with an exponent)."""
+    doc = load_example("jinxian-2021").model_dump(mode="json")
+    doc["funds"]["fiscal"].update(budget="0." + "0" * 14 + "1", executed="999999999999999")
+    doc["indicators"][0]["groups"][0]["items"][0]["score"] = "0." + "0" * 14 + "1"
+    ev = json.loads(evaluate_json(json.dumps(doc)))
+    assert not [f for f in ev["findings"] if f["code"] == "INVALID_VALUE"]
+    assert ev["funds"]["fiscal"]["rate"] == "99999999999999900000000000000000.00"
+    assert ev["total"] == "96.000000000000001"
+
+
 def test_unknown_framework_falls_back_to_the_page_default() -> None:
     doc = load_example("jinxian-2021").model_dump(mode="json")
     doc["framework_id"] = "no-such"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jixiao import Submission, evaluate, load_framework
+from jixiao.model.evaluation import Evaluation
 from jixiao.model.framework import Rule
+from jixiao.model.numbers import MAX_FRACTION_DIGITS, MAX_WHOLE_DIGITS
 from jixiao.model.submission import Group, Indicator, Level1
 from jixiao.rules.scoring import suggest
 from jixiao.samples import random_submission
@@ -111,3 +115,52 @@ def test_evaluation_survives_a_json_round_trip(sub: Submission) -> None:
     again = Submission.model_validate_json(sub.model_dump_json())
     assert again == sub
     assert evaluate(again, fw).model_dump_json() == evaluate(sub, fw).model_dump_json()
+
+
+# --- numbers at the edge of what a unit may enter ------------------------------------------------
+
+WHOLE = 10 ** MAX_WHOLE_DIGITS - 1  # 999999999999999
+edge_numbers = st.one_of(
+    st.sampled_from(["0", "-0", str(WHOLE), f"-{WHOLE}", f"{WHOLE}.{'9' * MAX_FRACTION_DIGITS}",
+                     f"0.{'0' * (MAX_FRACTION_DIGITS - 1)}1", f"-0.{'0' * (MAX_FRACTION_DIGITS - 1)}1",
+                     f"{WHOLE}.994", "0.005"]),
+    st.decimals(min_value=-WHOLE, max_value=WHOLE, places=MAX_FRACTION_DIGITS, allow_nan=False,
+                allow_infinity=False).map(lambda d: format(d, "f")),
+)
+
+# Amounts are written with two decimals: rounded, they must still have 15 digits at most.
+edge_amounts = edge_numbers.filter(lambda text: abs(Decimal(text)) < Decimal(WHOLE) + Decimal("0.995"))
+
+
+@st.composite
+def edge_documents(draw: st.DrawFn) -> dict[str, Any]:
+    """A submission whose entered numbers are the largest, smallest and finest a form takes."""
+    doc: dict[str, Any] = random_submission(draw(st.integers(0, 1000)), load_framework("jinxian-2021")) \
+        .model_dump(mode="json")
+    for row in doc["funds"].values():
+        row.update(budget=draw(edge_amounts), executed=draw(edge_amounts), rate=draw(edge_numbers))
+    doc["report"]["figures"].update(budget=draw(edge_amounts), executed=draw(edge_amounts),
+                                    rate=draw(edge_numbers))
+    for level in doc["indicators"]:
+        level["weight"] = draw(edge_numbers)
+        for item in level["groups"][0]["items"]:
+            item.update(max_score=draw(edge_numbers), score=draw(edge_numbers))
+    doc["total"] = draw(edge_numbers)
+    return doc
+
+
+@settings(max_examples=120, deadline=None)
+@given(doc=edge_documents())
+def test_any_number_a_form_takes_is_scored_and_survives_signing(doc: dict[str, Any]) -> None:
+    """Every number within the entry bounds is scored without an error (a 29-digit score once
+    raised decimal.InvalidOperation in the browser), and the submission and its evaluation
+    read back from their canonical text as themselves, by the strict and the fast reader."""
+    sub = Submission.model_validate(doc)
+    ev = evaluate(sub, load_framework(sub.framework_id))
+    text = sub.model_dump_canonical()
+    assert Submission.model_validate(json.loads(text)).model_dump_canonical() == text
+    fast = Submission.model_from_canonical(json.loads(text))
+    assert fast is not None and fast.model_dump_canonical() == text
+    signed = ev.model_dump_canonical()
+    assert Evaluation.model_validate(json.loads(signed)).model_dump_canonical() == signed
+    assert "E" not in "".join(r["score"] or "" for r in json.loads(signed)["indicators"])  # never 1E-15

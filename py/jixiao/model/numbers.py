@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Annotated
 
 from .base import Custom
@@ -22,7 +22,20 @@ ZERO = Decimal(0)
 
 def round2(value: Decimal) -> Decimal:
     """Round half up to two decimals, the precision of every printed amount."""
-    return value.quantize(CENT, ROUND_HALF_UP)  # positional: a keyword is parsed at each call
+    try:
+        return value.quantize(CENT, ROUND_HALF_UP)  # positional: a keyword is parsed at each call
+    except InvalidOperation:
+        return _wide_quantize(value, CENT, ROUND_HALF_UP)
+
+
+def _wide_quantize(value: Decimal, step: Decimal, rounding: str | None = None) -> Decimal:
+    """`quantize` where the result has more digits than the context's 28: a ratio of bounded
+    entries can be that large (a rate over a budget of 0.000001), and is kept, not refused."""
+    if not value.is_finite():
+        raise InvalidOperation(value)
+    with localcontext() as wide:
+        wide.prec = max(wide.prec, value.adjusted() - step.adjusted() + 3)
+        return value.quantize(step, rounding)
 
 
 def plain(value: Decimal) -> str:
@@ -53,7 +66,8 @@ def fixed2(value: Decimal) -> str:
 def _plain(value: Decimal) -> str:
     if value == value.to_integral_value():
         return str(value.quantize(Decimal(1)))
-    return format(value.normalize(), "f")
+    # Not `normalize()`: it rounds to the context's 28 digits, and an entry may hold 30.
+    return format(value, "f").rstrip("0")
 
 
 def _fixed2(value: Decimal) -> str:
@@ -91,7 +105,10 @@ def matches_as_written(declared: Decimal, computed: Decimal) -> bool:
     """Compare at the precision the unit wrote (0–2 places): a declared 100% matches 99.996%."""
     exponent = declared.as_tuple().exponent
     step = _STEPS[max(0, min(2, -exponent)) if isinstance(exponent, int) else 0]
-    return computed.quantize(step, ROUND_HALF_UP) == declared.quantize(step)
+    try:
+        return computed.quantize(step, ROUND_HALF_UP) == declared.quantize(step)
+    except InvalidOperation:
+        return _wide_quantize(computed, step, ROUND_HALF_UP) == _wide_quantize(declared, step)
 
 
 _STEPS = tuple(Decimal(1).scaleb(-places) for places in range(3))  # 1, 0.1, 0.01
@@ -183,3 +200,50 @@ Dec = Annotated[Decimal | None, Custom(parse_decimal, _serialize, _SCHEMA, PLAIN
 
 # Money and rates as printed in the tables: always two decimals ("5479.62", "100.00").
 Fixed2 = Annotated[Decimal | None, Custom(parse_decimal, _serialize_fixed, _SCHEMA, FIXED2_TEXT, Decimal, 30)]
+
+
+# --- what a unit enters ------------------------------------------------------------------------
+
+# The largest entry: 15 digits before the point (10^15 万元 is some ten thousand times a
+# country's budget) and 15 after it (a float's artefacts pasted from a spreadsheet,
+# 5479.6200000000001, still fit). Beyond that a number is a slip of the keyboard, and Decimal's
+# 28 digits would no longer hold the sums and rates `evaluate` takes of it.
+MAX_WHOLE_DIGITS = 15
+MAX_FRACTION_DIGITS = 15
+
+
+def parse_entry(raw: object) -> Decimal | None:
+    """`parse_decimal`, refusing what no form means (ValueError with a Chinese message)."""
+    value = parse_decimal(raw)
+    if value is None:
+        return None
+    if value.adjusted() >= MAX_WHOLE_DIGITS:
+        raise ValueError(_TOO_LARGE)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_FRACTION_DIGITS:
+        raise ValueError(f"小数位数过多（超过 {MAX_FRACTION_DIGITS} 位），请核对")
+    return value
+
+
+def parse_entry_fixed2(raw: object) -> Decimal | None:
+    """`parse_entry` for an amount written with two decimals: rounded, it must still fit
+    (999999999999999.996 would be written 1000000000000000.00, which is refused when read)."""
+    value = parse_entry(raw)
+    if value is not None and abs(value) >= _FIXED2_LIMIT:
+        raise ValueError(_TOO_LARGE)
+    return value
+
+
+_TOO_LARGE = f"数值过大（整数部分超过 {MAX_WHOLE_DIGITS} 位），请核对"
+_FIXED2_LIMIT = Decimal(10) ** MAX_WHOLE_DIGITS - Decimal("0.005")
+
+
+# The canonical texts within those bounds (the canonical reader takes them without `parse_entry`).
+ENTRY_TEXT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{0,14}[1-9])?")
+ENTRY_FIXED2_TEXT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})\.[0-9]{2}")
+_ENTRY_SCHEMA = {"type": ["string", "null"], "pattern": r"^-?\d{1,15}(\.\d{1,15})?$"}
+
+# Numbers a unit enters in its table and report: as `Dec` and `Fixed2`, within the bounds above.
+EntryDec = Annotated[Decimal | None, Custom(parse_entry, _serialize, _ENTRY_SCHEMA, ENTRY_TEXT, Decimal, 32)]
+EntryFixed2 = Annotated[Decimal | None, Custom(parse_entry_fixed2, _serialize_fixed, _ENTRY_SCHEMA, ENTRY_FIXED2_TEXT,
+                                               Decimal, 19)]
