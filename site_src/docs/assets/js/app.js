@@ -139,11 +139,13 @@ async function main(root) {
   // outpaces the engine, each answer it gives is shown as it comes (see engine.js).
   let requests = 0;
   let shown = { request: 0, result: null };
+  let era = 0; // a draft opened replaces the whole form: answers about the one before are dropped
   // Requests made while Python still boots wait in the worker, which answers the newest one as
   // soon as it can: the first score does not wait for a "ready" message and a reply.
   const evaluate = async () => {
     if (!engine || root.dataset.engineState === "failed") return;
     const mine = ++requests;
+    const mineEra = era;
     const sub = readSubmission(root);
     if (!Number.isInteger(sub.year)) {
       notify("evaluate", "请先在“基本信息”中填写年度（四位数字），才能自动检查。", { kind: "warning" });
@@ -151,7 +153,7 @@ async function main(root) {
     }
     try {
       const result = await engine.evaluate(sub, config.framework.id);
-      if (mine < shown.request || !result) return;
+      if (mine < shown.request || mineEra !== era || !result) return;
       const fresh = result !== shown.result; // one answer settles every request it covers
       shown = { request: mine, result };
       if (fresh) {
@@ -242,6 +244,7 @@ async function main(root) {
   });
 
   const onLoaded = (sub) => {
+    era += 1;
     const other = sub?.framework_id && sub.framework_id !== config.framework.id;
     notify("framework", other
       ? `此草稿按指标体系“${sub.framework_id}”填报，与本页的“${config.framework.name}”不同；检查按草稿自己的指标体系进行。`
