@@ -139,7 +139,7 @@ async function main(root) {
   // outpaces the engine, each answer it gives is shown as it comes (see engine.js).
   let requests = 0;
   let shown = { request: 0, result: null };
-  let era = 0; // a draft opened replaces the whole form: answers about the one before are dropped
+  let era = 0; // a draft opened or a row added or removed: answers about the form before are dropped
   // Requests made while Python still boots wait in the worker, which answers the newest one as
   // soon as it can: the first score does not wait for a "ready" message and a reply.
   const evaluate = async () => {
@@ -240,7 +240,9 @@ async function main(root) {
     const done = button.dataset.action === "add-item"
       ? addItem(root, button.dataset.groupPath)
       : button.dataset.action === "remove-item" ? removeItem(root, button.dataset.itemPath) : null;
-    if (done) changed();
+    if (!done) return;
+    era += 1; // the rows moved: an answer about the rows before would point at the wrong ones
+    changed();
   });
 
   const onLoaded = (sub) => {
