@@ -419,3 +419,31 @@ def test_an_answer_about_the_draft_left_is_not_shown_on_the_next(
     assert [blank, blank_total] in shown, shown
     assert [blank, "97"] not in shown, shown
     assert page.locator("[data-testid=total-score]").inner_text().strip() == blank_total
+
+
+def test_a_typist_who_never_pauses_is_saved_while_typing(site_server: str, page_logged: Any) -> None:
+    """Keys 100 ms apart for 4.5 s, never the 300 ms pause the autosave waits for: the draft is
+    still saved every 2 s at most (it was saved only once the typing stopped, so a crash or a
+    closed laptop lost the whole stretch)."""
+    page = page_logged
+    open_form(page, site_server + "/fill.html")
+    wait_drafts(page)
+    wait_saved(page)
+    reason = COST_CONTROL.rsplit(".", 1)[0] + ".deviation"
+    saves = page.evaluate("""(sel) => new Promise((done) => {  // keys typed at each save
+      const root = document.querySelector('#jixiao-form'), el = document.querySelector(sel);
+      let n = 0;
+      const saves = [];
+      new MutationObserver(() => { if (root.dataset.draftState === 'saved') saves.push(n); })
+        .observe(root, { attributes: true, attributeFilter: ['data-draft-state'] });
+      const timer = setInterval(() => {
+        el.value += "因"; n += 1;
+        el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertText', data: "因" }));
+        if (n === 45) { clearInterval(timer); done(saves); }
+      }, 100);
+    })""", field(reason))
+    assert any(0 < n < 45 for n in saves), saves
+    wait_saved(page)
+    page.reload()
+    wait_drafts(page)
+    assert page.locator(field(reason)).input_value() == "因" * 45

@@ -263,9 +263,11 @@ export function downloadSubmission(sub) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-/** Run `save` at most every `delay` ms while changes keep coming; `flush` saves now. */
-export function createAutosaver(save, delay = 300) {
+/** Run `save` `delay` ms after the last change, and at least every `maxWait` ms while changes
+ *  keep coming (a pure debounce never saved a typist who never paused); `flush` saves now. */
+export function createAutosaver(save, delay = 300, maxWait = 2000) {
   let timer = null;
+  let since = 0; // when the first change not yet saved came
   let running = Promise.resolve();
   const run = () => {
     timer = null;
@@ -274,8 +276,10 @@ export function createAutosaver(save, delay = 300) {
   };
   return {
     schedule() {
+      const now = Date.now();
       if (timer) clearTimeout(timer);
-      timer = setTimeout(run, delay);
+      else since = now;
+      timer = setTimeout(run, Math.max(0, Math.min(delay, since + maxWait - now)));
     },
     flush() {
       if (!timer) return running;
