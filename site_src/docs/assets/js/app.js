@@ -256,7 +256,7 @@ async function main(root) {
   };
   const drafting = initDrafts(root, { onLoaded, notify, typedEarly: () => [...typed] }).then((d) => {
     drafts = d;
-    if (editedEarly) d.changed(); // the draft was read from the form before the last of those edits, maybe
+    if (editedEarly) d.changed(); // the drafts may have read the form before the last of those edits
   }, (err) => {
     root.dataset.draftState = "unavailable";
     notify("drafts", `草稿功能无法启动（${err?.message || err}）。请用“导出草稿”保存填写内容。`, { kind: "warning" });
