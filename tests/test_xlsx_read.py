@@ -309,6 +309,21 @@ def test_word_in_fund_cell_names_row_and_column() -> None:
     assert "财政拨款" in message and "全年预算数" in message and "待定" in message
 
 
+def test_a_number_beyond_the_entry_bounds_names_its_row_and_column() -> None:
+    """The form takes 15 digits either side of the point; beyond that the message names the row
+    and column, as for a word (the model's own message said “max_score”)."""
+    rows = table_rows()
+    rows[2][6] = "7" * 20
+    message = error_of(workbook_bytes(rows=rows))
+    assert "预算完成率（2分）" in message and "“分值”" in message and "数值过大" in message
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes()))
+    book["附件6 自评表"]["C7"] = "0." + "0" * 15 + "1"
+    out = io.BytesIO()
+    book.save(out)
+    message = error_of(out.getvalue())
+    assert "财政拨款" in message and "全年预算数" in message and "小数位数过多" in message
+
+
 def test_framework_id_unknown_or_unmatched() -> None:
     message = error_of(workbook_bytes(), "nowhere-1999")
     assert "nowhere-1999" in message and "jinxian-2021" in message

@@ -28,7 +28,7 @@ from ..model import submission as m
 from ..model.base import ValidationError
 from ..model.fields import describe_validation_error
 from ..model.framework import Framework
-from ..model.numbers import HUNDRED, parse_decimal, plain
+from ..model.numbers import HUNDRED, parse_decimal, parse_entry, plain
 from .errors import InputError
 
 MAX_UNCOMPRESSED = 50 * 1024 * 1024  # openpyxl keeps every cell in memory: refuse zip bombs
@@ -122,6 +122,16 @@ def _number(value: Any, fmt: str, what: str) -> Decimal | None:
         return parse_decimal(re.sub(r"\s+", "", value) if isinstance(value, str) else value)
     except ValueError:
         raise InputError(f"{what}不是数字：“{' '.join(str(value).split())[:40]}”") from None
+
+
+def _entry(value: Any, fmt: str, what: str) -> Decimal | None:
+    """`_number` for a cell the form's model takes (分值, 得分, amounts, rates): beyond the entry
+    bounds it is refused here, where the row and column can still be named."""
+    number = _number(value, fmt, what)
+    try:
+        return parse_entry(number)
+    except ValueError as exc:
+        raise InputError(f"{what}：{exc}") from None
 
 
 def _count(text: str, what: str) -> int | None:
@@ -236,13 +246,13 @@ def _read_table(sheet: Sheet, head: int, spans: dict[str, Span]
         if any(w in _TOTAL_WORDS for w in words):
             others = [t for c in sheet.own(row) if not spans["max"][0] <= c <= spans["max"][1]
                       and re.fullmatch(r"[\d.]+分?", t := fold(sheet.text((row, c))))]
-            total = (_number(*got["score"], "“总分”行的“得分”") if got["score"][0] is not None
-                     else _number(others[-1], "", "“总分”") if others else None)
+            total = (_entry(*got["score"], "“总分”行的“得分”") if got["score"][0] is not None
+                     else _entry(others[-1], "", "“总分”") if others else None)
             break  # 总分: the 得分 column, else the last number outside the 分值 column
         text = {k: _text(*v) for k, v in got.items()}
         item = text["name"] or (last.name if last else "") or text["l2"] or text["l1"]
         where = {"weight": text["l1"] or levels[-1].name, "max": item, "score": item}
-        num = {k: _number(*got[k], f"第{row}行“{where[k]}”的“{c}”") for k, c in _NUMERIC.items()}
+        num = {k: _entry(*got[k], f"第{row}行“{where[k]}”的“{c}”") for k, c in _NUMERIC.items()}
         if text["l1"] and fold(text["l1"]) != fold(levels[-1].name):
             levels.append(m.Level1(name=text["l1"]))
             group = last = None
@@ -317,7 +327,7 @@ def _funds(scopes: list[tuple[Sheet, float]]) -> m.Funds:
             key = next((k for k, word in _FUND_KEYS.items() if word in label), None)
             if key is not None and key not in rows:
                 rows[key] = m.FundRow(**{  # the header row's own cells are the header words
-                    f: _number(*sheet.in_span(r, s), f"“{_FUND_KEYS[key]}”的“{_FUND_HEAD[f][0]}”")
+                    f: _entry(*sheet.in_span(r, s), f"“{_FUND_KEYS[key]}”的“{_FUND_HEAD[f][0]}”")
                     for f, s in spans.items() if r != head})
         return m.Funds(**rows)
     return m.Funds()
@@ -354,7 +364,7 @@ def _report(sheets: list[Sheet], fw: Framework) -> m.Report:
             elif current is not None:
                 lines.append(" ".join(sheet.text((row, c)) for c, _ in keys))
     figures: dict[str, Any] = {  # a percent-formatted 1 already reads "100%"
-        k: v if k == "grade" else _number(v, "", f"自评报告的“{k}”")
+        k: v if k == "grade" else _entry(v, "", f"自评报告的“{k}”")
         if k in ("budget", "executed", "rate") else _count(v, f"自评报告的“{k}”")
         for k, v in _labels(sheets, {k: (label,) for label, k in _FIGURES.items()}).items()}
     staffing = {k: figures.pop(k) for k in list(figures) if k in m.Staffing.model_fields}
