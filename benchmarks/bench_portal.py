@@ -268,6 +268,23 @@ def visit(context: Any, base: str, counter: ByteCounter, *, wait_offline: bool) 
     return out
 
 
+# What KEYS recorded, read back once the typing is over (a function of the field's selector).
+KEYS_READ_BACK = """(sel) => {
+  const el = document.querySelector(sel);
+  const paint = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
+  return { first: window.__jxKeys.first, count: window.__jxKeys.count, value: el.value,
+           drawn: window.__jxKeys.drawn, paint: paint ? paint.startTime : null };
+}"""
+
+
+def keys_outcome(out: dict[str, Any]) -> dict[str, Any]:
+    """`kept`: every press that reached the field is in it; `accepted`: the later of the first
+    press in the field, the end of the frame that drew it, and the first contentful paint."""
+    out["kept"] = out["value"].count("7") >= out["count"]
+    out["accepted"] = max(out["first"], out["drawn"], out["paint"] or 0)
+    return out
+
+
 def typing_visit(context: Any, base: str) -> dict[str, Any]:
     """Press '7' from the moment the navigation commits until the engine has scored the form
     (through the whole start-up: drafts opening, the first draft saved, Python starting), then
@@ -282,16 +299,9 @@ def typing_visit(context: Any, base: str) -> dict[str, Any]:
             raise TimeoutError("the key presses did not reach the score field, or the engine never scored")
     page.keyboard.press("7")
     poll(page, "() => document.querySelector('#jixiao-form').dataset.draftState === 'saved'")
-    out = page.evaluate("""(sel) => {
-      const el = document.querySelector(sel);
-      const paint = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
-      return { first: window.__jxKeys.first, count: window.__jxKeys.count, value: el.value,
-               drawn: window.__jxKeys.drawn, paint: paint ? paint.startTime : null };
-    }""", FIELD)
+    out = page.evaluate(KEYS_READ_BACK, FIELD)
     page.close()
-    out["kept"] = out["value"].count("7") >= out["count"]
-    out["accepted"] = max(out["first"], out["drawn"], out["paint"] or 0)
-    return out
+    return keys_outcome(out)
 
 
 def rescore(page: Any, edits: int) -> list[float]:

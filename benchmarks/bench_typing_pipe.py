@@ -33,12 +33,7 @@ from typing import Any
 
 import bench_portal as bp
 
-READ_BACK = """JSON.stringify((() => {
-  const el = document.querySelector(__FIELD__);
-  const paint = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
-  return { first: window.__jxKeys.first, count: window.__jxKeys.count, value: el.value,
-           drawn: window.__jxKeys.drawn, paint: paint ? paint.startTime : null };
-})())""".replace("__FIELD__", json.dumps(bp.FIELD))
+READ_BACK = f"JSON.stringify(({bp.KEYS_READ_BACK})({json.dumps(bp.FIELD)}))"
 
 
 class Pipe:
@@ -115,9 +110,7 @@ def pipe_visit(base: str, profile: Path) -> dict[str, Any]:
         out: dict[str, Any] = json.loads(answer["result"]["value"])
     finally:
         browser.close()
-    out["kept"] = out["value"].count("7") >= out["count"]
-    out["accepted"] = max(out["first"], out["drawn"], out["paint"] or 0)
-    return out
+    return bp.keys_outcome(out)
 
 
 def playwright_visit(pw: Any, base: str, profile: Path) -> dict[str, Any]:
