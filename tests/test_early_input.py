@@ -82,6 +82,19 @@ def values(page: Any, *paths: str) -> list[str]:
     return [page.locator(field(p)).input_value() for p in paths]
 
 
+def assert_first_draft_holds(page: Any, unit_name: str, score: str) -> None:
+    """The first draft keeps what was typed: in the form, in the table's head (which repeats the
+    unit name), scored, saved, and there again after a reload."""
+    draft = wait_drafts(page)
+    wait_saved(page)
+    assert values(page, "unit_name", BUDGET_RATE) == [unit_name, score]
+    assert page.locator(f'{FORM} [data-show="unit_name"]').inner_text() == unit_name
+    wait_scored_with(page, LEVEL_SUM, score)
+    page.reload()
+    assert wait_drafts(page) == draft
+    assert values(page, "unit_name", BUDGET_RATE) == [unit_name, score]
+
+
 def test_typing_before_the_scripts_survives_the_draft_restore(site_server: str, page: Any) -> None:
     url = site_server + "/fill.html"
     # A draft from an earlier visit.
@@ -120,15 +133,7 @@ def test_typing_before_the_scripts_on_a_first_visit_becomes_the_draft(site_serve
     type_into(page, BUDGET_RATE, "2")
     release(page, held)
 
-    draft = wait_drafts(page)
-    wait_saved(page)
-    assert values(page, "unit_name", BUDGET_RATE) == ["乙单位", "2"]
-    # The table's head repeats the unit name typed before app.js could mirror it.
-    assert page.locator(f'{FORM} [data-show="unit_name"]').inner_text() == "乙单位"
-    wait_scored_with(page, LEVEL_SUM, "2")
-    page.reload()
-    assert wait_drafts(page) == draft
-    assert values(page, "unit_name", BUDGET_RATE) == ["乙单位", "2"]
+    assert_first_draft_holds(page, "乙单位", "2")
 
 
 # The first draft's save is held: its request's success handler waits for `__testOpenGate()`.
@@ -163,14 +168,7 @@ def test_typing_while_the_first_draft_is_saved_is_kept(site_server: str, page: A
     assert not page.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId")
     page.evaluate("() => window.__testOpenGate()")
 
-    draft = wait_drafts(page)
-    wait_saved(page)
-    assert values(page, "unit_name", BUDGET_RATE) == ["丙单位", "2"]
-    assert page.locator(f'{FORM} [data-show="unit_name"]').inner_text() == "丙单位"
-    wait_scored_with(page, LEVEL_SUM, "2")
-    page.reload()
-    assert wait_drafts(page) == draft
-    assert values(page, "unit_name", BUDGET_RATE) == ["丙单位", "2"]
+    assert_first_draft_holds(page, "丙单位", "2")
 
 
 def test_the_theme_starts_after_the_form_is_ready(site_server: str, page: Any) -> None:

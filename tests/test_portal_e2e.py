@@ -39,8 +39,26 @@ BUDGET_RATE = "indicators.0.groups.1.items.0.score"  # 预算完成率（2分）
 COST_CONTROL = "indicators.0.groups.1.items.1.score"  # 三公经费控制率（2分）, seed score 2
 
 
+REASON = "indicators.0.groups.1.items.1.deviation"  # 三公经费控制率's 偏差及原因分析
+
+
 def field(path: str) -> str:
     return f'{FORM} [data-path="{path}"]'
+
+
+def type_steadily(page: Any, path: str, char: str, count: int, *, every_ms: int) -> int:
+    """Type `char` into the field at `path` `count` times, one input event every `every_ms`,
+    from the page's own timer (steadier than key presses sent one by one); returns `count`."""
+    typed: int = page.evaluate("""([sel, char, count, every]) => new Promise((done) => {
+      const el = document.querySelector(sel);
+      let n = 0;
+      const timer = setInterval(() => {
+        el.value += char; n += 1;
+        el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertText', data: char }));
+        if (n === count) { clearInterval(timer); done(n); }
+      }, every);
+    })""", [field(path), char, count, every_ms])
+    return typed
 
 
 def import_seed(page: Any, tmp_path: Path) -> dict[str, Any]:
@@ -365,30 +383,20 @@ def test_the_score_follows_typing_faster_than_the_engine(site_server: str, page_
     wait_drafts(page)
     wait_engine(page)
     poll_until(page, "() => Number(document.querySelector('#jixiao-form').dataset.evaluatedSeq || 0) >= 1")
-    reason = COST_CONTROL.rsplit(".", 1)[0] + ".deviation"
     page.evaluate("""(sel) => {  // per evaluation shown: how many keys had reached the field
       const root = document.querySelector('#jixiao-form'), el = document.querySelector(sel);
       const log = window.__testShown = { inputs: 0, atShow: [] };
       el.addEventListener('input', () => { log.inputs += 1; });
       new MutationObserver(() => log.atShow.push(log.inputs))
         .observe(root, { attributes: true, attributeFilter: ['data-evaluated-seq'] });
-    }""", field(reason))
-    # A key every 30 ms for 2.4 s (a held key repeats about that fast).
-    count = page.evaluate("""(sel) => new Promise((done) => {
-      const el = document.querySelector(sel);
-      let n = 0;
-      const timer = setInterval(() => {
-        el.value += "未"; n += 1;
-        el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertText', data: "未" }));
-        if (n === 80) { clearInterval(timer); done(n); }
-      }, 30);
-    })""", field(reason))
+    }""", field(REASON))
+    count = type_steadily(page, REASON, "未", 80, every_ms=30)  # a held key repeats about that fast
     log = poll_until(page, "(n) => { const log = window.__testShown;"
                            " return log.atShow[log.atShow.length - 1] === n && log; }", count,
                      what="an evaluation after the last input")
     assert log["inputs"] == count
     assert len([n for n in log["atShow"] if 0 < n < count]) >= 10, log  # shown while the typing went on
-    assert page.locator(field(reason)).input_value() == "未" * count
+    assert page.locator(field(REASON)).input_value() == "未" * count
 
 
 def test_an_answer_about_the_draft_left_is_not_shown_on_the_next(
@@ -429,21 +437,17 @@ def test_a_typist_who_never_pauses_is_saved_while_typing(site_server: str, page_
     open_form(page, site_server + "/fill.html")
     wait_drafts(page)
     wait_saved(page)
-    reason = COST_CONTROL.rsplit(".", 1)[0] + ".deviation"
-    saves = page.evaluate("""(sel) => new Promise((done) => {  // keys typed at each save
+    page.evaluate("""(sel) => {  // keys that had reached the field at each save
       const root = document.querySelector('#jixiao-form'), el = document.querySelector(sel);
-      let n = 0;
-      const saves = [];
-      new MutationObserver(() => { if (root.dataset.draftState === 'saved') saves.push(n); })
+      const log = window.__testSaves = { inputs: 0, atSave: [] };
+      el.addEventListener('input', () => { log.inputs += 1; });
+      new MutationObserver(() => { if (root.dataset.draftState === 'saved') log.atSave.push(log.inputs); })
         .observe(root, { attributes: true, attributeFilter: ['data-draft-state'] });
-      const timer = setInterval(() => {
-        el.value += "因"; n += 1;
-        el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertText', data: "因" }));
-        if (n === 45) { clearInterval(timer); done(saves); }
-      }, 100);
-    })""", field(reason))
+    }""", field(REASON))
+    type_steadily(page, REASON, "因", 45, every_ms=100)
+    saves = page.evaluate("() => window.__testSaves.atSave")
     assert any(0 < n < 45 for n in saves), saves
     wait_saved(page)
     page.reload()
     wait_drafts(page)
-    assert page.locator(field(reason)).input_value() == "因" * 45
+    assert page.locator(field(REASON)).input_value() == "因" * 45
