@@ -14,8 +14,8 @@ start-up zip at the same paths, since Python keeps their directories in memory (
 the start-up zip there as it restores, and the standard library after the first score, with an
 empty zip in its place until then). It is shipped gzip-compressed (31 MB of memory, 5 MB of
 file, whatever the web server compresses) and inflated by the browser (DecompressionStream):
-5 MB more on a first visit. Pyodide checks the
-runtime's build id when restoring; the worker falls back to booting as before if anything fails.
+5 MB more on a first visit. Pyodide checks the runtime's build id when restoring; the worker
+falls back to booting as before if anything fails.
 
 It holds no secret: the clock and entropy are fixed while it is made (so builds stay
 byte-identical), which makes every in-memory random state the same for every visitor. Nothing
