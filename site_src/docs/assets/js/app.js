@@ -117,6 +117,13 @@ async function startOffline(root, notify, beforeReload, after) {
         action: { label: "新版本已就绪，点击重新加载", run: async () => { await beforeReload(); apply(); } },
       });
     },
+    onReplaced(reload) {
+      notify("update", "");
+      notify("replaced", "本站已在另一个标签页中更新为新版本，本页仍是旧版本：请重新加载本页后再继续（已填写的内容会先保存）。", {
+        kind: "warning",
+        action: { label: "重新加载", run: async () => { await beforeReload(); reload(); } },
+      });
+    },
   }).catch(() => "unsupported");
   root.dataset.offline = result;
   const badge = root.querySelector("#jx-offline-status");

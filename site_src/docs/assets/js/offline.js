@@ -3,6 +3,7 @@
 //   import { registerServiceWorker } from "./offline.js";
 //   const status = await registerServiceWorker({
 //     onUpdateReady: (apply) => showBanner("有新版本", { onClick: apply }),  // apply() reloads once
+//     onReplaced: (reload) => showBanner("另一个标签页已更新", { onClick: reload }),
 //     after: engine.ready,   // optional: register only once the engine is up (saves bandwidth)
 //   });
 //   // status: "offline-ready" (every file is cached), "insecure" (plain-HTTP intranet: no
@@ -35,10 +36,28 @@ function waitForInstall(worker) {
   });
 }
 
-export async function registerServiceWorker({ onUpdateReady = null, after = null } = {}) {
+export async function registerServiceWorker({ onUpdateReady = null, onReplaced = null, after = null } = {}) {
   if (location.protocol === "file:") return "unsupported";
   if (!window.isSecureContext) return "insecure";
   if (!("serviceWorker" in navigator)) return "unsupported";
+
+  // A new version takes over every open page of the site at once, whichever tab asked for it,
+  // and the old version's cache goes. This page then still runs the old version's scripts, but
+  // anything it loads from now on is the new version's: it must reload before it goes on.
+  // The tab that asked reloads by itself; any other is told (`onReplaced`), so the unit can
+  // save first. A first visit's take-over (no controller before it) changes no files.
+  const wasControlled = Boolean(navigator.serviceWorker.controller);
+  let asked = false;
+  let reloading = false;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (asked) {
+      if (!reloading) location.reload();
+      reloading = true;
+    } else if (wasControlled && onReplaced) {
+      onReplaced(() => location.reload());
+    }
+  });
+
   if (after) {
     try {
       await after;
@@ -57,13 +76,8 @@ export async function registerServiceWorker({ onUpdateReady = null, after = null
     return "failed";
   }
 
-  let reloading = false;
   const apply = (worker) => () => {
-    navigator.serviceWorker.addEventListener("controllerchange", () => {
-      if (reloading) return;
-      reloading = true;
-      location.reload();
-    });
+    asked = true;
     worker.postMessage({ type: "skipWaiting" });
   };
   const offer = (worker) => {

@@ -1,0 +1,129 @@
+"""A new version deployed under open pages: offered, never mixed with the old one, nothing lost.
+
+The built site is copied to a folder the test server serves from disk; "deploying" a new
+version edits a page there and rewrites ``version.json`` and ``sw.js`` as the build does. A
+unit had the 填报 page open in two tabs and typed in one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from browser_fixtures import (
+    load_build_module,
+    open_form,
+    poll_until,
+    requests_outside,
+    serving,
+    type_into,
+    wait_drafts,
+    wait_saved,
+)
+
+pytestmark = pytest.mark.browser
+
+UNIT = "unit_name"
+MARK_OLD = "第一版说明"
+MARK_NEW = "第二版说明"
+GUIDE = "guide.html"
+OFFLINE_READY = "() => document.querySelector('#jixiao-form')?.dataset.offline === 'offline-ready'"
+UPDATE_BUTTON = '#jx-notices [data-key="update"] button:not(.jx-dismiss)'
+REPLACED_BUTTON = '#jx-notices [data-key="replaced"] button:not(.jx-dismiss)'
+GUIDE_TEXT = "(name) => fetch(name).then((r) => r.text())"
+
+
+def _rewrite_offline(site: Path) -> str:
+    """What the build's last step does for the folder as it now is: version.json, then sw.js."""
+    offline = load_build_module("offline")
+    content = offline.manifest(site, exclude={*offline.NOT_PRECACHED, offline.VERSION_NAME})
+    doc = json.loads((site / offline.VERSION_NAME).read_text(encoding="utf-8"))
+    version: str = offline.version_of(content)
+    doc["version"] = version
+    (site / offline.VERSION_NAME).write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    offline.write_service_worker(site, offline.manifest(site), version)
+    return version
+
+
+def deploy(site: Path, old: str, new: str) -> str:
+    page = site / GUIDE
+    text = page.read_text(encoding="utf-8")
+    assert old in text
+    page.write_text(text.replace(old, new), encoding="utf-8")
+    return _rewrite_offline(site)
+
+
+@pytest.fixture
+def live_site(built_site: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A copy of the built site, served from disk (edits show at once), marked as version one."""
+    from jixiao.server import create_app
+
+    site = tmp_path / "site"
+    shutil.copytree(built_site, site)
+    guide = site / GUIDE
+    guide.write_text(guide.read_text(encoding="utf-8").replace("</article>", f"<p>{MARK_OLD}</p></article>", 1),
+                     encoding="utf-8")
+    _rewrite_offline(site)
+    with serving(create_app(site)) as base:
+        yield base, site
+
+
+def test_a_new_version_is_offered_then_taken_whole_and_other_tabs_are_told(
+        browser: Any, live_site: tuple[str, Path]) -> None:
+    base, site = live_site
+    context = browser.new_context(service_workers="allow")
+    context.set_default_timeout(60_000)
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    errors: list[str] = []
+    try:
+        first = context.new_page()
+        first.on("pageerror", lambda exc: errors.append(str(exc)))
+        open_form(first, f"{base}/fill.html")
+        wait_drafts(first)
+        poll_until(first, OFFLINE_READY, what="version one cached", timeout=180)
+        type_into(first, UNIT, "一号标签页的单位")
+        wait_saved(first)
+        second = context.new_page()
+        second.on("pageerror", lambda exc: errors.append(str(exc)))
+        open_form(second, f"{base}/fill.html")
+        wait_drafts(second)
+        assert MARK_OLD in second.evaluate(GUIDE_TEXT, GUIDE)
+
+        deploy(site, MARK_OLD, MARK_NEW)
+        first.reload()
+        first.wait_for_selector(UPDATE_BUTTON, timeout=120_000)
+        # Offered, not taken: until the unit says so, both tabs keep version one's files.
+        assert first.locator(f'[data-path="{UNIT}"]').input_value() == "一号标签页的单位"
+        for page in (first, second):
+            assert MARK_OLD in page.evaluate(GUIDE_TEXT, GUIDE)
+        assert not second.locator(REPLACED_BUTTON).count()
+
+        with first.expect_navigation():
+            first.click(UPDATE_BUTTON)
+        first.wait_for_selector("#jixiao-form [data-path]")
+        wait_drafts(first)
+        assert MARK_NEW in first.evaluate(GUIDE_TEXT, GUIDE)
+        assert first.locator(f'[data-path="{UNIT}"]').input_value() == "一号标签页的单位"
+
+        # The other tab still runs version one's page: it is told so at once, and its typing is
+        # kept when it takes the new version.
+        second.wait_for_selector(REPLACED_BUTTON, timeout=30_000)
+        type_into(second, "contact.name", "二号标签页的联系人")
+        with second.expect_navigation():
+            second.click(REPLACED_BUTTON)
+        second.wait_for_selector("#jixiao-form [data-path]")
+        wait_drafts(second)
+        assert second.locator('[data-path="contact.name"]').input_value() == "二号标签页的联系人"
+        assert MARK_NEW in second.evaluate(GUIDE_TEXT, GUIDE)
+        caches = first.evaluate("() => caches.keys()")
+        assert len([name for name in caches if name.startswith("jixiao-")]) == 1, caches
+    finally:
+        context.close()
+    assert not errors, errors
+    assert not requests_outside(requests, base)
