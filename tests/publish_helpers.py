@@ -21,6 +21,9 @@ from jixiao.rules.evaluate import evaluate
 
 CONTACT_NAME, CONTACT_PHONE = "张三", "13800000000"
 TEXT_PHONE = "13912345678"  # typed into a report paragraph: masked as a phone number
+# ...and as offices write them (an audit found these published): each number's own digits
+TEXT_PHONES = {"（0791）85621234": "85621234", "１３８００１３８０００": "13800138000", "0791—85621235": "85621235",
+               "0791 8562 1239": "85621239"}
 HOSTILE = [
     "<script>alert(1)</script>",
     "<script>window.__pwned = 'script'</script>",
@@ -54,7 +57,7 @@ def hostile_submission() -> Submission:
     sections = data["report"]["sections"]
     for index, section in enumerate(sections):
         sections[section] = HOSTILE[index % len(HOSTILE)] + "\n" + sections[section]
-    sections["overview.duties"] += f"\n联系电话：{TEXT_PHONE}"
+    sections["overview.duties"] += f"\n联系电话：{TEXT_PHONE}；办公室：{'、'.join(TEXT_PHONES)}"
     item = data["indicators"][0]["groups"][0]["items"][0]
     item["deviation"] = text
     item["actual"] = HOSTILE[2]

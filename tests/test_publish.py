@@ -19,13 +19,16 @@ from jixiao.bundle.envelope import SUBMISSION_TYPE, parse_envelope
 from jixiao.bundle.keys import key_file_json
 from jixiao.bundle.payload import SignedContent, parse_payload
 from jixiao.publish import PublishReport, publish, redact_submission
+from jixiao.publish.leaks import scan
 from jixiao.publish.pages import safe_title
-from jixiao.publish.site import SEARCH_SEPARATOR, leaks
+from jixiao.publish.redact import Private
+from jixiao.publish.site import SEARCH_SEPARATOR
 from publish_helpers import (
     CONTACT_NAME,
     CONTACT_PHONE,
     HOSTILE_CODE,
     TEXT_PHONE,
+    TEXT_PHONES,
     all_bytes,
     hostile_submission,
     write_inputs,
@@ -71,7 +74,7 @@ def test_private_fields_absent_from_every_byte(published: Published) -> None:
     files = all_bytes(site)
     assert any(".zip!" in name and ".xlsx!xl/worksheets/" in name for name, _ in files)  # zips were opened
     forms = []
-    for secret in (CONTACT_NAME, CONTACT_PHONE, TEXT_PHONE):
+    for secret in (CONTACT_NAME, CONTACT_PHONE, TEXT_PHONE, *TEXT_PHONES, *TEXT_PHONES.values()):
         forms += [secret.encode(), json.dumps(secret).strip('"').encode(), secret.encode("utf-16-le")]
     hits = [name for name, data in files for form in forms if form in data]
     assert hits == []
@@ -169,10 +172,10 @@ def test_file_names_and_titles_are_sanitized(published: Published) -> None:
 
 def test_redaction_masks_phones_and_review_keys() -> None:
     framework = load_framework("jinxian-2021")
-    submission, removed, secrets = redact_submission(hostile_submission(), framework)
+    submission, removed, private = redact_submission(hostile_submission(), framework)
     assert submission.contact.name == "" and TEXT_PHONE not in submission.report.sections["overview.duties"]
     assert "（电话已删去）" in submission.report.sections["overview.duties"]
-    assert {CONTACT_NAME, CONTACT_PHONE, TEXT_PHONE} <= set(secrets)
+    assert CONTACT_NAME in private.texts and {CONTACT_PHONE, TEXT_PHONE, *TEXT_PHONES.values()} <= private.numbers
     assert "contact.name" in removed
     # Money and codes are not phones: the seed's amounts survive untouched
     assert submission.funds == hostile_submission().funds
@@ -182,7 +185,7 @@ def test_leak_scan_looks_inside_zips(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("nothing", encoding="utf-8")
     with zipfile.ZipFile(tmp_path / "b.zip", "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("inner.json", json.dumps({"name": CONTACT_NAME}))
-    assert leaks(tmp_path, [CONTACT_NAME]) == ["b.zip/inner.json"]
+    assert scan(tmp_path, {"u": Private(texts=frozenset({CONTACT_NAME}))}) == {"u": ["b.zip/inner.json"]}
 
 
 def test_cli_publish(published: Published, keys: dict[str, PrivateKey], tmp_path: Path) -> None:

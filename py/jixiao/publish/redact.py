@@ -11,13 +11,15 @@ can tie the two together. The zip has the same three files as a unit's bundle an
 
 What is removed: every field the framework marks private, the contact block whatever the
 framework says (the model calls it private), reviewer notes should a payload ever carry them,
-and mobile or landline numbers typed into free text (phones are private by the domain's rule).
+and mobile or landline numbers typed into free text (phones are private by the domain's rule),
+in every form phones.py reads, the contact's own number in any spelling. What was removed is
+returned as `Private` (the values, a number by its digits) for the site's leak check.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,14 +32,22 @@ from ..model.evaluation import Evaluation
 from ..model.framework import Framework
 from ..model.submission import Submission
 from ..rules.evaluate import evaluate
+from . import phones
 from .collect import Accepted
 
 ALWAYS_PRIVATE = ("contact.name", "contact.phone")
 # Keys a later review step may add to a submission; never published, wherever they sit.
 REVIEW_KEYS = frozenset({"review_note", "review_notes", "reviewer_note", "reviewer_notes"})
-PHONE = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2}(?![0-9])"
-                   r"|(?<![0-9])0[1-9][0-9]{1,2}[- ][0-9]{7,8}(?![0-9])")
-PHONE_MASK = "（电话已删去）"
+PHONE_PATHS = frozenset({"contact.phone"})  # a private value here is a number whatever it looks like
+
+
+@dataclass(frozen=True)
+class Private:
+    """What one unit's public copy must not hold: removed values, and numbers by their digits
+    (phones.identities), so the leak check finds them in any spelling."""
+
+    texts: frozenset[str] = field(default_factory=frozenset)
+    numbers: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -52,21 +62,35 @@ class PublicCopy:
     zip_bytes: bytes
     publisher_fingerprint: str
     removed: list[str]
-    secrets: list[str]  # the removed values themselves: the build checks no file holds them
+    private: Private  # the build checks that no file holds any of it
 
 
-def _blank(data: dict[str, Any], path: str, removed: list[str], secrets: list[str]) -> None:
+def _blank(data: dict[str, Any], path: str, removed: list[str]) -> str | None:
+    """Blank one dotted path; the value it held, if any."""
     *parents, last = path.split(".")
     node: Any = data
     for part in parents:
         node = node.get(part) if isinstance(node, dict) else None
-    if isinstance(node, dict) and last in node and node[last] not in ("", None):
-        secrets.append(str(node[last]).strip())
-        node[last] = "" if isinstance(node[last], str) else None
-        removed.append(path)
+    if not isinstance(node, dict) or last not in node or node[last] in ("", None):
+        return None
+    value = str(node[last]).strip()
+    node[last] = "" if isinstance(node[last], str) else None
+    removed.append(path)
+    return value
 
 
-def _scrub(node: Any, path: str, removed: list[str], secrets: list[str]) -> Any:
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+    elif isinstance(node, str):
+        yield node
+
+
+def _scrub(node: Any, path: str, removed: list[str], numbers: frozenset[str]) -> Any:
     """Drop review keys and mask phone numbers in every string below `node`."""
     if isinstance(node, dict):
         out: dict[str, Any] = {}
@@ -74,34 +98,46 @@ def _scrub(node: Any, path: str, removed: list[str], secrets: list[str]) -> Any:
             if key in REVIEW_KEYS:
                 removed.append(f"{path}{key}")
                 continue
-            out[key] = _scrub(value, f"{path}{key}.", removed, secrets)
+            out[key] = _scrub(value, f"{path}{key}.", removed, numbers)
         return out
     if isinstance(node, list):
-        return [_scrub(value, f"{path}{i}.", removed, secrets) for i, value in enumerate(node)]
-    if isinstance(node, str) and PHONE.search(node):
-        secrets += [m.group(0) for m in PHONE.finditer(node)]
-        removed.append(path.rstrip("."))
-        return PHONE.sub(PHONE_MASK, node)
+        return [_scrub(value, f"{path}{i}.", removed, numbers) for i, value in enumerate(node)]
+    if isinstance(node, str):
+        masked, _ = phones.mask(node, numbers)
+        if masked != node:
+            removed.append(path.rstrip("."))
+        return masked
     return node
 
 
 def redact_submission(submission: Submission, framework: Framework
-                      ) -> tuple[Submission, list[str], list[str]]:
-    """(the public submission, dotted paths of what was removed or masked, the removed values)."""
+                      ) -> tuple[Submission, list[str], Private]:
+    """(the public submission, dotted paths of what was removed or masked, what it must not hold).
+    Every number is found first, so a number written in full in one paragraph is masked in
+    another where only its local part appears."""
     removed: list[str] = []
-    secrets: list[str] = []
+    texts: set[str] = set()
+    numbers: set[str] = set()
     data = submission.model_dump(mode="json")
     for path in dict.fromkeys([*framework.private_fields, *ALWAYS_PRIVATE]):
-        _blank(data, path, removed, secrets)
-    data = _scrub(data, "", removed, secrets)
-    return Submission.model_validate(data), removed, [s for s in dict.fromkeys(secrets) if len(s) >= 2]
+        value = _blank(data, path, removed)
+        if value is None:
+            continue
+        found = phones.identities(value)
+        numbers |= found
+        if path not in PHONE_PATHS and not found and len(value) >= 2:
+            texts.add(value)
+    for text in _strings(data):
+        numbers.update(n for _, _, found in phones.find(phones.fold(text)) for n in found)
+    data = _scrub(data, "", removed, frozenset(numbers))
+    return Submission.model_validate(data), removed, Private(frozenset(texts), frozenset(numbers))
 
 
 def public_copy(accepted: Accepted, key: PrivateKey, signed_at: str | datetime) -> PublicCopy:
     """Redact, re-evaluate and sign one verified original with the publisher's key."""
     content = accepted.content
     framework = load_framework(content.framework.id)  # verification proved it is the same one
-    submission, removed, secrets = redact_submission(content.submission, framework)
+    submission, removed, private = redact_submission(content.submission, framework)
     evaluation = evaluate(submission, framework)
     when = signed_at_text(signed_at)
     payload = build_payload(submission, evaluation, framework, when)
@@ -116,4 +152,4 @@ def public_copy(accepted: Accepted, key: PrivateKey, signed_at: str | datetime) 
     prepared = Prepared(submission, evaluation, framework, when, body)
     name, data = finish_bundle(prepared, [make_signature(key, SUBMISSION_TYPE, body)])
     return PublicCopy(accepted, submission, evaluation, framework, name.replace(".zip", "-公开版.zip"), data,
-                      key.public.fingerprint, removed, secrets)
+                      key.public.fingerprint, removed, private)

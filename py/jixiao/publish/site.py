@@ -36,6 +36,7 @@ from ..bundle.roster import Roster
 from ..io.errors import InputError
 from . import pages, reviews
 from .collect import Rejected, collect
+from .leaks import scan
 from .redact import PublicCopy, public_copy
 
 SITE_NAME = "部门整体支出绩效自评结果公开"
@@ -210,31 +211,6 @@ def check_site(site_dir: Path) -> list[str]:
     return []
 
 
-def _contents(path: Path) -> Iterator[tuple[str, bytes]]:
-    """Every file's bytes, and the members of every zip (an .xlsx too), one level deep."""
-    data = path.read_bytes()
-    yield path.name, data
-    if data.startswith(b"PK"):
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for name in archive.namelist():
-                inner = archive.read(name)
-                yield f"{path.name}/{name}", inner
-                if inner.startswith(b"PK"):
-                    with zipfile.ZipFile(io.BytesIO(inner)) as nested:
-                        yield from ((f"{path.name}/{name}/{n}", nested.read(n)) for n in nested.namelist())
-
-
-def leaks(site_dir: Path, secrets: Sequence[str]) -> list[str]:
-    """Files (or zip members) that hold a removed private value, in UTF-8 or as an HTML/JSON escape."""
-    needles = {s: [s.encode("utf-8"), json.dumps(s).strip('"').encode("ascii"),
-                   "".join(f"&#{ord(c)};" for c in s).encode("ascii")] for s in secrets}
-    found: list[str] = []
-    for path in sorted(p for p in site_dir.rglob("*") if p.is_file()):
-        for name, data in _contents(path):
-            found += [name for forms in needles.values() if any(form in data for form in forms)]
-    return found
-
-
 def _prepare_out(out_dir: Path) -> None:
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MARKER).is_file())):
         raise InputError(f"{out_dir} 已存在且不是之前发布的网站：不会覆盖，请换一个文件夹")
@@ -279,7 +255,8 @@ def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: s
         years = stage(staging / "docs", report.published, publisher)
         report.log += build_pages(staging, _config(years), built)
         report.log += check_site(built)
-        leaked = leaks(built, [s for c in copies for s in c.secrets])
+        leaked = [name for names in scan(built, {e.slug: e.copy.private for e in report.published}).values()
+                  for name in names]
         if leaked:
             raise InputError(f"不公开的信息仍出现在生成的文件中（{'、'.join(leaked[:5])}）：已停止发布")
         (built / MARKER).write_text(_manifest(report.published, publisher), encoding="utf-8")

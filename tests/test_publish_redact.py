@@ -1,0 +1,114 @@
+"""What the public copy masks in a unit's texts, and the leak check that must agree with it.
+
+The phone forms are those an audit found published in a real run (the page saying 电话已删去
+above them), and the forms next to them that offices write; the figures that must stay are
+the ones every report is full of.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from jixiao import Framework, Submission
+from jixiao.publish import redact_submission
+from jixiao.publish.leaks import scan
+from jixiao.publish.phones import MASK
+from jixiao.render.report_html import render_report_html
+from jixiao.rules.evaluate import evaluate
+
+PHONES = [
+    "（0791）85621234", "(0791)85621237", "１３８００１３８０００", "0791—85621235", "079185621236",
+    "0791 8562 1239", "+86 13800138001", "0791-5621238", "138-0013-8002", "138 0013 8003", "1380 013 8006",
+    "+86-791-85621240", "0086 13800138004", "（+86）13800138005", "+86 (791) 8562 1249", "010-85621247",
+    "０７９１－８５６２１２４６", "0791——85621248", "0791-85621241转801", "0791-85621242-802",
+    "0791-85621250（分机 12）", "电话：85621243", "传真85621252", "Tel.0791-85621251",
+]
+FIGURES = [
+    "5479.62万元", "执行率100.00%", "2021年1-12月", "2021—2025年", "2021-12-31", "进财预〔2021〕12号",
+    "服务企业1380013家", "54796200.00元", "13800138000.00元", "邮编330000", "12345政务服务热线", "热线12345",
+    "区号0791", "统一社会信用代码11360124MB1234567X", "身份证号360124198001011234", "第1、3、5、7、9、11、13项",
+]
+SECTION = "overview.duties"
+
+
+def _with(seed: Submission, text: str, contact: tuple[str, str] = ("", "")) -> Submission:
+    data = seed.model_dump(mode="json")
+    data["report"]["sections"][SECTION] += text
+    data["contact"] = {"name": contact[0], "phone": contact[1]}
+    return Submission.model_validate(data)
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_phone_numbers_are_masked_in_every_common_form(seed: Submission, jinxian: Framework, phone: str) -> None:
+    public, removed, _ = redact_submission(_with(seed, f"\n联系电话：{phone}。"), jinxian)
+    tail = public.report.sections[SECTION].rsplit("\n", 1)[1]
+    assert MASK in tail and not re.search(r"\d", tail), tail  # the extension goes too
+    assert f"report.sections.{SECTION}" in removed
+
+
+@pytest.mark.parametrize("figure", FIGURES)
+def test_ordinary_figures_are_not_masked(seed: Submission, jinxian: Framework, figure: str) -> None:
+    public, removed, _ = redact_submission(_with(seed, f"\n{figure}。"), jinxian)
+    assert public.report.sections[SECTION].endswith(f"\n{figure}。")
+    assert removed == []
+
+
+def test_the_real_report_is_published_as_signed(seed: Submission, jinxian: Framework) -> None:
+    public, removed, _ = redact_submission(seed, jinxian)
+    assert public == seed and removed == []
+
+
+def test_the_contact_phone_is_masked_wherever_it_is_written(seed: Submission, jinxian: Framework) -> None:
+    """Its local part alone is taken as well, as the contact field says it is a phone."""
+    text = "\n办公室：8562 1234；总机 0791 8562 1234；另见号码85621234。共85621235家。"
+    public, _, private = redact_submission(_with(seed, text, ("", "0791-85621234")), jinxian)
+    tail = public.report.sections[SECTION].rsplit("\n", 1)[1]
+    assert tail == f"办公室：{MASK}；总机 {MASK}；另见号码{MASK}。共85621235家。"
+    assert {"079185621234", "85621234"} <= private.numbers
+
+
+def _unit_files(root: Path, public: Submission, jinxian: Framework) -> None:
+    """A unit's page and its JSON download, as the site holds them (escaped, ASCII JSON)."""
+    (root / "units").mkdir(parents=True)
+    (root / "downloads").mkdir()
+    html = render_report_html(public, evaluate(public, jinxian), framework=jinxian, signed_at="2022-06-01T02:00:00Z")
+    (root / "units" / "u.html").write_text(html, encoding="utf-8")
+    (root / "downloads" / "u.json").write_text(json.dumps(public.model_dump(mode="json")), encoding="utf-8")
+
+
+def test_leak_check_passes_what_was_masked(tmp_path: Path, seed: Submission, jinxian: Framework) -> None:
+    text = "\n电话（0791）85621234、１３８００１３８０００，座机 079185621236。"
+    public, _, private = redact_submission(_with(seed, text, ("张三", "0791-85621234")), jinxian)
+    _unit_files(tmp_path, public, jinxian)
+    assert private.numbers >= {"079185621234", "85621234", "13800138000", "079185621236"}
+    assert scan(tmp_path, {"u": private}) == {}
+
+
+@pytest.mark.parametrize("spelling", [
+    "0791 - 8562 1234", "(0791) 8562-1234", "+86 791 8562 1234", "8562 1234", "１３８ ００１３ ８０００",
+    "&#49;&#51;&#56;&#48;&#48;&#49;&#51;&#56;&#48;&#48;&#48;", "\\uff11\\uff13\\uff18\\uff10\\uff10\\uff11\\uff13"
+    "\\uff18\\uff10\\uff10\\uff10", "&#x5f20;&#x4e09;", "\\u5f20\\u4e09",
+])
+def test_leak_check_stops_a_masked_value_spelled_otherwise(tmp_path: Path, seed: Submission, jinxian: Framework,
+                                                            spelling: str) -> None:
+    text = "\n电话（0791）85621234、１３８００１３８０００。"
+    public, _, private = redact_submission(_with(seed, text, ("张三", "")), jinxian)
+    _unit_files(tmp_path, public, jinxian)
+    (tmp_path / "index.html").write_text(f"<p>总分 98 {spelling}</p>", encoding="utf-8")
+    assert scan(tmp_path, {"u": private}) == {"u": ["index.html"]}
+
+
+def test_leak_check_reads_the_signed_payload(tmp_path: Path) -> None:
+    """A bundle's payload is base64 inside its JSON: the check decodes it."""
+    from base64 import b64encode
+
+    from jixiao.publish.redact import Private
+
+    payload = b64encode(json.dumps({"contact": "13800138000"}).encode()).decode()
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "downloads" / "u.json").write_text(json.dumps({"payload": payload}), encoding="utf-8")
+    assert scan(tmp_path, {"u": Private(numbers=frozenset({"13800138000"}))}) == {"u": ["downloads/u.json#payload"]}
