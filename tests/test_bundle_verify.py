@@ -102,6 +102,27 @@ def test_bundle_name_is_sanitised() -> None:
     assert all("/" not in n for n in zipfile.ZipFile(io.BytesIO(data)).namelist())
 
 
+def test_bundle_name_reads_as_it_is() -> None:
+    """A right-to-left override made “进贤县恶意‮slx.exe” show in Explorer as ending in “exe.xls…”;
+    zero-width, bidi, control and noncharacter code points are dropped from the file name."""
+    sub = seed().model_copy(update={
+        "unit_name": "进贤县\u202e恶意\u2066slx.exe\u200b\u2069\u200d\ufeff\u00ad\u061c\ufe0f\U000e0041\ufdd0\x85局",
+        "unit_code": "360124\u200e-KGX\u2028"})
+    name, data = build_bundle(sub, framework(), unit_key(), SIGNED_AT)
+    assert name == "2021-360124-KGX-进贤县恶意slx.exe_局-整体支出绩效自评.zip"
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist()[0] == name.replace(".zip", ".json")
+
+
+def test_a_lone_surrogate_is_named_in_chinese() -> None:
+    """A JSON \\ud800 escape (or a broken paste in the browser) gives a text UTF-8 cannot write:
+    the bundle is refused naming the field, not with "'utf-8' codec can't encode…"."""
+    sub = seed()
+    sub.indicators[0].groups[0].items[0].deviation = "原因\ud800"
+    with pytest.raises(ValueError, match=r"“预算编制完整性（2分）” › 偏差及原因分析中有无法保存的字符") as caught:
+        build_bundle(sub, framework(), unit_key(), SIGNED_AT)
+    assert "codec" not in str(caught.value)
+
+
 # --- edits after signing are named ------------------------------------------------------------------
 
 def test_a_cell_edited_with_openpyxl_is_named() -> None:

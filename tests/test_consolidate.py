@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from bundle_helpers import SIGNED_AT, framework
+from bundle_helpers import SIGNED_AT, framework, seed
 from consolidate_helpers import (
     DEPARTMENT,
     UNITS,
@@ -43,7 +43,7 @@ from jixiao.consolidate import (
     summary_json,
 )
 from jixiao.consolidate.review import ReviewError
-from jixiao.render.summary_xlsx import CHECK_SHEET, SHEET, read_summary_xlsx, write_summary_xlsx
+from jixiao.render.summary_xlsx import CHECK_SHEET, SHEET, read_summary_xlsx, summary_file_name, write_summary_xlsx
 
 HEADER = ["序号", "预算单位", "全年预算数", "全年执行数", "执行率", "所属单位自评分数", "主管部门复核分数"]
 # (序号, name, budget, executed, rate as a fraction, self score): 本级 first, then by unit code
@@ -245,6 +245,26 @@ def test_an_earlier_summary_that_disagrees_is_named(tmp_path: Path) -> None:
     ]
     signed = summary_json(outcome.summary, supervisor())
     assert consolidate([*sources(tampered=False), Source("附件4.json", data=signed.encode())]).differences == []
+
+
+def test_a_unit_name_a_cell_cannot_hold_reads_back_from_the_summary() -> None:
+    """A unit named with a pasted U+FFFF made an 附件4 openpyxl could not open; now the cell shows
+    U+FFFD, the sheet reads back, and fed back in it matches its unit, with no false difference.
+    The download's name drops the department's bidi and zero-width characters."""
+    odd = unit_submission("360124-KGX-05", "进贤县\uffff服务中心\ufffe", "10.00", "10.00", 90,
+                          department="进贤县科技和工业信息化局\u202e\u200b")
+    own = seed().model_copy(update={"department": odd.department})
+    made = [build_bundle(own, framework(), unit_key_for("own"), SIGNED_AT),
+            build_bundle(odd, framework(), unit_key_for("360124-KGX-05"), SIGNED_AT)]
+    outcome = consolidate([Source(name, data=data) for name, data in made])
+    assert outcome.summary is not None
+    xlsx = write_summary_xlsx(outcome.summary)
+    assert openpyxl.load_workbook(io.BytesIO(xlsx))[SHEET]["B6"].value == "进贤县\ufffd服务中心\ufffd"
+    rows, _ = read_summary_xlsx(xlsx)
+    assert [r.unit_name for r in rows] == ["进贤县科技和工业信息化局", "进贤县\ufffd服务中心\ufffd"]
+    again = consolidate([*(Source(name, data=data) for name, data in made), Source("旧附件4.xlsx", data=xlsx)])
+    assert again.differences == []
+    assert summary_file_name(outcome.summary) == "2021-进贤县科技和工业信息化局-附件4部门整体支出自评情况汇总表.xlsx"
 
 
 def test_signed_summary_reads_back_and_tampering_shows() -> None:

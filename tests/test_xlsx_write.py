@@ -157,10 +157,19 @@ def test_formula_injection_stays_text() -> None:
 
 
 def test_characters_xml_cannot_hold_are_replaced_not_fatal() -> None:
+    """Controls, U+FFFE/U+FFFF, the other noncharacters and lone surrogates become U+FFFD: any
+    one of them left in made a file that openpyxl (and Excel) could not open."""
     sub = seed()
     sub.goal.completion = "完成\x00\x07情况"
-    ws = book_of(written(sub))[FORM_SHEET]
+    sub.goal.target = "目标\uffff\ufffe\ufdd0\U0010ffff\ud800"
+    sub.report.figures.grade = "优\uffff"
+    data = written(sub)
+    ws = book_of(data)[FORM_SHEET]
     assert find(ws, "完成\ufffd\ufffd情况")
+    assert find(ws, "目标" + "\ufffd" * 5)
+    assert find(book_of(data)[REPORT_SHEET], "优\ufffd")
+    back = read_xlsx(data, "jinxian-2021")
+    assert back.goal.target == "目标" + "\ufffd" * 5 and back.report.figures.grade == "优\ufffd"
 
 
 def test_envelope_on_a_very_hidden_sheet_in_chunks() -> None:

@@ -149,7 +149,7 @@ def summarise(roster: bytes | None = None, rule: str = "weighted", department: s
     A run that cannot give a table (nothing verifies, several years or departments) answers
     `{"ok": False, "message": …}` with the files' verdicts, rather than raising.
     """
-    from .render.summary_xlsx import write_summary_xlsx
+    from .render.summary_xlsx import summary_file_name, write_summary_xlsx
 
     if rule not in SCORE_RULES:
         raise InputError(f"合计分数的算法应为 {'、'.join(SCORE_RULES)} 之一")
@@ -175,7 +175,7 @@ def summarise(roster: bytes | None = None, rule: str = "weighted", department: s
     summary = outcome.summary
     assert summary is not None
     xlsx = write_summary_xlsx(summary, differences=outcome.differences)
-    name = f"{summary.year}-{summary.department or '主管部门'}-附件4部门整体支出自评情况汇总表.xlsx"
+    name = summary_file_name(summary)
     return {
         "ok": True, "files": len(_files), "table": _table(summary),
         "rejected": [{"name": r.name, "reasons": list(r.reasons)} for r in outcome.rejected],

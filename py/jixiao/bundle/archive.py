@@ -16,21 +16,22 @@ entries `zipfile` would make; anything else, and every read that is not plain, g
 from __future__ import annotations
 
 import io
-import re
 import stat
 import struct
-import unicodedata
 import zipfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from ..model.evaluation import Evaluation
+from ..model.fields import describe
 from ..model.framework import Framework
 from ..model.submission import Submission
 from ..render.report_html import render_report_html
+from ..render.text import file_part
 from ..render.xlsx import write_xlsx
 from ..rules.evaluate import evaluate
 from .envelope import SUBMISSION_TYPE, Envelope, Signature, make_signature, pae
@@ -38,22 +39,14 @@ from .keys import PrivateKey
 from .payload import CHINA, build_payload, parse_signed_at, payload_bytes, redact, signed_at_text
 
 SUFFIX = "整体支出绩效自评"
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 _NAME_LIMIT, _CODE_LIMIT = 60, 40
 
 
-def _safe(text: str, limit: int, empty: str) -> str:
-    """A file-name part: no path or reserved characters, no edge dots, at most `limit` chars."""
-    text = unicodedata.normalize("NFC", text)
-    text = _UNSAFE.sub("_", text)
-    text = re.sub(r"\s+", "_", text).strip("._ ")[:limit].strip("._ ")
-    return text or empty
-
-
 def bundle_stem(submission: Submission) -> str:
-    """'{year}-{unit code}-{unit name}-整体支出绩效自评', safe on Windows, macOS and Linux."""
-    code = _safe(submission.unit_code, _CODE_LIMIT, "无编码")
-    name = _safe(submission.unit_name, _NAME_LIMIT, "未填单位名称")
+    """'{year}-{unit code}-{unit name}-整体支出绩效自评', safe on Windows, macOS and Linux and
+    read as it is (no bidi or zero-width characters from the typed name: `file_part`)."""
+    code = file_part(submission.unit_code, _CODE_LIMIT, "无编码")
+    name = file_part(submission.unit_name, _NAME_LIMIT, "未填单位名称")
     year = submission.year if submission.year is not None else "年度未填"
     return f"{year}-{code}-{name}-{SUFFIX}"
 
@@ -81,8 +74,39 @@ def prepare_bundle(submission: Submission, framework: Framework,
     clean = redact(submission, framework)
     evaluation = evaluate(clean, framework)
     when = signed_at_text(signed_at)
-    payload = payload_bytes(build_payload(clean, evaluation, framework, when))
+    try:
+        payload = payload_bytes(build_payload(clean, evaluation, framework, when))
+    except UnicodeEncodeError:
+        raise ValueError(_unencodable(clean)) from None
     return Prepared(clean, evaluation, framework, when, payload)
+
+
+def _unencodable(submission: Submission) -> str:
+    """Where a text holds a lone UTF-16 surrogate (a broken paste; UTF-8 cannot write it), in
+    the form's titles: the signed bytes cannot be made, and 'utf-8 codec…' helps nobody."""
+    data = submission.model_dump(mode="json")
+
+    def find(node: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in items:
+            if _broken(key) or _broken(child):
+                return (*path, key)
+            if (found := find(child, (*path, key))) is not None:
+                return found
+        return None
+
+    where = find(data, ())
+    place = describe(where, data) if where else "自评表"
+    return f"{place}中有无法保存的字符（残缺的 UTF-16 代理字符，多由复制粘贴产生）：请删去后重新导出"
+
+
+def _broken(value: object) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return False
 
 
 # The .xlsx is already a deflated zip: deflating it again saved 5% and cost every reader an inflate.

@@ -29,6 +29,7 @@ from ..canonical import canonical_json
 from ..io.errors import InputError
 from ..model.base import Field, Model, ValidationError
 from ..model.numbers import Dec, Fixed2, percent, plain, round2
+from ..render.text import cell_text
 from .check import UnitFacts
 from .collector import paused
 from .review import Review, review_flags
@@ -301,15 +302,21 @@ def _differs(old: Decimal | None, new: Decimal | None) -> bool:
     return round2(old) != round2(new)
 
 
+def _as_written(name: str) -> str:
+    """A unit name as an 附件4 .xlsx gives it back: characters a cell cannot hold are U+FFFD
+    there, and the reader strips the cell."""
+    return cell_text(name).strip()
+
+
 def compare_summaries(name: str, old_rows: Sequence[SheetRow], old_total: SheetRow | None,
                       new: DepartmentSummary) -> list[str]:
     """Every row of an earlier summary (`name`) that disagrees with the units' bundles."""
     messages: list[str] = []
     current = {r.unit_code or r.unit_name: r for r in sheet_rows(new)[0]}
-    by_name = {r.unit_name: r for r in sheet_rows(new)[0]}
+    by_name = {_as_written(r.unit_name): r for r in sheet_rows(new)[0]}
     seen: set[str] = set()
     for number, old in enumerate(old_rows, start=1):
-        match = current.get(old.unit_code) if old.unit_code else by_name.get(old.unit_name)
+        match = current.get(old.unit_code) if old.unit_code else by_name.get(_as_written(old.unit_name))
         if match is None:
             messages.append(f"{name} 第 {number} 行“{old.unit_name}”没有对应的通过核验的单位签名材料")
             continue

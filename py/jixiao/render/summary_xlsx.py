@@ -27,7 +27,8 @@ from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 from ..consolidate.summary import NOTE, SCORE_RULES, DepartmentSummary, Row, SheetRow, Totals
 from ..model.numbers import HUNDRED
 from .bundle_view import MONEY, Value
-from .xlsx import Cell, _finish, _put, border, clean
+from .text import cell_text, file_part
+from .xlsx import Cell, _finish, _put, border
 
 SHEET = "附件4 汇总表"
 CHECK_SHEET = "核对情况"
@@ -39,8 +40,15 @@ RATE = "0.00%"
 SCORE = 'General"分"'
 
 
+def summary_file_name(summary: DepartmentSummary) -> str:
+    """'{year}-{主管部门}-附件4部门整体支出自评情况汇总表.xlsx', the department's name made safe as a
+    file name (no path, bidi or zero-width characters: it is typed by the units)."""
+    department = file_part(summary.department, 60, "主管部门")
+    return f"{summary.year}-{department}-附件4部门整体支出自评情况汇总表.xlsx"
+
+
 def _text(text: str) -> Value:
-    return Value(clean(text) if text else None)
+    return Value(cell_text(text) if text else None)
 
 
 def _money(value: Decimal | None) -> Value:

@@ -25,7 +25,6 @@ from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
@@ -35,6 +34,7 @@ from ..model.evaluation import Evaluation
 from ..model.framework import Framework
 from ..model.submission import Submission
 from .bundle_view import NOTES, FormView, Value, form_view
+from .text import cell_text
 
 FORM_SHEET = "附件6 自评表"
 REPORT_SHEET = "附件7 自评报告"
@@ -66,15 +66,8 @@ class Cell:
         return f"{get_column_letter(self.col)}{self.row}"
 
 
-def clean(text: str) -> str:
-    """Text as a cell can keep it: characters XML 1.0 cannot hold become U+FFFD (openpyxl would
-    refuse the whole file), and CR becomes LF (an XML parser turns it into LF on reading)."""
-    cleaned: str = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return cleaned
-
-
 def _text(text: str) -> Value:
-    return Value(clean(text) if text else None)
+    return Value(cell_text(text) if text else None)
 
 
 def _form(view: FormView) -> Iterator[Cell]:
@@ -166,8 +159,9 @@ def _report(view: FormView) -> Iterator[Cell]:
     row += 1
     yield Cell(s, row, 1, _text("报告数据"), "“报告数据”标签", "heading1", width=2)
     for offset, (label, value) in enumerate(view.figures, start=1):
+        shown = _text(value.raw) if isinstance(value.raw, str) else value  # 自评结果 is typed text
         yield Cell(s, row + offset, 1, _text(label), f"“{label}”标签", "label")
-        yield Cell(s, row + offset, 2, value, f"自评报告数据“{label}”", "figure")
+        yield Cell(s, row + offset, 2, shown, f"自评报告数据“{label}”", "figure")
 
 
 def outline_framework(evaluation: Evaluation) -> Framework | None:
