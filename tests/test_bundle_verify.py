@@ -8,7 +8,10 @@ in the words on the form, and whatever arrives — a zip bomb, `../` names, half
 from __future__ import annotations
 
 import io
+import os
 import random
+import shutil
+import subprocess
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -154,6 +157,96 @@ def test_edits_of_every_kind_are_named() -> None:
     assert "签名后新增内容：附件6 自评表!K1“备注”" in message
     assert "签名后被修改：自评报告数据“自评结果”，优 → 良" in message
     assert "签名后新增了工作表“补充说明”" in message
+
+
+def test_what_a_spreadsheet_shows_is_compared_not_what_openpyxl_reads() -> None:
+    """5479.625 shows as 5479.63 (half up, as Excel and LibreOffice round), and a number format
+    can show any text over the value ("35" over 34) or nothing (;;;): each is a change."""
+    def edit(book: openpyxl.Workbook) -> None:
+        ws = book[FORM_SHEET]
+        total = row_of(ws, "合计")
+        ws.cell(total, 5).value = 5479.625
+        ws.cell(row_of(ws, "服务群众办事效率"), 8).number_format = '"35"'
+        ws.cell(row_of(ws, "提升群众满意率（10分）"), 8).number_format = ";;;"
+        ws.cell(total, 6).number_format = "#,##0.00"  # shows 5,479.62
+        ws.cell(row_of(ws, "评价部门名称"), 2).number_format = ';;;"另一个局"'  # the text section
+
+    assert failures(verify_file("edited.xlsx", edited_xlsx(edit))) == [
+        "签名后被修改：评价部门名称，进贤县科技和工业信息化局 → 另一个局（单元格格式被改为“;;;\"另一个局\"”）",
+        "签名后被修改：“整体支出规模合计”的全年预算数，5479.62 → 5479.63",
+        "签名后单元格格式被修改：“整体支出规模合计”的全年执行数，“0.00” → “#,##0.00”，显示的可能已不是签名内容",
+        "签名后被修改：“服务群众办事效率”的得分，34 → 35（单元格格式被改为“\"35\"”）",
+        "签名后被修改：“提升群众满意率（10分）”的得分，9 → （空）（单元格格式被改为“;;;”）",
+    ]
+
+
+def test_a_float_artefact_score_verifies_untouched_and_after_a_libreoffice_save(tmp_path: Path) -> None:
+    """A score pasted as 33.999999999999996 (the model takes 15 decimals on purpose) is more than
+    a spreadsheet number holds: openpyxl writes 16 digits, LibreOffice saves 15 (34). The unit's
+    own file must verify, and a real edit of that cell must still be named."""
+    sub = seed()
+    sub.indicators[2].groups[1].items[0].score = Decimal("33.999999999999996")
+    name, data = build_bundle(sub, framework(), unit_key(), SIGNED_AT)
+    verdict = verify_file(name, data)
+    assert verdict.ok, text_of(verdict)
+    xlsx = entries(data)[".xlsx"]
+    book = openpyxl.load_workbook(io.BytesIO(xlsx))
+    ws = book[FORM_SHEET]
+    ws.cell(row_of(ws, "服务群众办事效率"), 8).value = 33.99
+    out = io.BytesIO()
+    book.save(out)
+    assert failures(verify_file("x.xlsx", out.getvalue())) == [
+        "签名后被修改：“服务群众办事效率”的得分，33.999999999999996 → 33.99"]
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("soffice is missing in CI")
+        return
+    (tmp_path / "unit.xlsx").write_bytes(xlsx)
+    subprocess.run([soffice, "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
+                    str(tmp_path / "saved"), str(tmp_path / "unit.xlsx")], check=True, capture_output=True,
+                   timeout=180, env={**os.environ, "HOME": str(tmp_path)})
+    saved = (tmp_path / "saved" / "unit.xlsx").read_bytes()
+    assert openpyxl.load_workbook(io.BytesIO(saved))[FORM_SHEET].cell(row_of(ws, "服务群众办事效率"), 8).value == 34
+    verdict = verify_file("saved.xlsx", saved)
+    assert verdict.ok, text_of(verdict)
+
+
+def test_a_number_no_spreadsheet_can_hold_is_named_not_a_crash() -> None:
+    xlsx = bundle_files()[".xlsx"]
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
+        files = {info: archive.read(info) for info in archive.infolist()}
+    sheet = next(i for i in files if i.filename == "xl/worksheets/sheet1.xml")
+    assert files[sheet].count(b"<v>98</v>") == 1  # the 总分
+    files[sheet] = files[sheet].replace(b"<v>98</v>", b"<v>1e999</v>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for info, data in files.items():
+            archive.writestr(info, data)
+    assert failures(verify_file("x.xlsx", out.getvalue())) == ["签名后被修改：总分，98 → Infinity"]
+
+
+def test_characters_a_spreadsheet_cannot_hold_are_replaced_and_verify() -> None:
+    """U+FFFE/U+FFFF (and the other noncharacters) made a workbook openpyxl cannot open; they
+    become U+FFFD in every typed text, the report's 自评结果 included, and the bundle verifies."""
+    sub = seed()
+    odd = "甲\uffff乙\ufffe丙\ufdd0丁\U0001fffe戊\x01己"
+    sub.unit_name = "进贤县" + odd
+    sub.indicators[0].groups[0].items[0].deviation = odd
+    sub.report.figures.grade = "优" + odd
+    name, data = build_bundle(sub, framework(), unit_key(), SIGNED_AT)
+    verdict = verify_file(name, data)
+    assert verdict.ok, text_of(verdict)
+    book = openpyxl.load_workbook(io.BytesIO(entries(data)[".xlsx"]))
+    shown = "甲\ufffd乙\ufffd丙\ufffd丁\ufffd戊\ufffd己"
+    assert book[FORM_SHEET].cell(row_of(book[FORM_SHEET], "评价部门名称"), 2).value == "进贤县" + shown
+    report = book[REPORT_SHEET]
+    assert report.cell(row_of(report, "自评结果"), 2).value == "优" + shown
+    # Earlier bundles kept the noncharacters XML allows (U+FDD0, U+1FFFE) as typed: still no change.
+    report.cell(row_of(report, "自评结果"), 2).value = "优甲\ufffd乙\ufffd丙\ufdd0丁\U0001fffe戊\ufffd己"
+    out = io.BytesIO()
+    book.save(out)
+    assert verify_file("earlier.xlsx", out.getvalue()).ok
 
 
 def test_cleared_hidden_or_removed_sheets_are_named() -> None:

@@ -11,14 +11,18 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
+from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
 
 from ..model.evaluation import Evaluation
 from ..model.framework import Framework
+from ..model.numbers import plain
 from ..model.submission import FUND_ROWS, Submission
-from ..render.bundle_view import display
+from ..render.bundle_view import MONEY, display
+from ..render.text import cell_text
 from ..render.xlsx import ENVELOPE_SHEET, FORM_SHEET, REPORT_SHEET, Cell, cell_value, layout
 
 MAX_MESSAGES = 30
@@ -38,17 +42,128 @@ def _sheet_cells(ws: Any) -> dict[tuple[int, int], Any]:
 
 
 def _changed(expected: Cell, actual: Any) -> str | None:
-    """A message when the visible content of one cell differs from what was signed."""
+    """A message when what a reader sees in one cell differs from what was signed: its value
+    (numbers as a spreadsheet holds them), or a number format jixiao did not write there."""
     want = expected.value.text
     if actual is None:
         return None if want == "" else f"签名后被清空：{expected.label}，{_quote(want)} → （空）"
-    got = display(cell_value(actual.value), str(actual.number_format or ""))
     where = expected.label or f"{expected.sheet}!{expected.coordinate}"
+    got = shown(actual.value, _format(actual))
     if actual.data_type == "f":
-        return f"签名后被改成公式：{where}，{_quote(want)} → {_quote(got)}"
-    if got != want:
-        return f"签名后被{'填写' if want == '' else '修改'}：{where}，{_quote(want)} → {_quote(got)}"
-    return None
+        return f"签名后被改成公式：{where}，{_quote(want)} → {_quote(got or '')}"
+    fmt, written = _format(actual), expected.value.fmt or GENERAL
+    if fmt != written:
+        if got is not None and got != want:
+            return f"签名后被修改：{where}，{_quote(want)} → {_quote(got)}（单元格格式被改为“{fmt[:40]}”）"
+        seen = f"，仍显示“{_quote(got)}”" if got is not None else "，显示的可能已不是签名内容"
+        return f"签名后单元格格式被修改：{where}，“{written}” → “{fmt[:40]}”{seen}"
+    held, now = _held(expected.value.raw), _held(actual.value)
+    if held is not None and now is not None:  # numbers: equal as a spreadsheet holds them
+        if held == now:
+            return None
+        got = got if got != want else plain(now)  # 5479.62 → 5479.6200001, not 5479.62 → 5479.62
+    elif got == want or (isinstance(actual.value, str) and cell_text(actual.value) == want):
+        return None  # a noncharacter in a bundle made before they were replaced reads as U+FFFD
+    return f"签名后被{'填写' if want == '' else '修改'}：{where}，{_quote(want)} → {_quote(got or '')}"
+
+
+# --- what a number format shows ----------------------------------------------------------------------
+
+GENERAL = "General"
+_CONDITION = re.compile(r"\[[<>=]")
+
+
+def _format(cell: Any) -> str:
+    fmt = str(cell.number_format or GENERAL)
+    return GENERAL if fmt.lower() == "general" else fmt
+
+
+def _held(raw: Any) -> Decimal | None:
+    """A number as a spreadsheet holds it: 15 significant digits. Excel shows no more,
+    LibreOffice saves no more and openpyxl writes 16, so a score of 33.999999999999996 (a float
+    artefact the model accepts) comes back as 34 from an untouched file."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal):
+        return None
+    try:
+        value = float(raw)
+    except OverflowError:
+        return None
+    return Decimal(format(value, ".15g")) if math.isfinite(value) else None
+
+
+def _split(fmt: str) -> list[str]:
+    """The sections of a number format (positive;negative;zero;text), quotes and escapes kept."""
+    sections, start, quoted, escaped = [], 0, False, False
+    for i, ch in enumerate(fmt):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and not quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == ";" and not quoted:
+            sections.append(fmt[start:i])
+            start = i + 1
+    return [*sections, fmt[start:]]
+
+
+def _literal(section: str, text: str | None = None) -> str | None:
+    """What a section shows when it holds only literal text (and `@`, the cell's text, when
+    `text` is given); None when it formats a number (0 # ? General, dates, …)."""
+    out: list[str] = []
+    i = 0
+    while i < len(section):
+        ch = section[i]
+        if ch == '"':
+            end = section.find('"', i + 1)
+            end = len(section) if end < 0 else end
+            out.append(section[i + 1:end])
+            i = end + 1
+        elif ch == "\\":
+            out.append(section[i + 1:i + 2])
+            i += 2
+        elif ch == "[":  # a colour or a locale; [$¥-804] shows its symbol
+            end = section.find("]", i)
+            if end < 0:
+                return None
+            tag = section[i + 1:end]
+            if tag.startswith("$"):
+                out.append(tag[1:].split("-")[0])
+            i = end + 1
+        elif ch in "_*":  # _x: the width of x as a space; *x: x repeated to fill (drawn as one)
+            out.append(" " if ch == "_" else section[i + 1:i + 2])
+            i += 2
+        elif ch == "@" and text is not None:
+            out.append(text)
+            i += 1
+        elif ch in "0#?@.,%" or (ch.isascii() and ch.isalpha()):
+            return None
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def shown(raw: Any, fmt: str) -> str | None:
+    """The text a spreadsheet shows for a cell value under a number format: the formats jixiao
+    writes (General, 0.00), and a literal one (“"35"”, “;;;”) that shows something other than
+    the value. None when the format does something else with the number."""
+    value = cell_value(raw)
+    if fmt in (GENERAL, MONEY) or value is None:
+        return display(value, "" if fmt == GENERAL else fmt)
+    sections = _split(fmt)[:4]
+    if any(_CONDITION.search(section) for section in sections):
+        return None
+    if isinstance(value, str):
+        if len(sections) == 4:
+            return _literal(sections[3], value)
+        return _literal(sections[0], value) if len(sections) == 1 and "@" in sections[0] else value
+    if value < 0 and len(sections) >= 2:
+        return _literal(sections[1])
+    if value == 0 and len(sections) >= 3:
+        return _literal(sections[2])
+    literal = _literal(sections[0])
+    return None if literal is None else ("-" if value < 0 else "") + literal
 
 
 def compare_workbook(book: Any, submission: Submission, evaluation: Evaluation,
@@ -70,8 +185,10 @@ def compare_workbook(book: Any, submission: Submission, evaluation: Evaluation,
             if (message := _changed(cell, present.get(pos))) is not None:
                 messages.append(message)
         for pos in sorted(set(present) - set(cells)):
-            value = display(cell_value(present[pos].value), str(present[pos].number_format or ""))
-            messages.append(f"签名后新增内容：{name}!{present[pos].coordinate}“{_quote(value)}”")
+            added = present[pos]
+            value = shown(added.value, _format(added))
+            value = display(cell_value(added.value)) if value is None else value
+            messages.append(f"签名后新增内容：{name}!{added.coordinate}“{_quote(value)}”")
     for ws in book.worksheets:
         if ws.title not in expected and ws.title != ENVELOPE_SHEET and ws.sheet_state == "visible" \
                 and _sheet_cells(ws):

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from ..model.evaluation import Evaluation
 from ..model.framework import Framework, Section
-from ..model.numbers import HUNDRED, plain
+from ..model.numbers import HUNDRED, fixed2, plain
 from ..model.submission import FundRow, Submission
 
 Raw = str | Decimal | int | None
@@ -37,16 +37,19 @@ class Value:
 
 
 def display(raw: object, fmt: str = "") -> str:
-    """A cell as a person reads it: 5462.67, 100%, 1.5, text as typed."""
+    """A cell as a person reads it: 5462.67, 100%, 1.5, text as typed. Money is rounded half up,
+    as Excel and LibreOffice show it (5479.625 reads 5479.63), not half to even."""
     if raw is None:
         return ""
     if isinstance(raw, bool):
         return str(raw)
     if isinstance(raw, int | float | Decimal):
         number = raw if isinstance(raw, Decimal) else Decimal(format(raw, ".15g"))
+        if not number.is_finite():
+            return str(raw)
         if "%" in fmt:
             return plain(number * HUNDRED) + "%"
-        return format(number.quantize(Decimal("0.01")), "f") if fmt == MONEY else plain(number)
+        return fixed2(number) if fmt == MONEY else plain(number)
     return str(raw)
 
 
