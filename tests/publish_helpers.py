@@ -57,7 +57,7 @@ def hostile_submission() -> Submission:
     sections = data["report"]["sections"]
     for index, section in enumerate(sections):
         sections[section] = HOSTILE[index % len(HOSTILE)] + "\n" + sections[section]
-    sections["overview.duties"] += f"\n联系电话：{TEXT_PHONE}；办公室：{'、'.join(TEXT_PHONES)}"
+    sections["overview.duties"] += f"\n联系人：{CONTACT_NAME}，联系电话：{TEXT_PHONE}；办公室：{'、'.join(TEXT_PHONES)}"
     item = data["indicators"][0]["groups"][0]["items"][0]
     item["deviation"] = text
     item["actual"] = HOSTILE[2]

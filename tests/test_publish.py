@@ -21,7 +21,7 @@ from jixiao.bundle.payload import SignedContent, parse_payload
 from jixiao.publish import PublishReport, publish, redact_submission
 from jixiao.publish.leaks import scan
 from jixiao.publish.pages import safe_title
-from jixiao.publish.redact import Private
+from jixiao.publish.redact import NAME_MASK, Private
 from jixiao.publish.site import SEARCH_SEPARATOR
 from publish_helpers import (
     CONTACT_NAME,
@@ -31,6 +31,8 @@ from publish_helpers import (
     TEXT_PHONES,
     all_bytes,
     hostile_submission,
+    seed_with_contact,
+    unredacted_bundle,
     write_inputs,
 )
 
@@ -179,6 +181,34 @@ def test_redaction_masks_phones_and_review_keys() -> None:
     assert "contact.name" in removed
     # Money and codes are not phones: the seed's amounts survive untouched
     assert submission.funds == hostile_submission().funds
+
+
+def test_contact_named_in_the_report_is_masked_and_published(published: Published) -> None:
+    """The hostile unit's payload carries its contact and its report names them: the name is
+    masked like a phone, and the unit is published with the others (it once stopped the site)."""
+    hostile = next(e for e in published.report.published if e.copy.submission.unit_code == HOSTILE_CODE)
+    duties = hostile.copy.submission.report.sections["overview.duties"]
+    assert f"联系人：{NAME_MASK}" in duties and CONTACT_NAME not in duties
+    assert CONTACT_NAME in hostile_submission().report.sections["overview.duties"]
+
+
+def test_a_unit_whose_private_value_remains_is_refused_alone(tmp_path: Path, keys: dict[str, PrivateKey]) -> None:
+    """Its contact is a word every page carries (the navigation's 如何核验): masking the unit's
+    own texts cannot remove it, so that unit is refused with the reason, and the rest published."""
+    folder = tmp_path / "in"
+    paths = write_inputs(folder, keys["unit"], keys["hostile"])
+    paths["tampered"].unlink()
+    seed = seed_with_contact()
+    odd = seed.model_copy(update={"unit_code": "360124-ODD", "unit_kind": "所属单位",
+                                  "contact": seed.contact.model_copy(update={"name": "核验"})})
+    (folder / "odd.zip").write_bytes(unredacted_bundle(odd, keys["hostile"])[1])
+    report = publish([folder], tmp_path / "site", keys["publisher"], PUBLISHED_AT)
+    assert {e.copy.submission.unit_code for e in report.published} == {"360124-KGX", HOSTILE_CODE}
+    refused = {Path(r.source).name: r.reasons for r in report.rejected}
+    assert "不公开的信息" in refused["odd.zip"][0] and "该单位未公开" in refused["odd.zip"][0]
+    manifest = json.loads((tmp_path / "site" / "publish.json").read_text(encoding="utf-8"))
+    assert {u["unit_code"] for u in manifest["units"]} == {"360124-KGX", HOSTILE_CODE}
+    assert not [n for n, data in all_bytes(tmp_path / "site") if b"360124-ODD" in data]
 
 
 def test_leak_scan_looks_inside_zips(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from jixiao import Framework, Submission
 from jixiao.publish import redact_submission
 from jixiao.publish.leaks import scan
 from jixiao.publish.phones import MASK
+from jixiao.publish.redact import NAME_MASK
 from jixiao.render.report_html import render_report_html
 from jixiao.rules.evaluate import evaluate
 
@@ -71,6 +72,23 @@ def test_the_contact_phone_is_masked_wherever_it_is_written(seed: Submission, ji
     assert {"079185621234", "85621234"} <= private.numbers
 
 
+def test_the_contact_name_is_masked_in_free_text(seed: Submission, jinxian: Framework) -> None:
+    """An older or foreign tool signed the contact into the payload, and the report names them."""
+    text = "\n联系人：李明、王芳，由李明负责。"
+    public, removed, private = redact_submission(_with(seed, text, ("李明、王芳", "")), jinxian)
+    tail = public.report.sections[SECTION].rsplit("\n", 1)[1]
+    assert tail == f"联系人：{NAME_MASK}，由{NAME_MASK}负责。"
+    assert public.contact.name == "" and {"contact.name", f"report.sections.{SECTION}"} <= set(removed)
+    assert {"李明", "王芳"} <= private.texts
+
+
+def test_a_name_after_联系人_is_masked(seed: Submission, jinxian: Framework) -> None:
+    """jixiao blanks the contact before signing, so the report's own label is all there is to go by."""
+    public, _, private = redact_submission(_with(seed, "\n联系人：李明，由李明负责。"), jinxian)
+    assert public.report.sections[SECTION].endswith(f"\n联系人：{NAME_MASK}，由{NAME_MASK}负责。")
+    assert "李明" in private.texts
+
+
 def _unit_files(root: Path, public: Submission, jinxian: Framework) -> None:
     """A unit's page and its JSON download, as the site holds them (escaped, ASCII JSON)."""
     (root / "units").mkdir(parents=True)
@@ -81,7 +99,7 @@ def _unit_files(root: Path, public: Submission, jinxian: Framework) -> None:
 
 
 def test_leak_check_passes_what_was_masked(tmp_path: Path, seed: Submission, jinxian: Framework) -> None:
-    text = "\n电话（0791）85621234、１３８００１３８０００，座机 079185621236。"
+    text = "\n联系人张三，电话（0791）85621234、１３８００１３８０００，座机 079185621236。"
     public, _, private = redact_submission(_with(seed, text, ("张三", "0791-85621234")), jinxian)
     _unit_files(tmp_path, public, jinxian)
     assert private.numbers >= {"079185621234", "85621234", "13800138000", "079185621236"}
@@ -95,7 +113,7 @@ def test_leak_check_passes_what_was_masked(tmp_path: Path, seed: Submission, jin
 ])
 def test_leak_check_stops_a_masked_value_spelled_otherwise(tmp_path: Path, seed: Submission, jinxian: Framework,
                                                             spelling: str) -> None:
-    text = "\n电话（0791）85621234、１３８００１３８０００。"
+    text = "\n联系人张三，电话（0791）85621234、１３８００１３８０００。"
     public, _, private = redact_submission(_with(seed, text, ("张三", "")), jinxian)
     _unit_files(tmp_path, public, jinxian)
     (tmp_path / "index.html").write_text(f"<p>总分 98 {spelling}</p>", encoding="utf-8")

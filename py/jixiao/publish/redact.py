@@ -11,13 +11,16 @@ can tie the two together. The zip has the same three files as a unit's bundle an
 
 What is removed: every field the framework marks private, the contact block whatever the
 framework says (the model calls it private), reviewer notes should a payload ever carry them,
-and mobile or landline numbers typed into free text (phones are private by the domain's rule),
-in every form phones.py reads, the contact's own number in any spelling. What was removed is
-returned as `Private` (the values, a number by its digits) for the site's leak check.
+and, in every string the unit typed, those removed values (the contact named in the report:
+blanking the field alone left the name on the page) and mobile or landline numbers (phones are
+private by the domain's rule) in every form phones.py reads, the contact's own number in any
+spelling. What was removed is returned as `Private` (the values, a number by its digits) for
+the site's leak check.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +42,12 @@ ALWAYS_PRIVATE = ("contact.name", "contact.phone")
 # Keys a later review step may add to a submission; never published, wherever they sit.
 REVIEW_KEYS = frozenset({"review_note", "review_notes", "reviewer_note", "reviewer_notes"})
 PHONE_PATHS = frozenset({"contact.phone"})  # a private value here is a number whatever it looks like
+NAME_MASK = "（姓名已删去）"  # the contact's name in the unit's texts
+TEXT_MASK = "（已删去）"  # any other private value a framework names
+_NAMES_APART = re.compile(r"[、,，;；/\s]+")  # '李明、王芳': each name is masked on its own too
+# '联系人：李明' in a report whose bundle had its contact blanked at signing (as jixiao does):
+# the name is known only from its label
+_LABELLED_NAME = re.compile(r"联系人(?:姓名)?[ ]?[:：][ ]?([\u3400-\u4dbf\u4e00-\u9fff·]{2,4})")
 
 
 @dataclass(frozen=True)
@@ -90,24 +99,35 @@ def _strings(node: Any) -> Iterator[str]:
         yield node
 
 
-def _scrub(node: Any, path: str, removed: list[str], numbers: frozenset[str]) -> Any:
-    """Drop review keys and mask phone numbers in every string below `node`."""
+def _scrub(node: Any, path: str, removed: list[str], values: list[tuple[str, str]], numbers: frozenset[str]) -> Any:
+    """Drop review keys; in every string below `node`, mask the private values (longest first)
+    and phone numbers."""
     if isinstance(node, dict):
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key in REVIEW_KEYS:
                 removed.append(f"{path}{key}")
                 continue
-            out[key] = _scrub(value, f"{path}{key}.", removed, numbers)
+            out[key] = _scrub(value, f"{path}{key}.", removed, values, numbers)
         return out
     if isinstance(node, list):
-        return [_scrub(value, f"{path}{i}.", removed, numbers) for i, value in enumerate(node)]
+        return [_scrub(value, f"{path}{i}.", removed, values, numbers) for i, value in enumerate(node)]
     if isinstance(node, str):
-        masked, _ = phones.mask(node, numbers)
+        masked = node
+        for value, mask in values:
+            masked = masked.replace(value, mask)
+        masked, _ = phones.mask(masked, numbers)
         if masked != node:
             removed.append(path.rstrip("."))
         return masked
     return node
+
+
+def _texts(path: str, value: str) -> dict[str, str]:
+    """A private value and, for several names in one field, each name: value → its mask."""
+    mask = NAME_MASK if path == "contact.name" else TEXT_MASK
+    parts = [p for p in _NAMES_APART.split(value) if len(p) >= 2]
+    return {text: mask for text in [value, *parts] if len(text) >= 2}
 
 
 def redact_submission(submission: Submission, framework: Framework
@@ -116,7 +136,7 @@ def redact_submission(submission: Submission, framework: Framework
     Every number is found first, so a number written in full in one paragraph is masked in
     another where only its local part appears."""
     removed: list[str] = []
-    texts: set[str] = set()
+    texts: dict[str, str] = {}
     numbers: set[str] = set()
     data = submission.model_dump(mode="json")
     for path in dict.fromkeys([*framework.private_fields, *ALWAYS_PRIVATE]):
@@ -125,11 +145,13 @@ def redact_submission(submission: Submission, framework: Framework
             continue
         found = phones.identities(value)
         numbers |= found
-        if path not in PHONE_PATHS and not found and len(value) >= 2:
-            texts.add(value)
+        if path not in PHONE_PATHS and not found:
+            texts.update(_texts(path, value))
     for text in _strings(data):
         numbers.update(n for _, _, found in phones.find(phones.fold(text)) for n in found)
-    data = _scrub(data, "", removed, frozenset(numbers))
+        texts.update(dict.fromkeys(_LABELLED_NAME.findall(text), NAME_MASK))
+    values = sorted(texts.items(), key=lambda item: -len(item[0]))
+    data = _scrub(data, "", removed, values, frozenset(numbers))
     return Submission.model_validate(data), removed, Private(frozenset(texts), frozenset(numbers))
 
 

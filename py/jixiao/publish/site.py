@@ -5,8 +5,9 @@
 Steps: verify and choose (collect.py; inputs are bundles, folders and stores), match the
 supervisor's signed reviews to the chosen bundles (reviews.py), make each public copy (redact.py), write the pages and
 downloads into a staging folder (pages.py), build with mkdocs' Python API, then check that
-nothing points off the site's origin and that no private value made it into any file, and
-swap the result into `out_dir` (a failed build never leaves half a site behind).
+nothing points off the site's origin and that no private value made it into any file
+(leaks.py: a unit whose value a file still holds is refused, and the site built again without
+it), and swap the result into `out_dir` (a failed build never leaves half a site behind).
 
 The site is Chinese, `theme.font: false` (no font CDN), no repo or social links, no sitemap,
 and `use_directory_urls: false` so pages also open from a folder. Search is the theme's lunr
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -222,6 +224,20 @@ def _manifest(entries: Sequence[pages.Entry], publisher: str) -> str:
     return json.dumps({"publisher_fingerprint": publisher, "units": units}, ensure_ascii=False, indent=1) + "\n"
 
 
+def _leave_out(report: PublishReport, leaked: dict[str, list[str]], out_dir: Path) -> None:
+    """Refuse the units whose private values a built file still holds, as inputs that failed are
+    refused: the others are published without them. None left: nothing replaces the old site."""
+    for entry in [e for e in report.published if e.slug in leaked]:
+        files = "、".join(leaked[entry.slug][:3]) + ("等" if len(leaked[entry.slug]) > 3 else "")
+        report.rejected.append(Rejected(entry.copy.accepted.source, [
+            f"生成的公开版中仍有该单位不公开的信息（联系人、电话等，见 {files}）：该单位未公开"]))
+        report.published.remove(entry)
+        report.removed.pop(entry.slug, None)
+    if not report.published:
+        kept = "（已有的网站未改动）" if out_dir.exists() else ""
+        raise InputError(f"生成的文件中仍有不公开的信息，没有可以公开的单位：未生成网站{kept}")
+
+
 def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: str | datetime,
             roster: Roster | None = None, review_scores: reviews.Scores | None = None) -> PublishReport:
     """Verify, redact, re-sign and build; `out_dir` is replaced only when all of it worked.
@@ -251,14 +267,14 @@ def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: s
     target = out_dir.absolute()  # mkdocs reads a relative site_dir from its config's folder, not ours
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".publish-", dir=target.parent) as work:
-        staging, built = Path(work) / "staging", Path(work) / "site"
-        years = stage(staging / "docs", report.published, publisher)
-        report.log += build_pages(staging, _config(years), built)
-        report.log += check_site(built)
-        leaked = [name for names in scan(built, {e.slug: e.copy.private for e in report.published}).values()
-                  for name in names]
-        if leaked:
-            raise InputError(f"不公开的信息仍出现在生成的文件中（{'、'.join(leaked[:5])}）：已停止发布")
+        for attempt in itertools.count(1):  # each round that finds a leak leaves out at least one unit
+            staging, built = Path(work) / f"staging-{attempt}", Path(work) / f"site-{attempt}"
+            years = stage(staging / "docs", report.published, publisher)
+            report.log = build_pages(staging, _config(years), built) + check_site(built)
+            leaked = scan(built, {e.slug: e.copy.private for e in report.published})
+            if not leaked:
+                break
+            _leave_out(report, leaked, out_dir)
         (built / MARKER).write_text(_manifest(report.published, publisher), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
