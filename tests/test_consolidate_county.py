@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -145,3 +146,20 @@ def test_cli_county_when_nothing_is_usable_names_each_reason(files: dict[str, Pa
     assert any("nowhere.json" in line and "不存在" in line for line in lines), result.output
     assert lines[-1] == "无法汇总：没有可用的部门汇总表"
     assert not (tmp_path / "none.xlsx").exists()
+
+
+def test_the_same_summary_twice_counts_once(files: dict[str, Path], tmp_path: Path) -> None:
+    """`county c.json c.json` (or a file named and also in a folder given) refused the second copy as
+    "同一主管部门有更新的汇总表（生成于 <the same time>）" and exited 1; consolidate says nothing."""
+    folder = tmp_path / "received"
+    folder.mkdir()
+    shutil.copyfile(files["kgx"], folder / "copy.json")
+    result = CliRunner().invoke(cli, ["county", str(files["kgx"]), str(files["kgx"]), str(files["edu"]), str(folder),
+                                      "-o", str(tmp_path / "twice.xlsx"), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)["county"]
+    assert report["rejected"] == []
+    assert [s["department"] for s in report["sections"]] == [EDUCATION, "进贤县科技和工业信息化局"]
+    alone = CliRunner().invoke(cli, ["county", str(files["kgx"]), str(files["kgx"]), "-o", str(tmp_path / "k.xlsx")])
+    assert alone.exit_code == 0, alone.output
+    assert "未采用" not in alone.output

@@ -6,7 +6,8 @@ One section per 主管部门 (in the order of their 本级 unit codes), each wit
 Each section is checked against itself: its 合计 is recomputed from its rows under the
 department's declared rule, and a difference is flagged. A summary signed by a key that the
 bureau's roster does not list for that department (by its 本级 unit code) is refused; so is an
-unsigned one. When two summaries name the same department, the later one counts.
+unsigned one. When two summaries name the same department, the later one counts; the same file
+given twice counts once.
 """
 
 from __future__ import annotations
@@ -124,7 +125,11 @@ def build_county(summaries: Sequence[SignedSummary], *, rule: ScoreRule = "weigh
         raise SummaryError("县级汇总没有“本级”一说：总计分数请按预算数加权（weighted）或简单平均（mean）")
     refused = list(rejected)
     kept: dict[str, SignedSummary] = {}
+    seen: set[str] = set()
     for signed in summaries:
+        if signed.sha256 in seen:
+            continue  # the same file twice (named twice, or by name and in its folder): nothing to say
+        seen.add(signed.sha256)
         summary = signed.summary
         name = f"{summary.department}（{signed.sha256[:12]}…）"
         if roster is not None:
