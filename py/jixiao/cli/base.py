@@ -10,6 +10,7 @@ import datetime
 import functools
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -44,12 +45,35 @@ class Group(click.Group):
         return _chinese_help(super().get_help_option(ctx))
 
 
+# Characters that are not text, by code point (Unicode 14's Cc, Cf, Cs, Zl, Zp): C0, DEL and C1
+# controls (ESC and the 8-bit CSI start the sequences that move the cursor, wipe lines and
+# recolour), format characters (bidi overrides reorder a line, zero-width ones hide), lone
+# surrogates (an undecodable file name) and the line separators.
+_CONTROLS = r"\x00-\x1f"
+_NOT_TEXT = (r"\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+             r"\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+             r"\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+_HIDDEN = re.compile(f"[{_CONTROLS}{_NOT_TEXT}]")
+_HIDDEN_IN_JSON = re.compile(f"[{_NOT_TEXT}]")  # json.dumps escapes C0 itself
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    """JSON for stdout; characters that are not text are \\u-escaped (the same string to a reader)."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _HIDDEN_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}" if m.group() <= "\uffff"
+                               else json.dumps(m.group()).strip('"'), text)
 
 
-def one_line(text: str) -> str:
-    return " ".join(text.split())
+def shown(text: object) -> str:
+    """Text from a user, a bundle or a folder listing as the terminal may show it: characters that
+    are not text become visible escapes (\\x1b, \\u202e), so a typed unit name cannot redraw the
+    lines around it (a refused bundle printed as "通过") or disguise itself."""
+    return _HIDDEN.sub(lambda m: ascii(m.group())[1:-1], str(text))
+
+
+def one_line(text: object) -> str:
+    """`shown`, on one line: every run of whitespace, line breaks included, becomes one space."""
+    return shown(" ".join(str(text).split()))
 
 
 def guard(prefix: Callable[[dict[str, Any]], str]) -> Callable[[Callable[P, R]], Callable[P, R]]:

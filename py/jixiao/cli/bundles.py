@@ -25,6 +25,7 @@ from .base import (
     guard,
     now_text,
     one_line,
+    shown,
     utc_now,
 )
 from .files import load_key, passphrase_from_env, read_roster, read_small, write_new
@@ -54,7 +55,7 @@ def keygen(output: str, alg: str, passphrase_env: str | None, unit_code: str, un
     text = key_file_json(key, passphrase, unit_code=unit_code, unit_name=unit_name,
                          created_at=now_text())
     write_new(path, text.encode("utf-8"), 0o600)
-    click.echo(f"已生成 {ALG_NAMES[alg]} 密钥：{path}")
+    click.echo(f"已生成 {ALG_NAMES[alg]} 密钥：{shown(path)}")
     click.echo(f"公钥指纹：{key.public.fingerprint}")
     if passphrase is None:
         click.echo("提示：私钥未加密，请妥善保管该文件（可用 --passphrase-env 加密）。", err=True)
@@ -80,7 +81,7 @@ def keysheet(keyfile: str, output: str, unit_code: str | None, unit_name: str | 
     key = read_public_key_file(data)
     html = render_key_sheet(key, name, code, created_at=str(china_today()))
     write_new(Path(output), html.encode("utf-8"))
-    click.echo(f"已生成公钥登记表：{output}")
+    click.echo(f"已生成公钥登记表：{shown(output)}")
     click.echo(f"公钥指纹：{key.fingerprint}")
 
 
@@ -116,7 +117,7 @@ def bundle(file: str, keyfile: str, output: str, passphrase_env: str | None, sig
         target = target / name
     write_new(target, data)
     result = evaluate(submission, framework)
-    click.echo(f"已生成签名材料：{target}")
+    click.echo(f"已生成签名材料：{shown(target)}")
     click.echo(f"公钥指纹：{key.public.fingerprint}")
     click.echo(f"总分：{plain(result.total) if result.total is not None else '—'}，等级：{result.grade or '—'}")
     if result.errors:
@@ -149,11 +150,11 @@ def verify(files: tuple[str, ...], roster_path: str | None, as_json: bool) -> No
         click.echo(dumps([v.to_json() for v in verdicts]))
     else:
         if roster is not None and roster.problem is not None:
-            click.echo(click.style(f"公钥名册有问题：{roster.problem}", fg="red", bold=True))
+            click.echo(click.style(f"公钥名册有问题：{one_line(roster.problem)}", fg="red", bold=True))
         for verdict in verdicts:
             state = "通过" if verdict.ok else ("无法读取" if not verdict.readable else "未通过")
             colour = "green" if verdict.ok else "red"
-            click.echo(f"{verdict.name}：{click.style(state, fg=colour, bold=True)}")
+            click.echo(f"{shown(verdict.name)}：{click.style(state, fg=colour, bold=True)}")
             for check_line in verdict.checks:
                 mark = click.style(_MARKS[check_line.status], fg=_COLOURS[check_line.status], bold=True)
                 click.echo(f"  {mark} {one_line(check_line.message)}")

@@ -49,7 +49,7 @@ def _finding_line(f: Finding) -> str:
 
 def print_report(submission: Submission, result: Evaluation) -> None:
     dumped = result.model_dump(mode="json")
-    who = submission.unit_name.strip() or "（未填单位名称）"
+    who = one_line(submission.unit_name) or "（未填单位名称）"
     click.echo(f"{who} · {submission.year} 年度 · 指标体系 {result.framework.id}（{result.framework.version}）")
     click.echo(f"总分：{dumped['total'] or '—'}")
     click.echo(f"等级：{dumped['grade'] or '—'}")

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ..io.errors import InputError
-from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Group, china_today, dumps, guard, now_text
+from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Group, china_today, dumps, guard, now_text, one_line, shown
 from .files import load_key, read_roster, read_small, replace, write_new
 
 
@@ -65,7 +65,7 @@ def roster_init(path: str, keyfile: str, name: str, passphrase_env: str | None) 
     key = load_key(keyfile, passphrase_env)
     doc = new_roster(key, name, now_text())
     write_new(Path(path), roster_json(doc, key).encode("utf-8"))
-    click.echo(f"已新建公钥名册：{path}（所有者 {name}，指纹 {key.public.fingerprint}）")
+    click.echo(f"已新建公钥名册：{shown(path)}（所有者 {one_line(name)}，指纹 {key.public.fingerprint}）")
 
 
 @roster.command("add", help="把一个单位的公钥登记进名册。公钥可直接粘贴（或扫描登记表二维码所得的文字），"
@@ -113,7 +113,7 @@ def roster_add(path: str, keyfile: str, unit_code: str, unit_name: str, public_k
                 valid_to=_parse_day(valid_to, "截止日期"), note=note,
                 updated_at=now_text())
     _save(path, doc, key)
-    click.echo(f"已登记：{unit_code} {unit_name}，公钥指纹 {unit_key.fingerprint}，自 {start} 起")
+    click.echo(f"已登记：{one_line(unit_code)} {one_line(unit_name)}，公钥指纹 {unit_key.fingerprint}，自 {start} 起")
     if valid_from is None and created is None:
         click.echo(f"（公钥本身不含生成日期，启用日期取上一年 1 月 1 日 {start}；"
                    f"可用 --valid-from 指定登记表上的日期）", err=True)
@@ -138,7 +138,7 @@ def roster_revoke(path: str, keyfile: str, unit_code: str, fingerprint: str, on:
     day = _parse_day(on, "注销日期") or china_today()
     doc = revoke(doc, unit_code, digits, day, updated_at=now_text())
     _save(path, doc, key)
-    click.echo(f"已注销：{unit_code} 的公钥 {group_hex(digits)}（{day}）")
+    click.echo(f"已注销：{one_line(unit_code)} 的公钥 {group_hex(digits)}（{day}）")
 
 
 @roster.command("list", help="列出名册中登记的单位与公钥，并核验名册本身的签名（签名无效时退出码为 1）。")
@@ -154,13 +154,13 @@ def roster_list(path: str, as_json: bool) -> None:
         click.echo(dumps({"signature_ok": loaded.trusted, "problem": loaded.problem,
                            **doc.model_dump(mode="json")}))
     else:
-        state = "有效" if loaded.trusted else f"无效：{loaded.problem}"
-        click.echo(f"公钥名册：{doc.owner.name}（所有者指纹 {loaded.owner_fingerprint}），名册签名{state}")
-        click.echo(f"更新时间：{doc.updated_at or '—'}")
+        state = "有效" if loaded.trusted else f"无效：{one_line(loaded.problem)}"
+        click.echo(f"公钥名册：{one_line(doc.owner.name)}（所有者指纹 {loaded.owner_fingerprint}），名册签名{state}")
+        click.echo(f"更新时间：{one_line(doc.updated_at or '—')}")
         for code, entries in sorted(doc.units.items()):
             for entry in entries:
                 until = entry.valid_to or "长期"
                 status = "有效" if entry.status == "active" else f"已注销（{entry.revoked_on}）"
-                click.echo(f"{code}\t{entry.unit_name}\t{entry.alg}\t{group_hex(entry.fingerprint)}\t"
+                click.echo(f"{one_line(code)}\t{one_line(entry.unit_name)}\t{entry.alg}\t{group_hex(entry.fingerprint)}\t"
                            f"{entry.valid_from} 至 {until}\t{status}")
     sys.exit(EXIT_OK if loaded.trusted else EXIT_ERRORS)

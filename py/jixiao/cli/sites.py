@@ -12,7 +12,7 @@ import click
 
 from ..io.errors import InputError
 from ..io.load import check_framework_id
-from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Command, guard, one_line, utc_now
+from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Command, guard, one_line, shown, utc_now
 from .files import load_key, load_roster_option
 
 _FRAMEWORK_OPTION = click.option("--framework", "framework", metavar="ID", default="jinxian-2021",
@@ -37,12 +37,12 @@ def build_site_command(output: str, framework: str, portable: bool, make_zip: bo
     with sitebuild.build_failures():
         report = module.build_site(Path(output), framework_id=framework, portable=portable,
                                    progress=lambda line: None)
-    click.echo(report.summary())
+    click.echo(shown(report.summary()))
     if make_zip:
         folder = report.out_dir
         with sitebuild.build_failures():
             made = module.portable_mod.zip_folder(folder, folder.with_name(folder.name + ".zip"))
-        click.echo(f"已打包：{made}（{made.stat().st_size / 1e6:.1f} MB）")
+        click.echo(f"已打包：{shown(made)}（{made.stat().st_size / 1e6:.1f} MB）")
 
 
 @click.command(cls=Command, short_help="运行门户：http://127.0.0.1:8000（--store 时同时接收单位提交的签名材料）",
@@ -94,7 +94,7 @@ def serve(host: str, port: int, site: str | None, cert: str | None, key: str | N
         click.echo("正在检查站点是否需要重新构建…", err=True)
         built, report = sitebuild.ensure_site(site_dir, framework, progress=lambda line: None)
         if built:
-            click.echo(report.summary(), err=True)
+            click.echo(shown(report.summary()), err=True)
     if cert is not None and key is not None:
         server.check_tls(cert, key)
     sock = server.listen(host, port)
@@ -151,7 +151,7 @@ def _intake(store_path: str, token_file: str | None, review_key: str | None, ros
     lines[:0] = [f"收件已开启：单位在填报页导出签名材料后可直接提交（{{base}}/api/bundles），存入 {path}",
                  "主管部门管理页面：{base}/admin/（须凭管理口令；浏览器询问时用户名任意，密码填口令）", source]
     if roster is not None:
-        lines.append(f"公钥名册：{roster.doc.owner.name}（单位公钥须登记在册才接收）")
+        lines.append(f"公钥名册：{one_line(roster.doc.owner.name)}（单位公钥须登记在册才接收）")
     if signer is not None:
         lines.append(f"复核签名密钥：公钥指纹 {signer.public.fingerprint}")
         if roster is not None and roster.doc.owner.fingerprint != signer.public.fingerprint_hex:
@@ -190,18 +190,18 @@ def publish(inputs: tuple[str, ...], output: str, keyfile: str, roster_path: str
     report = build_public_site([Path(p) for p in inputs], Path(output), key, signed_at or utc_now(), roster)
     for entry in report.published:
         sub = entry.copy.submission
-        review = f"，复核分数 {entry.review}" if entry.review else ""
+        review = f"，复核分数 {one_line(entry.review)}" if entry.review else ""
         click.echo(f"已公开：{sub.year} {one_line(sub.unit_name)}（{one_line(sub.unit_code)}）"
-                   f"总分 {entry.total}，等级 {entry.grade}{review} → units/{entry.slug}.html")
+                   f"总分 {entry.total}，等级 {entry.grade}{review} → units/{shown(entry.slug)}.html")
         if entry.slug in report.removed:
-            click.echo(f"  已删去：{'、'.join(report.removed[entry.slug][:8])}")
+            click.echo(f"  已删去：{one_line('、'.join(report.removed[entry.slug][:8]))}")
     for title, items in (("未公开", report.rejected), ("复核意见未采用", report.refused_reviews)):
         for rejected in items:
-            click.echo(click.style(f"{title}：{rejected.source}", fg="red", bold=True), err=True)
+            click.echo(click.style(f"{title}：{shown(rejected.source)}", fg="red", bold=True), err=True)
             for reason in rejected.reasons[:5]:
                 click.echo(f"  ✗ {one_line(reason)}", err=True)
     reviewed = sum(1 for entry in report.published if entry.review)
-    click.echo(f"公开网站：{report.out_dir}（{len(report.published)} 个单位，其中 {reviewed} 个附复核分数；"
+    click.echo(f"公开网站：{shown(report.out_dir)}（{len(report.published)} 个单位，其中 {reviewed} 个附复核分数；"
                f"未公开 {len(report.rejected)} 份，复核意见未采用 {len(report.refused_reviews)} 份）；"
                f"公开版签名公钥指纹：{key.public.fingerprint}")
     problems = report.rejected or report.refused_reviews

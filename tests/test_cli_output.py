@@ -1,0 +1,112 @@
+"""What the command line prints, as users rely on it: typed text never steers the terminal."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bundle_helpers import SIGNED_AT, UNIT_CODE, framework, other_key, seed, supervisor_key, unit_key
+from jixiao.bundle import build_bundle
+from jixiao.bundle.keys import key_file_json
+from jixiao.bundle.roster import enrol, new_roster, roster_json
+from jixiao.cli import cli
+
+# A unit name that, printed raw, moves the cursor up two lines and wipes them, rings the bell,
+# clears the screen with an 8-bit CSI and reverses the rest of the line.
+HOSTILE = "进贤县\x1b[2A\x1b[2K通过\x07局\x9b2J\u202e局信息化业工和技科"
+SHOWN = "进贤县\\x1b[2A\\x1b[2K通过\\x07局\\x9b2J\\u202e局信息化业工和技科"
+WHEN = "2022-01-01T00:00:00Z"
+
+
+def run(*args: str, color: bool = True) -> Result:
+    """Colours on, as on a terminal: click would otherwise strip every escape sequence itself."""
+    return CliRunner().invoke(cli, list(args), color=color)
+
+
+def inert(text: str) -> str:
+    """`text` without click's own colours, asserting that nothing else in it could steer a terminal."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    steering = sorted({ch for ch in plain if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cf", "Cs")})
+    assert not steering, f"raw control characters reach the terminal: {steering!r}\n{plain}"
+    return plain
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with a hostile form, its bundle (signed by the unit key), the unit's and the
+    supervisor's key files, and a roster that enrols another key for the unit."""
+    monkeypatch.chdir(tmp_path)
+    sub = seed().model_copy(update={"unit_name": HOSTILE, "department": HOSTILE})
+    Path("hostile.json").write_text(sub.model_dump_json(), encoding="utf-8")
+    Path("bund").mkdir()
+    name, data = build_bundle(sub, framework(), unit_key(), SIGNED_AT)
+    Path("bund", name).write_bytes(data)
+    Path("unit.key").write_text(key_file_json(unit_key()), encoding="utf-8")
+    Path("sup.key").write_text(key_file_json(supervisor_key()), encoding="utf-8")
+    doc = new_roster(supervisor_key(), HOSTILE, WHEN)
+    doc = enrol(doc, UNIT_CODE, other_key().public, unit_name=HOSTILE, valid_from=date(2021, 1, 1))
+    Path("roster.json").write_text(roster_json(doc, supervisor_key()), encoding="utf-8")
+    return tmp_path
+
+
+# --- typed text on the terminal ---------------------------------------------------------------------
+
+def test_a_bundle_that_fails_cannot_redraw_itself_as_passed(work: Path) -> None:
+    """The audit's case: ESC codes in the unit name rewrote the lines above on a real terminal,
+    so a bundle refused by the roster read "通过 / ✓ 公钥已登记"."""
+    bundle = next(Path("bund").iterdir())
+    result = run("verify", str(bundle), "--roster", "roster.json")
+    assert result.exit_code == 1, result.output
+    out = inert(result.output)
+    assert out.splitlines()[0].endswith("：未通过")
+    assert SHOWN in out  # shown, visibly escaped, rather than dropped
+    listed = run("verify", str(bundle), "--roster", "roster.json", "--json")
+    inert(listed.output)  # C1 and bidi characters are \u-escaped in JSON too
+    assert json.loads(listed.output)[0]["unit_name"] == HOSTILE  # the same string to a script
+
+
+def test_check_and_bundle_show_the_typed_name_escaped(work: Path) -> None:
+    checked = run("check", "hostile.json")
+    assert checked.exit_code == 1
+    assert inert(checked.output).startswith(f"{SHOWN} · 2021 年度")
+    made = run("bundle", "hostile.json", "--key", "unit.key", "-o", "out/", "--signed-at", SIGNED_AT)
+    assert made.exit_code == 0, made.output
+    inert(made.output)
+
+
+def test_consolidation_and_the_store_show_bundle_text_escaped(work: Path) -> None:
+    summed = run("consolidate", "bund", "-o", "c.xlsx", "--key", "sup.key")
+    assert summed.exit_code == 0, summed.output
+    assert SHOWN in inert(summed.output)
+    county = run("county", "c.json", "-o", "county.xlsx", "--region", HOSTILE)
+    assert county.exit_code == 0, county.output
+    assert inert(county.output).count(SHOWN) == 2  # the region typed, the department signed
+    assert run("store", "add", "s.sqlite", "bund").exit_code == 0
+    for args in (("store", "add", "s.sqlite", "bund"), ("store", "list", "s.sqlite"),
+                 ("store", "list", "s.sqlite", "--json")):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert "\\u202e" in inert(result.output), args
+    reviewed = run("review", "s.sqlite", "--unit", UNIT_CODE, "--year", "2021", "--score", "90", "--key", "sup.key")
+    assert reviewed.exit_code == 0, reviewed.output
+    assert SHOWN in inert(reviewed.output)
+
+
+def test_the_roster_list_shows_names_escaped(work: Path) -> None:
+    listed = run("roster", "list", "roster.json")
+    assert listed.exit_code == 0, listed.output
+    assert inert(listed.output).count(SHOWN) == 2  # the owner and the unit
+
+
+def test_a_hostile_file_name_in_a_folder_is_shown_escaped(work: Path) -> None:
+    bundle = next(Path("bund").iterdir())
+    bundle.rename(Path("bund") / "a\x1b[2Kb.zip")
+    result = run("verify", "bund")
+    assert result.exit_code == 0, result.output
+    assert inert(result.output).startswith("a\\x1b[2Kb.zip：通过")
