@@ -24,7 +24,8 @@ from ..bundle.payload import signed_at_text
 from ..canonical import canonical_json
 from ..io.errors import InputError
 from ..model.base import Field, Model, ValidationError
-from ..model.numbers import Dec, parse_decimal, plain
+from ..model.fields import explain
+from ..model.numbers import Dec, parse_entry, plain
 from .check import UnitFacts
 
 MAX_SCORE = Decimal(100)
@@ -76,8 +77,10 @@ class Review:
 
 
 def _score(raw: object, what: str, maximum: Decimal) -> Decimal:
+    """A score within 0…maximum, at most two decimals. Read as an entry (`parse_entry`), so a
+    29-digit number is refused by its size before anything formats it; -0 is stored as 0."""
     try:
-        value = parse_decimal(raw)
+        value = parse_entry(raw)
     except ValueError as exc:
         raise ReviewError(f"{what}：{exc}") from None
     if value is None:
@@ -89,7 +92,7 @@ def _score(raw: object, what: str, maximum: Decimal) -> Decimal:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         raise ReviewError(f"{what} {value} 最多保留两位小数")
-    return value
+    return value.copy_abs() if value.is_zero() else value
 
 
 def _indicator(unit: UnitFacts, key: str) -> tuple[str, str, Decimal | None]:
@@ -125,7 +128,9 @@ def make_review(unit: UnitFacts, score: object, *, reviewed_at: str, indicators:
                          reviewer=reviewer.strip(), reviewed_at=signed_at_text(reviewed_at), supersedes=supersedes)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
-        raise ReviewError(f"复核内容不符合格式：{'.'.join(str(p) for p in error['loc'])}：{error['msg']}") from None
+        field = ReviewDoc.model_fields.get(str(error["loc"][0])) if error["loc"] else None
+        where = field.title if field is not None and field.title else ".".join(str(p) for p in error["loc"])
+        raise ReviewError(f"{where}：{explain(error)}") from None
 
 
 def implied_total(unit: UnitFacts, doc: ReviewDoc) -> Decimal | None:

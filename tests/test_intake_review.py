@@ -1,0 +1,114 @@
+"""The supervisor's reviews on `jixiao serve --store`, through Starlette's TestClient.
+
+What an audit of the running server found, each as the supervisor meets it: a page on another
+site made the browser sign a review with its cached credential; a 29-digit score was an
+internal error and "-0" a score; a unit whose code ends in a space could not be reviewed; the
+附件4 links of the units that named no department gave another department's table or a CLI
+hint; a review typed on an old page was signed against a newer bundle; two reviews at once
+forked the chain of reviews.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from bundle_helpers import SIGNED_AT, framework
+from consolidate_helpers import DEPARTMENT, own_bundle, supervisor, unit_key_for, unit_submission
+from jixiao.bundle import build_bundle
+from jixiao.consolidate.review import read_review
+from jixiao.intake import intake_routes
+from jixiao.server import create_app
+from jixiao.store import Store
+from jixiao_process import stand_in_site
+
+TOKEN = "review-test-token-0123"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+BASIC = {"Authorization": "Basic " + base64.b64encode(f"主管:{TOKEN}".encode()).decode()}
+ZIP = {"Content-Type": "application/zip"}
+OWN = "360124-KGX"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "intake.sqlite") as db:
+        yield db
+
+
+@pytest.fixture
+def client(tmp_path: Path, store: Store) -> Iterator[TestClient]:
+    routes = intake_routes(store, TOKEN, review_key=supervisor())
+    with TestClient(create_app(stand_in_site(tmp_path / "site"), extra_routes=routes)) as test_client:
+        yield test_client
+
+
+def submit(client: TestClient, data: bytes) -> None:
+    response = client.post("/api/bundles", content=data, headers=ZIP)
+    assert response.status_code == 201, response.text
+
+
+def bundle(code: str, *, signed_at: str = SIGNED_AT, department: str = DEPARTMENT, executed: str = "10") -> bytes:
+    submission = unit_submission(code, f"单位{code.strip()}", "10", executed, 90, department=department)
+    return build_bundle(submission, framework(), unit_key_for(code), signed_at)[1]
+
+
+def review_form(page: str, code: str) -> dict[str, str]:
+    """The hidden fields of a unit's review form on the dashboard, as the browser would send them."""
+    row = re.search(rf'<tr id="u-{re.escape(html.escape(code))}">(.*?)</tr>', page, re.S)
+    assert row is not None, f"no row for {code!r}"
+    return {name: html.unescape(value)
+            for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', row.group(1))}
+
+
+def post_form(client: TestClient, fields: dict[str, str], **headers: str) -> Any:
+    return client.post("/api/admin/reviews", data=fields, follow_redirects=False,
+                       headers={**BASIC, "Origin": "http://testserver", **headers})
+
+
+def scores(store: Store, code: str = OWN) -> list[str]:
+    return [row.score for row in store.review_rows(code, 2021)]
+
+
+# --- 2. scores the checks could not format, and -0 ---------------------------------------------
+
+@pytest.mark.parametrize("score", ["9" * 29, 10**30, "1" + "0" * 40])
+def test_a_score_of_too_many_digits_is_refused_in_chinese(client: TestClient, store: Store, score: object) -> None:
+    submit(client, own_bundle()[1])
+    response = client.post("/api/admin/reviews", json={"unit_code": OWN, "year": 2021, "score": score}, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert response.json()["message"].startswith("复核分数：")
+    page = client.get("/admin/", headers=BASIC).text
+    form = post_form(client, {**review_form(page, OWN), "score": str(score)})
+    assert form.status_code == 422 and "复核分数" in form.text
+    assert scores(store) == []
+
+
+@pytest.mark.parametrize("score", ["-0", "-0.00", "－0"])
+def test_a_score_of_minus_zero_is_zero(client: TestClient, store: Store, score: str) -> None:
+    submit(client, own_bundle()[1])
+    response = client.post("/api/admin/reviews", json={"unit_code": OWN, "year": 2021, "score": score}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    assert response.json()["score"] == "0"
+    assert scores(store) == ["0"]
+    assert read_review(store.reviews(2021)[0].envelope).doc.model_dump(mode="json")["score"] == "0"
+    page = client.get("/admin/", headers=BASIC).text
+    assert '<td class="c">0<br>' in page and '<td class="c">-0' not in page  # the review score cell
+
+
+# --- 8. refusals in English ----------------------------------------------------------------------
+
+def test_review_fields_too_long_are_refused_in_chinese(client: TestClient, store: Store) -> None:
+    submit(client, own_bundle()[1])
+    for field, limit, title in (("note", 2000, "复核意见"), ("reviewer", 100, "复核人")):
+        body = {"unit_code": OWN, "year": 2021, "score": "90", field: "长" * (limit + 1)}
+        response = client.post("/api/admin/reviews", json=body, headers=ADMIN)
+        assert response.status_code == 422
+        assert response.json()["message"] == f"{title}：文字过长（上限 {limit} 字）"
+    assert scores(store) == []
