@@ -226,3 +226,12 @@ def test_review_json_body_must_be_an_object(client: TestClient) -> None:
     response = client.post("/api/admin/reviews", content=json.dumps([1]), headers={**ADMIN,
                                                                                    "Content-Type": "application/json"})
     assert response.status_code == 400
+
+
+def test_a_json_upload_with_a_huge_integer_is_refused_in_chinese(client: TestClient, store: Store) -> None:
+    code, body = post(client, b'{"payloadType": ' + b"9" * 5000 + b"}", {"Content-Type": "application/json"})
+    assert code == 400 and body["status"] == "refused"
+    assert str(body["message"]) == "未接收：签名文件不是有效的 JSON（其中有超过 4300 位的整数）"
+    code, body = post(client, b'{"payloadType": "x",\n "payload": }', {"Content-Type": "application/json"})
+    assert code == 400 and "第 2 行第 13 列" in str(body["message"]), body
+    assert store.count() == 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +132,18 @@ def _signature(raw: Any, number: int) -> Signature:
     return Signature(keyid=keyid, alg=checked, sig=sig, public_key=public)
 
 
+def _json_problem(exc: ValueError) -> str:
+    """Where and why `json.loads` failed, in Chinese: its own words are English (and were cut
+    mid-word), and a unit reads them in the portal's upload queue."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"第 {exc.lineno} 行第 {exc.colno} 列有格式错误"
+    if isinstance(exc, UnicodeDecodeError):
+        return "不是 UTF-8 文本"
+    if "integer string conversion" in str(exc):
+        return f"其中有超过 {sys.get_int_max_str_digits()} 位的整数"
+    return "无法解析"
+
+
 def parse_envelope(text: str | bytes, expected_type: str) -> Envelope:
     """Read an envelope of `expected_type`; raises `EnvelopeError` with the reason."""
     try:
@@ -138,7 +151,7 @@ def parse_envelope(text: str | bytes, expected_type: str) -> Envelope:
     except RecursionError:
         raise EnvelopeError("签名文件的 JSON 嵌套过深") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise EnvelopeError(f"签名文件不是有效的 JSON（{str(exc)[:60]}）") from None
+        raise EnvelopeError(f"签名文件不是有效的 JSON（{_json_problem(exc)}）") from None
     if not isinstance(doc, dict):
         raise EnvelopeError("签名文件应为 JSON 对象")
     if "payloadType" not in doc:
