@@ -228,6 +228,17 @@ def test_review_json_body_must_be_an_object(client: TestClient) -> None:
     assert response.status_code == 400
 
 
+def test_a_non_ascii_credential_works_as_bearer_and_basic(site: Path, store: Store) -> None:
+    credential = "主管部门口令2021"
+    with TestClient(create_app(site, extra_routes=intake_routes(store, credential))) as client:
+        bearer = client.get("/api/admin/bundles", headers={"Authorization": b"Bearer " + credential.encode()})
+        assert bearer.status_code == 200, bearer.text
+        basic = base64.b64encode(f"主管:{credential}".encode()).decode()
+        assert client.get("/api/admin/bundles", headers={"Authorization": f"Basic {basic}"}).status_code == 200
+        wrong = client.get("/api/admin/bundles", headers={"Authorization": b"Bearer " + "主管部门口令2020".encode()})
+        assert wrong.status_code == 401
+
+
 def test_a_json_upload_with_a_huge_integer_is_refused_in_chinese(client: TestClient, store: Store) -> None:
     code, body = post(client, b'{"payloadType": ' + b"9" * 5000 + b"}", {"Content-Type": "application/json"})
     assert code == 400 and body["status"] == "refused"

@@ -183,7 +183,10 @@ class Intake:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         supplied = b""
         if scheme.lower() == "bearer":
-            supplied = value.strip().encode("utf-8")
+            try:  # the header's bytes as sent (UTF-8 for a non-ASCII credential), which Starlette read as Latin-1
+                supplied = value.strip().encode("latin-1")
+            except UnicodeEncodeError:
+                return False
         elif scheme.lower() == "basic":
             try:
                 decoded = base64.b64decode(value.strip(), validate=True)
