@@ -102,6 +102,37 @@ def test_a_score_of_minus_zero_is_zero(client: TestClient, store: Store, score: 
     assert '<td class="c">0<br>' in page and '<td class="c">-0' not in page  # the review score cell
 
 
+# --- 3. a unit code with a space around it -----------------------------------------------------
+
+def test_a_unit_whose_code_has_spaces_is_reviewed_as_consolidation_names_it(client: TestClient, store: Store) -> None:
+    first = bundle("360124-TS ")
+    submit(client, first)
+    page = client.get("/admin/", headers=BASIC).text
+    form = review_form(page, "360124-TS")
+    assert form["unit_code"] == "360124-TS"
+    response = post_form(client, {**form, "score": "88"})
+    assert response.status_code == 303, response.text
+    assert scores(store, "360124-TS") == ["88"]
+    assert review_form(client.get("/admin/", headers=BASIC).text, "360124-TS")
+    assert store.data(store.latest(2021)[0].sha256) == first  # the bundle itself is kept as signed
+    # The portal fixed: the same unit without the space, signed later, is the same unit.
+    submit(client, bundle("360124-TS", signed_at="2022-03-02T10:00:00+08:00", executed="9"))
+    assert [(r.unit_code, r.executed) for r in store.latest(2021)] == [("360124-TS", "9.00")]
+    assert store.versions("360124-TS", 2021) == 2
+
+
+def test_rows_stored_with_the_code_as_signed_count_as_one_unit(client: TestClient, store: Store) -> None:
+    """A store written before codes were stored stripped holds "360124-TS " in the column."""
+    submit(client, bundle("360124-TS", executed="9"))
+    columns = [r[1] for r in store._db.execute("PRAGMA table_info(bundles)")]
+    copied = ", ".join({"sha256": "'0' || substr(sha256, 2)", "unit_code": "unit_code || ' '",
+                        "signed_at": "'2022-03-05T00:00:00Z'"}.get(c, c) for c in columns)
+    store._db.execute(f"INSERT INTO bundles ({', '.join(columns)}) SELECT {copied} FROM bundles")
+    (latest,) = store.latest(2021)
+    assert latest.unit_code == "360124-TS" and latest.signed_at == "2022-03-05T00:00:00Z"
+    assert store.versions("360124-TS", 2021) == 2
+
+
 # --- 8. refusals in English ----------------------------------------------------------------------
 
 def test_review_fields_too_long_are_refused_in_chinese(client: TestClient, store: Store) -> None:

@@ -235,7 +235,8 @@ class Intake:
             "Cache-Control": "no-store"})
 
     def _units(self, year: int, unit_code: str | None = None) -> list[UnitFacts]:
-        """The bundles in force for `year` (of one unit, when given), checked again from their stored bytes."""
+        """The bundles in force for `year` (of one unit, when given), checked again from their stored bytes.
+        Unit codes are compared as consolidation names units, without surrounding white space."""
         units: list[UnitFacts] = []
         for row in self.store.latest(year):
             if unit_code is not None and row.unit_code != unit_code:

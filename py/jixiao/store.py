@@ -6,7 +6,7 @@
   year, framework, signing time, scores) so listing never re-parses a bundle.
 * Nothing is ever updated or deleted: triggers refuse both. A resubmission is a new row;
   "the bundle in force" is a query — per unit and year, the latest valid one by signing time,
-  then by arrival.
+  then by arrival. A unit is its code without surrounding white space, as consolidation names it.
 * A review (复核) is its own signed document, kept verbatim beside the bundles, append-only;
   a new review of the same unit and year supersedes (history stays).
 
@@ -43,7 +43,15 @@ from .model.numbers import plain, round2
 How = Literal["cli", "http", "folder"]
 SCHEMA_VERSION = 1
 
-_SCHEMA = """
+# A unit is named by its code without surrounding white space, as consolidation names it
+# (`UnitFacts.unit_code`, Python's `str.strip`): the portal does not trim what a unit types, and
+# "360124-TS " must be the unit a review of "360124-TS" looks up. Rows stored before the column
+# was written stripped hold the code as signed, so every query compares this expression (the
+# same text as the index below, so the index serves it). Python's white space, listed in full.
+_SPACES = (9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 133, 160, 5760, *range(8192, 8203), 8232, 8233, 8239, 8287, 12288)
+UNIT_KEY = f"trim(unit_code, char({', '.join(map(str, _SPACES))}))"
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS bundles (
     sha256 TEXT PRIMARY KEY,
     data BLOB NOT NULL,
@@ -68,7 +76,8 @@ CREATE TABLE IF NOT EXISTS bundles (
     self_score TEXT,
     grade TEXT
 );
-CREATE INDEX IF NOT EXISTS bundles_unit_year ON bundles (unit_code, year, ok, signed_at, received_at);
+DROP INDEX IF EXISTS bundles_unit_year;
+CREATE INDEX IF NOT EXISTS bundles_unit_key ON bundles ({UNIT_KEY}, year, ok, signed_at, received_at);
 CREATE TABLE IF NOT EXISTS reviews (
     sha256 TEXT PRIMARY KEY,
     envelope BLOB NOT NULL,
@@ -151,8 +160,8 @@ def utc_now() -> str:
 def _row(values: tuple[Any, ...]) -> BundleRow:
     (sha, size, kind, filename, received_at, how, ok, verification, code, name, unit_kind, department, year,
      framework_id, framework_version, signed_at, payload_sha, budget, executed, score, grade) = values
-    return BundleRow(sha, size, kind, filename, received_at, how, bool(ok), json.loads(verification), code, name,
-                     unit_kind, department, year, framework_id, framework_version, signed_at, payload_sha, budget,
+    return BundleRow(sha, size, kind, filename, received_at, how, bool(ok), json.loads(verification), code.strip(),
+                     name, unit_kind, department, year, framework_id, framework_version, signed_at, payload_sha, budget,
                      executed, score, grade)
 
 
@@ -246,7 +255,8 @@ class Store:
         values = (
             checked.sha256, data, len(data), checked.kind or "unknown", filename[:255], received_at or utc_now(), how,
             int(checked.ok), json.dumps(verification_json(checked, deep=deep), ensure_ascii=False),
-            checked.unit_code, checked.unit_name, unit.unit_kind if unit else "", unit.department_name if unit else "",
+            checked.unit_code.strip(), checked.unit_name, unit.unit_kind if unit else "",
+            unit.department_name if unit else "",
             checked.year, unit.framework_id if unit else "", unit.framework_version if unit else "",
             unit.signed_at if unit else "", unit.payload_sha256 if unit else "",
             _money(unit.budget) if unit else None, _money(unit.executed) if unit else None,
@@ -285,7 +295,7 @@ class Store:
     def latest(self, year: int | None = None) -> list[BundleRow]:
         """The bundle in force per unit and year: the latest valid one by signing time, then arrival."""
         where, args = ("AND year = ?", (year,)) if year is not None else ("", ())
-        query = (f"SELECT {_BUNDLE_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY unit_code, year "
+        query = (f"SELECT {_BUNDLE_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {UNIT_KEY}, year "
                  f"ORDER BY signed_at DESC, received_at DESC, rowid DESC) AS n FROM bundles WHERE ok = 1 {where}) "
                  f"WHERE n = 1 ORDER BY year DESC, department, unit_kind != '本级', unit_code")
         with self._lock:
@@ -300,8 +310,8 @@ class Store:
 
     def versions(self, unit_code: str, year: int) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM bundles WHERE unit_code = ? AND year = ?",
-                                        (unit_code, year)).fetchone()[0])
+            return int(self._db.execute(f"SELECT count(*) FROM bundles WHERE {UNIT_KEY} = ? AND year = ?",
+                                        (unit_code.strip(), year)).fetchone()[0])
 
     # --- reviews ---
 
