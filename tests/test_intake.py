@@ -12,10 +12,12 @@ import json
 import re
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
 import pytest
+from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from bundle_helpers import SIGNED_AT, entries, framework
@@ -29,6 +31,7 @@ from consolidate_helpers import (
     unit_submission,
 )
 from jixiao.bundle import build_bundle
+from jixiao.cli import cli
 from jixiao.consolidate import read_summary
 from jixiao.intake import intake_routes
 from jixiao.render.summary_xlsx import SHEET
@@ -226,6 +229,25 @@ def test_review_json_body_must_be_an_object(client: TestClient) -> None:
     response = client.post("/api/admin/reviews", content=json.dumps([1]), headers={**ADMIN,
                                                                                    "Content-Type": "application/json"})
     assert response.status_code == 400
+
+
+def test_a_bundle_signed_in_the_future_is_refused(client: TestClient, store: Store, tmp_path: Path) -> None:
+    """`Store.latest` goes by signing time: a unit PC whose clock says 2099 would keep that bundle
+    in force over every correction. Up to a day ahead passes (a clock a few hours off)."""
+    code = UNITS[0][0]
+    future = unit_bundle(code, "2099-01-01T08:00:00+08:00")[1]
+    status, body = post(client, future)
+    assert status == 422 and body["status"] == "refused", body
+    assert "日期和时间改正确" in str(body["message"]) and "2099-01-01 08:00" in str(body["message"])
+    assert store.count() == 0
+    soon = (datetime.now(UTC) + timedelta(hours=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert post(client, unit_bundle(code, soon)[1])[0] == 201
+    # `jixiao store add` writes the same store: refused there too.
+    path = tmp_path / "future.zip"
+    path.write_bytes(future)
+    result = CliRunner().invoke(cli, ["store", "add", str(store.path), str(path)])
+    assert result.exit_code == 1 and "日期和时间改正确" in result.output, result.output
+    assert store.count() == 1
 
 
 def test_a_non_ascii_credential_works_as_bearer_and_basic(site: Path, store: Store) -> None:

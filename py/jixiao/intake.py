@@ -58,7 +58,7 @@ from .consolidate.review import ReviewError, latest_reviews, make_review, sign_r
 from .consolidate.summary import SCORE_RULES, DepartmentSummary, SummaryError, build_summary, summary_json
 from .io.errors import InputError
 from .model.numbers import plain
-from .store import BundleRow, Store
+from .store import BundleRow, Store, signed_after_receipt
 
 MAX_BODY = 5 * 1024 * 1024
 FORM_LIMIT = 64 * 1024  # a review: a score, a note of at most 2000 characters, per-indicator scores
@@ -151,6 +151,7 @@ class Intake:
             if len(body) > self.max_bytes:
                 return _json(413, f"文件过大，上限 {limit_mb} MB", status="refused")
         data = bytes(body)
+        received = datetime.now(UTC)
         if not data.strip():
             return _json(400, "提交的内容是空的", status="refused")
         sha = hashlib.sha256(data).hexdigest()
@@ -163,6 +164,9 @@ class Intake:
             status = 400 if not checked.readable else 422
             return _json(status, f"未接收：{checked.reasons[0] if checked.reasons else '核验未通过'}", status="refused",
                          sha256=sha, reasons=checked.reasons)
+        too_late = signed_after_receipt(checked, received)
+        if too_late is not None:
+            return _json(422, f"未接收：{too_late}", status="refused", sha256=sha, reasons=[too_late])
         inserted, row = await run_in_threadpool(self.store.add_bundle, data, checked, how="http", filename=name)
         unit = checked.unit
         findings = {"errors": unit.errors if unit else 0, "warnings": unit.warnings if unit else 0}
