@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from starlette.testclient import TestClient
 
@@ -25,6 +27,7 @@ from consolidate_helpers import DEPARTMENT, own_bundle, supervisor, unit_key_for
 from jixiao.bundle import build_bundle
 from jixiao.consolidate.review import read_review
 from jixiao.intake import intake_routes
+from jixiao.render.summary_xlsx import SHEET
 from jixiao.server import create_app
 from jixiao.store import Store
 from jixiao_process import stand_in_site
@@ -131,6 +134,45 @@ def test_rows_stored_with_the_code_as_signed_count_as_one_unit(client: TestClien
     (latest,) = store.latest(2021)
     assert latest.unit_code == "360124-TS" and latest.signed_at == "2022-03-05T00:00:00Z"
     assert store.versions("360124-TS", 2021) == 2
+
+
+# --- 4. the 附件4 links of the units that named no department ------------------------------------
+
+def summary_links(page: str, group: str) -> list[str]:
+    start = page.index(f"<h2>{group}")
+    end = page.find("<h2>", start + 1)
+    return [html.unescape(link) for link in re.findall(r'href="(/api/admin/summary[^"]*)"', page[start:end])]
+
+
+def names_in(xlsx: bytes) -> list[str]:
+    """The unit names of an 附件4 workbook's numbered rows."""
+    rows = openpyxl.load_workbook(io.BytesIO(xlsx))[SHEET].iter_rows(min_row=5, values_only=True)
+    return [str(r[1]) for r in rows if isinstance(r[0], int)]
+
+
+def test_each_department_group_downloads_its_own_units(client: TestClient) -> None:
+    submit(client, own_bundle()[1])
+    submit(client, bundle("360124-ND", department=""))
+    page = client.get("/admin/", headers=BASIC).text
+    links = summary_links(page, "（未填主管部门）")
+    assert links and all("department=&" in link for link in links)
+    for link in links:
+        response = client.get(link, headers=BASIC)
+        assert response.status_code == 200, (link, response.text)
+        if ".xlsx" in link:
+            assert names_in(response.content) == ["单位360124-ND"]
+            assert "%EF%BC%88%E6%9C%AA%E5%A1%AB" in response.headers["content-disposition"]  # "（未填…" in the name
+    named = client.get(summary_links(page, DEPARTMENT)[0], headers=BASIC)
+    assert named.status_code == 200 and "单位360124-ND" not in names_in(named.content)
+
+    submit(client, bundle("360124-OT", department="进贤县另一个局"))
+    for link in summary_links(client.get("/admin/", headers=BASIC).text, "（未填主管部门）"):
+        assert client.get(link, headers=BASIC).status_code == 200, link
+    mixed = client.get("/api/admin/summary.xlsx?year=2021", headers=BASIC)
+    assert mixed.status_code == 400 and "--" not in mixed.json()["message"]
+    assert "多个主管部门" in mixed.json()["message"]
+    none = client.get("/api/admin/summary.xlsx?year=2021&department=没有这个局", headers=BASIC)
+    assert none.status_code == 400 and "没有这个局" in none.json()["message"]
 
 
 # --- 8. refusals in English ----------------------------------------------------------------------

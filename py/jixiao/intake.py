@@ -77,6 +77,7 @@ ADMIN_HEADERS = {
                                "frame-ancestors 'none'; base-uri 'none'",
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NO_DEPARTMENT = "（未填主管部门）"
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -258,10 +259,21 @@ class Intake:
         return latest_reviews(self.store.reviews(year, trusted))
 
     def _summary(self, year: int, department: str | None, rule: str) -> DepartmentSummary:
+        """附件4 of one department: `department` as the dashboard groups units ("" for the units that
+        named none), or None when the year's units all belong to one. Messages speak of the
+        dashboard's links, not of the CLI's options."""
         units = self._units(year)
-        if department:
-            units = [u for u in units if u.department_name == department]
-        return build_summary(units, self._reviews(year), rule=_rule(rule), department=department or None,
+        names = sorted({u.department_name for u in units})
+        if department is None:
+            if len(names) > 1:
+                listed = "、".join(n or NO_DEPARTMENT for n in names)
+                raise SummaryError(f"{year} 年度的材料分属多个主管部门（{listed}）："
+                                   f"请在主管部门工作台上用该部门的下载链接")
+            department = names[0] if names else ""
+        units = [u for u in units if u.department_name == department.strip()]
+        if not units:
+            raise SummaryError(f"{year} 年度没有{_department_words(department)}通过核验的材料")
+        return build_summary(units, self._reviews(year), rule=_rule(rule), department=department.strip(),
                              generated_at=_now())
 
     async def summary_xlsx(self, request: Request) -> Response:
@@ -272,7 +284,7 @@ class Intake:
         except SummaryError as exc:
             return _json(400, exc.message)
         data = await run_in_threadpool(write_summary_xlsx, summary)
-        name = f"{summary.year}-{summary.department}-附件4部门整体支出自评情况汇总表.xlsx"
+        name = f"{summary.year}-{summary.department or NO_DEPARTMENT}-附件4部门整体支出自评情况汇总表.xlsx"
         return Response(data, media_type=XLSX, headers={
             "Content-Disposition": f"attachment; filename=\"summary.xlsx\"; filename*=UTF-8''{quote(name)}",
             "Cache-Control": "no-store"})
@@ -283,7 +295,7 @@ class Intake:
         except SummaryError as exc:
             return _json(400, exc.message)
         text = summary_json(summary, self.review_key)
-        name = f"{summary.year}-{summary.department}-附件4汇总表.json"
+        name = f"{summary.year}-{summary.department or NO_DEPARTMENT}-附件4汇总表.json"
         return Response(text.encode("utf-8"), media_type="application/json", headers={
             "Content-Disposition": f"attachment; filename=\"summary.json\"; filename*=UTF-8''{quote(name)}",
             "Cache-Control": "no-store"})
@@ -293,7 +305,7 @@ class Intake:
         year = _year(request.query_params.get("year")) or (years[0] if years else None)
         if year is None:
             raise SummaryError("还没有收到任何通过核验的材料")
-        department = request.query_params.get("department") or None
+        department = request.query_params.get("department")  # absent: the only one; "": units that named none
         rule = request.query_params.get("rule", self.rule)
         return await run_in_threadpool(self._summary, year, department, rule)
 
@@ -386,6 +398,10 @@ class Intake:
 
     async def not_found(self, request: Request) -> Response:
         return _json(404, "没有这个管理功能")
+
+
+def _department_words(department: str) -> str:
+    return "未填主管部门的单位" if not department.strip() else f"主管部门“{department.strip()}”的单位"
 
 
 async def _limited_body(request: Request, limit: int) -> bytes | None:
