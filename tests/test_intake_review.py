@@ -11,10 +11,14 @@ forked the chain of reviews.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import re
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from starlette.testclient import TestClient
 
 from bundle_helpers import SIGNED_AT, framework
 from consolidate_helpers import DEPARTMENT, own_bundle, supervisor, unit_key_for, unit_submission
+from jixiao import intake
 from jixiao.bundle import build_bundle
 from jixiao.consolidate.review import read_review
 from jixiao.intake import intake_routes
@@ -173,6 +178,61 @@ def test_each_department_group_downloads_its_own_units(client: TestClient) -> No
     assert "多个主管部门" in mixed.json()["message"]
     none = client.get("/api/admin/summary.xlsx?year=2021&department=没有这个局", headers=BASIC)
     assert none.status_code == 400 and "没有这个局" in none.json()["message"]
+
+
+# --- 7. reviews at the same moment ---------------------------------------------------------------
+
+def test_reviews_made_at_once_supersede_one_another_in_turn(client: TestClient, store: Store,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    submit(client, own_bundle()[1])
+    signing = intake.sign_review
+    overlap = threading.Barrier(2, timeout=0.5)
+
+    def slow_sign(doc: Any, key: Any) -> Any:  # signing takes a while: the moment two requests overlap
+        with contextlib.suppress(threading.BrokenBarrierError):  # serialised: no other request is signing
+            overlap.wait()
+        time.sleep(0.02)
+        return signing(doc, key)
+
+    monkeypatch.setattr(intake, "sign_review", slow_sign)
+
+    def one(score: int) -> int:
+        body = {"unit_code": OWN, "year": 2021, "score": str(score)}
+        return client.post("/api/admin/reviews", json=body, headers=ADMIN).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(one, range(60, 76))) == {201}
+    newest_first = store.review_rows(OWN, 2021)
+    supersedes = {r.sha256: r.doc.supersedes for r in store.reviews(2021)}
+    assert len(newest_first) == 16
+    assert [supersedes[r.sha256] for r in newest_first] == [r.sha256 for r in newest_first[1:]] + [None], \
+        "the reviews do not form one chain: two superseded the same one"
+
+
+def test_the_chain_holds_across_connections(tmp_path: Path) -> None:
+    """`jixiao review` beside the server: two connections to one store, each its own lock."""
+    from jixiao.consolidate.check import check_bundle
+    from jixiao.consolidate.review import make_review, sign_review
+
+    path = tmp_path / "shared.sqlite"
+    data = own_bundle()[1]
+    unit = check_bundle("own", data).unit
+    assert unit is not None
+    with Store(path) as server, Store(path) as cli:
+        server.add_bundle(data, check_bundle("own", data), how="http")
+
+        def review(db: Store, score: str) -> None:
+            def sign(previous: Any) -> Any:
+                time.sleep(0.05)  # both have read the review in force, were they not serialised
+                return sign_review(make_review(unit, score, reviewed_at="2022-04-01T00:00:00Z",
+                                               supersedes=previous.sha256 if previous else None), supervisor())
+            db.add_review_chained(OWN, 2021, sign)
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(review, (server, cli, server, cli), ("1", "2", "3", "4")))
+        newest_first = server.review_rows(OWN, 2021)
+        supersedes = {r.sha256: r.doc.supersedes for r in server.reviews(2021)}
+        assert [supersedes[r.sha256] for r in newest_first] == [r.sha256 for r in newest_first[1:]] + [None]
 
 
 # --- 8. refusals in English ----------------------------------------------------------------------

@@ -24,8 +24,9 @@ HTTP Basic with any user name and TOKEN as the password (a browser asks for it) 
 constant time; anything else is 401. `/admin/` is a server-rendered page (Jinja2, autoescape,
 no script, no external URL) listing units, verification, scores and reviews, with a review
 form per unit and the 附件4 download; the JSON routes live under `/api/admin/`. Reviews are
-signed on the server with the supervisor key given at start. A form POST must carry the
-page's token and, when the browser says where it comes from, come from this origin (CSRF).
+signed on the server with the supervisor key given at start, under the store's transaction
+(two at once never supersede the same review). A form POST must carry the page's token and,
+when the browser says where it comes from, come from this origin (CSRF).
 """
 
 from __future__ import annotations
@@ -54,11 +55,11 @@ from .bundle.keys import PrivateKey
 from .bundle.payload import in_china
 from .bundle.roster import Roster
 from .consolidate.check import UnitFacts, check_bundle
-from .consolidate.review import ReviewError, latest_reviews, make_review, sign_review
+from .consolidate.review import Review, ReviewError, latest_reviews, make_review, sign_review
 from .consolidate.summary import SCORE_RULES, DepartmentSummary, SummaryError, build_summary, summary_json
 from .io.errors import InputError
 from .model.numbers import plain
-from .store import BundleRow, Store, signed_after_receipt
+from .store import BundleRow, ReviewRow, Store, signed_after_receipt
 
 MAX_BODY = 5 * 1024 * 1024
 FORM_LIMIT = 64 * 1024  # a review: a score, a note of at most 2000 characters, per-indicator scores
@@ -350,8 +351,10 @@ class Intake:
         return _json(201, f"已记录复核：{review.doc.unit_name} {plain(review.score)} 分", sha256=review.sha256,
                      unit_code=review.doc.unit_code, year=review.doc.year, score=plain(review.score))
 
-    def _review(self, fields: dict[str, Any]) -> Any:
-        assert self.review_key is not None
+    def _review(self, fields: dict[str, Any]) -> Review:
+        """Sign and store a review of the bundle in force."""
+        key = self.review_key
+        assert key is not None
         code = str(fields.get("unit_code", "")).strip()
         year = _year(str(fields.get("year", "")))
         if not code or year is None:
@@ -359,16 +362,17 @@ class Intake:
         unit = next(iter(self._units(year, code)), None)
         if unit is None:
             raise ReviewError(f"没有单位 {code} {year} 年度通过核验的材料，无法复核")
-        previous = self.store.review_rows(code, year)
         indicators = fields.get("indicators") or {}
         if not isinstance(indicators, dict):
             raise ReviewError("indicators 应为“指标名称或路径: 复核得分”的对象")
-        doc = make_review(unit, fields.get("score"), reviewed_at=_now(), indicators=indicators,
-                          note=str(fields.get("note", "")), reviewer=str(fields.get("reviewer", "") or self.reviewer),
-                          supersedes=previous[0].sha256 if previous else None)
-        review = sign_review(doc, self.review_key)
-        self.store.add_review(review)
-        return review
+        note, reviewer = str(fields.get("note", "")), str(fields.get("reviewer", "") or self.reviewer)
+
+        def sign(previous: ReviewRow | None) -> Review:
+            doc = make_review(unit, fields.get("score"), reviewed_at=_now(), indicators=indicators, note=note,
+                              reviewer=reviewer, supersedes=previous.sha256 if previous is not None else None)
+            return sign_review(doc, key)
+
+        return self.store.add_review_chained(unit.unit_code, year, sign)[0]
 
     async def dashboard(self, request: Request) -> Response:
         html = await run_in_threadpool(self._dashboard, _year(request.query_params.get("year")))

@@ -27,7 +27,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -338,17 +338,42 @@ class Store:
     # --- reviews ---
 
     def add_review(self, review: Review, *, received_at: str | None = None) -> bool:
+        with self._lock:
+            return self._insert_review(review, received_at or utc_now())
+
+    def add_review_chained(self, unit_code: str, year: int,
+                           sign: Callable[[ReviewRow | None], Review]) -> tuple[Review, list[ReviewRow]]:
+        """Store the review `sign(the review in force)` returns, reading that one and inserting the
+        new one in one IMMEDIATE transaction: two reviews of a unit made at once (two requests, or
+        `jixiao review` beside the server) would otherwise both supersede the same one and fork the
+        chain. (review, the earlier reviews newest first). `sign` must not use the store."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                previous = self._review_rows(unit_code, year)
+                review = sign(previous[0] if previous else None)
+                self._insert_review(review, utc_now())
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return review, previous
+
+    def _insert_review(self, review: Review, received_at: str) -> bool:
         doc = review.doc
         values = (review.sha256, review.envelope.encode("utf-8"), doc.unit_code, doc.year, doc.payload_sha256,
-                  plain(review.score), doc.reviewer, review.signer, doc.reviewed_at, received_at or utc_now())
-        with self._lock:
-            cursor = self._db.execute("INSERT OR IGNORE INTO reviews (sha256, envelope, unit_code, year, "
-                                      "payload_sha256, score, reviewer, signer, reviewed_at, received_at) "
-                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
-            return cursor.rowcount == 1
+                  plain(review.score), doc.reviewer, review.signer, doc.reviewed_at, received_at)
+        cursor = self._db.execute("INSERT OR IGNORE INTO reviews (sha256, envelope, unit_code, year, "
+                                  "payload_sha256, score, reviewer, signer, reviewed_at, received_at) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        return cursor.rowcount == 1
 
     def review_rows(self, unit_code: str | None = None, year: int | None = None) -> list[ReviewRow]:
         """Reviews, newest first (the first per unit and year is the one in force)."""
+        with self._lock:
+            return self._review_rows(unit_code, year)
+
+    def _review_rows(self, unit_code: str | None, year: int | None) -> list[ReviewRow]:
         clauses, args = [], []
         if unit_code is not None:
             clauses.append("unit_code = ?")
@@ -357,10 +382,9 @@ class Store:
             clauses.append("year = ?")
             args.append(str(year))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._lock:
-            rows = self._db.execute(f"SELECT sha256, unit_code, year, payload_sha256, score, reviewer, signer, "
-                                    f"reviewed_at, received_at FROM reviews {where} "
-                                    f"ORDER BY reviewed_at DESC, rowid DESC", args).fetchall()
+        rows = self._db.execute(f"SELECT sha256, unit_code, year, payload_sha256, score, reviewer, signer, "
+                                f"reviewed_at, received_at FROM reviews {where} "
+                                f"ORDER BY reviewed_at DESC, rowid DESC", args).fetchall()
         return [ReviewRow(*r) for r in rows]
 
     def reviews(self, year: int | None = None, trusted: list[str] | None = None) -> list[Review]:

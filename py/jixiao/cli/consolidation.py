@@ -184,8 +184,8 @@ def _indicator_scores(values: tuple[str, ...]) -> dict[str, str]:
 def review(store_path: str, unit_code: str, year: int, score: str, indicators: tuple[str, ...], note: str,
            reviewer: str, keyfile: str, roster_path: str | None, passphrase_env: str | None) -> None:
     from ..consolidate.check import check_bundle
-    from ..consolidate.review import implied_total, make_review, sign_review
-    from ..store import Store
+    from ..consolidate.review import Review, implied_total, make_review, sign_review
+    from ..store import ReviewRow, Store
 
     roster = load_roster_option(roster_path)
     key = load_key(keyfile, passphrase_env)
@@ -197,12 +197,15 @@ def review(store_path: str, unit_code: str, year: int, score: str, indicators: t
         checked = check_bundle(rows[0].sha256, data or b"", roster)
         if checked.unit is None:
             raise InputError(f"该单位的签名材料现在核验不通过：{'；'.join(checked.reasons[:2])}")
-        previous = store.review_rows(unit_code.strip(), year)
-        doc = make_review(checked.unit, score, reviewed_at=now_text(), indicators=_indicator_scores(indicators),
-                          note=note, reviewer=reviewer, supersedes=previous[0].sha256 if previous else None)
-        signed = sign_review(doc, key)
-        store.add_review(signed)
-    unit = checked.unit
+        unit = checked.unit
+        scores = _indicator_scores(indicators)
+
+        def sign(latest: ReviewRow | None) -> Review:
+            return sign_review(make_review(unit, score, reviewed_at=now_text(), indicators=scores, note=note,
+                                           reviewer=reviewer, supersedes=latest.sha256 if latest else None), key)
+
+        signed, previous = store.add_review_chained(unit.unit_code, year, sign)
+    doc = signed.doc
     click.echo(f"已记录复核：{unit.unit_name}（{unit.unit_code}）{year} 年度，复核分数 {plain(signed.score)}"
                f"（自评 {plain(unit.self_score) if unit.self_score is not None else '—'}）")
     click.echo(f"复核签名公钥指纹：{key.public.fingerprint}；复核文件 sha256 {signed.sha256}")
