@@ -180,7 +180,11 @@ def test_dashboard_reviews_and_downloads(client: TestClient, store: Store) -> No
     token = re.search(r'name="token" value="([0-9a-f]+)"', html)
     assert token is not None
 
-    form = {"token": token.group(1), "unit_code": "360124-KGX-01", "year": "2021", "score": "93", "note": "资料齐全"}
+    shown = re.search(r'value="360124-KGX-01">\s*<input type="hidden" name="year" value="2021">\s*'
+                      r'<input type="hidden" name="payload_sha256" value="([0-9a-f]{64})"', html)
+    assert shown is not None
+    form = {"token": token.group(1), "unit_code": "360124-KGX-01", "year": "2021", "payload_sha256": shown.group(1),
+            "score": "93", "note": "资料齐全"}
     same_origin = {**ADMIN, "Origin": "http://testserver"}
     response = client.post("/api/admin/reviews", data=form, headers=same_origin, follow_redirects=False)
     assert response.status_code == 303, response.text

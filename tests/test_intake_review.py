@@ -180,6 +180,35 @@ def test_each_department_group_downloads_its_own_units(client: TestClient) -> No
     assert none.status_code == 400 and "没有这个局" in none.json()["message"]
 
 
+# --- 5. a review typed on a page that no longer shows the bundle in force -----------------------
+
+def test_a_review_of_a_bundle_since_replaced_is_refused(client: TestClient, store: Store) -> None:
+    code = "360124-RACE"
+    submit(client, bundle(code, executed="10"))
+    form = review_form(client.get("/admin/", headers=BASIC).text, code)
+    seen = form["payload_sha256"]
+    submit(client, bundle(code, executed="3", signed_at="2022-03-02T10:00:00+08:00"))  # meanwhile, a resubmission
+
+    response = post_form(client, {**form, "score": "95"})
+    assert response.status_code == 409, response.text
+    assert "刷新" in response.text and "复核未记录" in response.text
+    stale_json = client.post("/api/admin/reviews", headers=ADMIN,
+                             json={"unit_code": code, "year": 2021, "score": "95", "payload_sha256": seen})
+    assert stale_json.status_code == 409 and "刷新" in stale_json.json()["message"]
+    assert scores(store, code) == []
+
+    old_page = {k: v for k, v in form.items() if k != "payload_sha256"}  # a page from before the field
+    assert post_form(client, {**old_page, "score": "95"}).status_code == 409
+    malformed = client.post("/api/admin/reviews", headers=ADMIN,
+                            json={"unit_code": code, "year": 2021, "score": "95", "payload_sha256": "abc"})
+    assert malformed.status_code == 422
+
+    fresh = review_form(client.get("/admin/", headers=BASIC).text, code)
+    assert post_form(client, {**fresh, "score": "60"}).status_code == 303
+    (review,) = store.review_rows(code, 2021)
+    assert review.score == "60" and review.payload_sha256 == fresh["payload_sha256"] != seen
+
+
 # --- 7. reviews at the same moment ---------------------------------------------------------------
 
 def test_reviews_made_at_once_supersede_one_another_in_turn(client: TestClient, store: Store,

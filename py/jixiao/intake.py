@@ -26,7 +26,8 @@ no script, no external URL) listing units, verification, scores and reviews, wit
 form per unit and the 附件4 download; the JSON routes live under `/api/admin/`. Reviews are
 signed on the server with the supervisor key given at start, under the store's transaction
 (two at once never supersede the same review). A form POST must carry the page's token and,
-when the browser says where it comes from, come from this origin (CSRF).
+when the browser says where it comes from, come from this origin (CSRF), and the payload
+sha256 of the bundle the page showed (409 when the unit has resubmitted since).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import hmac
 import html
 import json
 import os
+import re
 import secrets
 import stat
 from collections.abc import Awaitable, Callable
@@ -104,6 +106,10 @@ def _beijing(text: str | None) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Outdated(ReviewError):
+    """The bundle in force is no longer the one the supervisor's page showed (HTTP 409)."""
 
 
 def _facts(row: BundleRow) -> dict[str, Any]:
@@ -329,6 +335,8 @@ class Intake:
             year = _year(str(fields.get("year", "")))
             if year is not None:  # back to the unit's row
                 back = f"/admin/?year={year}#u-{quote(str(fields.get('unit_code', '')).strip())}"
+            if not fields.get("payload_sha256"):
+                return _form_refused(409, "管理页面已过期：请刷新页面，核对材料后再复核", back)
         else:
             raw = await _limited_body(request, FORM_LIMIT)
             if raw is None:
@@ -343,6 +351,8 @@ class Intake:
             return refuse(409, "服务器启动时未提供主管部门密钥，无法签署复核意见")
         try:
             review = await run_in_threadpool(self._review, fields)
+        except Outdated as exc:
+            return refuse(409, exc.message)
         except ReviewError as exc:
             return refuse(422, exc.message)
         if form_post:
@@ -352,16 +362,22 @@ class Intake:
                      unit_code=review.doc.unit_code, year=review.doc.year, score=plain(review.score))
 
     def _review(self, fields: dict[str, Any]) -> Review:
-        """Sign and store a review of the bundle in force."""
+        """Sign and store a review of the bundle in force, if it is still the one the page showed."""
         key = self.review_key
         assert key is not None
         code = str(fields.get("unit_code", "")).strip()
         year = _year(str(fields.get("year", "")))
         if not code or year is None:
             raise ReviewError("请指明单位编码与年度")
+        shown = str(fields.get("payload_sha256") or "").strip().lower()
+        if shown and not _HEX64.fullmatch(shown):
+            raise ReviewError("payload_sha256 应为所复核材料签名内容的 SHA-256（64 位十六进制）")
         unit = next(iter(self._units(year, code)), None)
         if unit is None:
             raise ReviewError(f"没有单位 {code} {year} 年度通过核验的材料，无法复核")
+        if shown and shown != unit.payload_sha256:
+            raise Outdated(f"{unit.unit_name}（{code}）已提交新的签名材料（签名时间 {_beijing(unit.signed_at)}），"
+                           f"与您看到的不是同一份，复核未记录：请刷新页面，核对新材料后再复核")
         indicators = fields.get("indicators") or {}
         if not isinstance(indicators, dict):
             raise ReviewError("indicators 应为“指标名称或路径: 复核得分”的对象")
@@ -402,6 +418,9 @@ class Intake:
 
     async def not_found(self, request: Request) -> Response:
         return _json(404, "没有这个管理功能")
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _department_words(department: str) -> str:
