@@ -9,13 +9,17 @@ signs in with the credential (HTTP Basic, as a supervisor's browser asks for it)
 * a score above 100 is refused on a readable page (not raw JSON) naming the limit, with a link
   back to the unit's row, and nothing is recorded;
 * a valid score with a note is signed and recorded, the page comes back to the dashboard and
-  shows the score and the note as text (the note's markup is not interpreted).
+  shows the score and the note as text (the note's markup is not interpreted);
+* a page on another site that makes the signed-in browser post a review (a `text/plain` form
+  shaped as JSON, which needs no CORS preflight) is refused and records nothing.
 """
 
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +96,42 @@ def test_review_entered_on_the_dashboard(browser: Any, dashboard: tuple[str, Pat
         assert recorded.sha256
     finally:
         context.close()
+
+
+def _other_site(target: str) -> ThreadingHTTPServer:
+    """A page on another site (127.0.0.2) that auto-submits a review of 7 to `target`."""
+    page = ('<!doctype html><meta charset=utf-8><title>别的网站</title>'
+            f'<form id=f method=post enctype="text/plain" action="{target}">'
+            """<input name='{"unit_code":"360124-KGX","year":2021,"score":"7","note":"forged","pad":"' value='"}'>"""
+            "</form><script>document.getElementById('f').submit()</script>").encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.2", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_review_posted_by_another_site_is_refused(browser: Any, dashboard: tuple[str, Path]) -> None:
+    base, db = dashboard
+    other = _other_site(base + "/api/admin/reviews")
+    context = browser.new_context(http_credentials={"username": "主管", "password": TOKEN})
+    try:
+        page = context.new_page()
+        page.goto(base + "/admin/")  # signed in: the browser now sends the credential when asked
+        with page.expect_navigation(url=base + "/api/admin/reviews"):
+            page.goto(f"http://127.0.0.2:{other.server_port}/")
+        assert "其他网站" in page.inner_text("body")
+        with Store(db, create=False) as store:
+            assert store.review_rows("360124-KGX", 2021) == []
+    finally:
+        context.close()
+        other.shutdown()

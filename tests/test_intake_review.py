@@ -84,6 +84,54 @@ def scores(store: Store, code: str = OWN) -> list[str]:
     return [row.score for row in store.review_rows(code, 2021)]
 
 
+# --- 1. requests another site makes the browser send ---------------------------------------------
+
+FORGED = '{"unit_code":"360124-KGX","year":2021,"score":"12","note":"x","pad":"="}'  # a text/plain form's body
+
+
+@pytest.mark.parametrize(("headers", "status"), [
+    # A cross-site <form enctype="text/plain">, as Chromium sends it with the cached credential.
+    ({**BASIC, "Content-Type": "text/plain", "Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, 403),
+    ({**BASIC, "Content-Type": "text/plain"}, 415),  # a browser that says nothing of where it comes from
+    ({**BASIC, "Content-Type": "multipart/form-data; boundary=x"}, 415),
+    ({**BASIC, "Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403),
+    ({**BASIC, "Content-Type": "application/json", "Sec-Fetch-Site": "same-site"}, 403),  # a sibling host
+    ({**BASIC, "Content-Type": "application/json", "Origin": "null"}, 403),  # a sandboxed frame
+    ({**BASIC, "Content-Type": "application/json", "Origin": "http://testserver.evil.example"}, 403),
+])
+def test_a_review_another_site_sends_is_refused(client: TestClient, store: Store, headers: dict[str, str],
+                                                status: int) -> None:
+    submit(client, own_bundle()[1])
+    response = client.post("/api/admin/reviews", content=FORGED.encode(), headers=headers)
+    assert response.status_code == status, response.text
+    assert re.search(r"[\u4e00-\u9fff]", response.json()["message"])
+    assert scores(store) == []
+
+
+def test_every_supervisor_post_checks_where_it_comes_from(client: TestClient) -> None:
+    cross = {**ADMIN, "Origin": "http://evil.example", "Content-Type": "application/json"}
+    for path in ("/api/admin/anything", "/admin/anything", "/api/admin/summary.xlsx"):
+        response = client.post(path, content=b"{}", headers=cross)
+        assert response.status_code == 403, (path, response.status_code)
+        assert "其他网站" in response.text
+    form = client.post("/api/admin/reviews", data={"unit_code": OWN}, headers={**BASIC, "Origin": "http://evil.example"})
+    assert form.status_code == 403 and "复核未记录" in form.text  # a form gets a page, not raw JSON
+    assert client.get("/api/admin/bundles", headers={**ADMIN, "Sec-Fetch-Site": "cross-site"}).status_code == 200
+
+
+def test_the_cli_and_the_page_itself_still_review(client: TestClient, store: Store) -> None:
+    submit(client, own_bundle()[1])
+    curl = client.post("/api/admin/reviews", json={"unit_code": OWN, "year": 2021, "score": "90"}, headers=ADMIN)
+    assert curl.status_code == 201, curl.text
+    own_page = {**BASIC, "Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+    script = client.post("/api/admin/reviews", json={"unit_code": OWN, "year": 2021, "score": "91"}, headers=own_page)
+    assert script.status_code == 201, script.text
+    page = client.get("/admin/", headers=BASIC).text
+    form = post_form(client, {**review_form(page, OWN), "score": "92"}, **{"Sec-Fetch-Site": "same-origin"})
+    assert form.status_code == 303, form.text
+    assert scores(store) == ["92", "91", "90"]
+
+
 # --- 2. scores the checks could not format, and -0 ---------------------------------------------
 
 @pytest.mark.parametrize("score", ["9" * 29, 10**30, "1" + "0" * 40])

@@ -25,9 +25,12 @@ constant time; anything else is 401. `/admin/` is a server-rendered page (Jinja2
 no script, no external URL) listing units, verification, scores and reviews, with a review
 form per unit and the 附件4 download; the JSON routes live under `/api/admin/`. Reviews are
 signed on the server with the supervisor key given at start, under the store's transaction
-(two at once never supersede the same review). A form POST must carry the page's token and,
-when the browser says where it comes from, come from this origin (CSRF), and the payload
-sha256 of the bundle the page showed (409 when the unit has resubmitted since).
+(two at once never supersede the same review). The browser sends its cached credential with
+any request, even one a page on another site makes, so a supervisor POST is refused (403) when
+the browser says it comes from elsewhere (`Origin`, `Sec-Fetch-Site`); a JSON call must be
+`application/json`, which no page on another site can send without a CORS preflight this
+server never grants (415 otherwise); a form POST must also carry the page's token, and the
+payload sha256 of the bundle the page showed (409 when the unit has resubmitted since).
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ ADMIN_HEADERS = {
                                "frame-ancestors 'none'; base-uri 'none'",
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 NO_DEPARTMENT = "（未填主管部门）"
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -209,6 +213,11 @@ class Intake:
 
     def guarded(self, handler: Handler) -> Handler:
         async def route(request: Request) -> Response:
+            if request.method not in SAFE_METHODS and not self._same_origin(request):
+                message = "拒绝来自其他网站的请求：主管部门的操作须从本站的管理页面或命令行提交"
+                if _is_form(request):
+                    return _form_refused(403, message)
+                return _json(403, message)
             if not self.authorized(request):
                 message = "需要主管部门的管理口令"
                 if request.url.path.startswith("/api/"):
@@ -221,6 +230,8 @@ class Intake:
         return route
 
     def _same_origin(self, request: Request) -> bool:
+        """Whether the browser, if it says where the request comes from, says this origin.
+        CLI and curl say nothing and pass; `Origin: null` (a sandboxed or opaque page) does not."""
         fetch_site = request.headers.get("sec-fetch-site")
         if fetch_site is not None and fetch_site not in ("same-origin", "none"):
             return False
@@ -317,15 +328,13 @@ class Intake:
         return await run_in_threadpool(self._summary, year, department, rule)
 
     async def post_review(self, request: Request) -> Response:
-        form_post = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        form_post = _is_form(request)
         back = "/admin/"
 
         def refuse(http_status: int, message: str) -> Response:
             return _form_refused(http_status, message, back) if form_post else _json(http_status, message)
 
         if form_post:
-            if not self._same_origin(request):
-                return _form_refused(403, "复核表单须从本站的管理页面提交")
             body = await _limited_body(request, FORM_LIMIT)
             if body is None:
                 return _form_refused(413, "表单内容过长")
@@ -337,6 +346,8 @@ class Intake:
                 back = f"/admin/?year={year}#u-{quote(str(fields.get('unit_code', '')).strip())}"
             if not fields.get("payload_sha256"):
                 return _form_refused(409, "管理页面已过期：请刷新页面，核对材料后再复核", back)
+        elif _media_type(request) != "application/json":
+            return _json(415, "复核请以 JSON 提交（Content-Type: application/json），或用管理页面上的复核表单")
         else:
             raw = await _limited_body(request, FORM_LIMIT)
             if raw is None:
@@ -421,6 +432,14 @@ class Intake:
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _is_form(request: Request) -> bool:
+    return _media_type(request) == "application/x-www-form-urlencoded"
 
 
 def _department_words(department: str) -> str:
