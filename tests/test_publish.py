@@ -10,6 +10,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import openpyxl  # type: ignore[import-untyped]
 import pytest
 import yaml
 
@@ -39,6 +40,7 @@ from publish_helpers import (
 REPO = Path(__file__).resolve().parents[1]
 JIXIAO = Path(sys.executable).parent / "jixiao"
 PUBLISHED_AT = "2022-06-01T10:00:00+08:00"
+PUBLIC_LINE = "公开版（已删去联系人、电话等不公开的信息）"
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +105,41 @@ def test_public_bundle_is_a_marked_redacted_copy(published: Published, keys: dic
     assert hostile.copy.accepted.content.submission.contact.phone == CONTACT_PHONE
     assert content.original.signers
     assert {"contact.name", "contact.phone", "report.sections.overview.duties"} <= set(hostile.copy.removed)
+
+
+def test_public_copy_files_say_they_are_the_public_copy(published: Published) -> None:
+    """Inside the zip and in the xlsx download, not only in its JSON: names, the page's opening
+    line and footer, and the top row of both sheets. A unit's own bundle says none of it."""
+    site = published.site
+    for entry in published.report.published:
+        with zipfile.ZipFile(site / "downloads" / f"{entry.slug}.zip") as archive:
+            names = archive.namelist()
+            assert len(names) == 3 and all(Path(n).stem.endswith("-公开版") for n in names)
+            html = archive.read(next(n for n in names if n.endswith(".html"))).decode("utf-8")
+        assert html.count(PUBLIC_LINE) == 1 and "发布机关于 2022-06-01 10:00（北京时间）发布签名" in html
+        assert "单位签名的原件（签名于 2022-03-01 10:00（北京时间））" in html
+        assert "发布机关签名时间 2022-06-01T02:00:00Z" in html
+        book = openpyxl.load_workbook(site / "downloads" / f"{entry.slug}.xlsx")
+        for sheet in ("附件6 自评表", "附件7 自评报告"):
+            assert [c.value for row in book[sheet].iter_rows(max_row=1) for c in row if c.value][-1].startswith(
+                PUBLIC_LINE)
+    with zipfile.ZipFile(published.inputs["seed"]) as original:
+        html = original.read(next(n for n in original.namelist() if n.endswith(".html"))).decode("utf-8")
+        assert all("公开版" not in n for n in original.namelist())
+    assert "公开版" not in html and "发布机关" not in html and "签名时间 2022-03-01T02:00:00Z" in html
+
+
+def test_verify_names_a_public_copy_line_removed_from_the_sheet(published: Published, tmp_path: Path) -> None:
+    entry = published.report.published[0]
+    book = openpyxl.load_workbook(published.site / "downloads" / f"{entry.slug}.xlsx")
+    assert verify_path(published.site / "downloads" / f"{entry.slug}.xlsx").ok
+    cell = next(c for row in book["附件7 自评报告"].iter_rows(max_row=1) for c in row
+                if str(c.value).startswith(PUBLIC_LINE))
+    cell.value = None
+    book.save(tmp_path / "no-line.xlsx")
+    verdict = verify_path(tmp_path / "no-line.xlsx")
+    assert not verdict.ok
+    assert any("公开版" in c.message and c.status == "fail" for c in verdict.checks), verdict.checks
 
 
 def test_downloaded_bundle_verifies_with_the_cli(published: Published, keys: dict[str, PrivateKey]) -> None:

@@ -141,6 +141,19 @@ class SignedContent:
         return parse_signed_at(self.signed_at)
 
 
+def _beijing(signed_at: str) -> str:
+    return parse_signed_at(signed_at).astimezone(CHINA).strftime("%Y-%m-%d %H:%M（北京时间）")
+
+
+def public_note(content: SignedContent) -> str | None:
+    """The line a public copy's page and sheets open with; None for a unit's own bundle. Made
+    from the signed payload alone, so the verifier rebuilds it to the character."""
+    if content.original is None:
+        return None
+    return (f"公开版（已删去联系人、电话等不公开的信息），由发布机关于 {_beijing(content.signed_at)}发布签名；"
+            f"单位签名的原件（签名于 {_beijing(content.original.signed_at)}）由发布机关留存，不公开。")
+
+
 def _model(kind: type[Model], data: Any, what: str) -> Any:
     try:
         return kind.model_validate(data)

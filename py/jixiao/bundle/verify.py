@@ -21,14 +21,14 @@ from ..catalog import UnknownName, load_framework
 from ..io.files import read_at_most
 from ..model.framework import Framework
 from ..render.report_html import render_report_html
-from ..render.xlsx import envelope_from_book
+from ..render.xlsx import PUBLIC_NOTE_AT, envelope_from_book
 from ..rules.evaluate import evaluate
 from .archive import ArchiveError, open_zip
 from .changes import compare_html, compare_workbook, evaluation_differences
 from .crypto import ALG_NAMES
 from .envelope import SUBMISSION_TYPE, Envelope, EnvelopeError, parse_envelope
 from .keys import group_hex
-from .payload import PayloadError, SignedContent, parse_payload
+from .payload import PayloadError, SignedContent, parse_payload, public_note
 from .roster import Roster, check_key
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -272,12 +272,31 @@ def _open_book(verdict: Verdict, data: bytes, where: str) -> tuple[Any, str] | N
     return book, text
 
 
+def _take_public_note(book: Any, content: SignedContent) -> list[str]:
+    """A public copy's sheets open with its line (PUBLIC_NOTE_AT): checked against the payload,
+    then cleared in the loaded book, so the rest is compared with the layout the unit signed."""
+    note = public_note(content)
+    if note is None:
+        return []
+    changes: list[str] = []
+    for sheet, (row, col, _) in PUBLIC_NOTE_AT.items():
+        if sheet not in book.sheetnames:
+            continue  # compare_workbook names the sheet
+        cell = book[sheet].cell(row=row, column=col)
+        if cell.value != note:
+            how = "删除" if cell.value in (None, "") else "修改"
+            changes.append(f"签名后公开版标注被{how}：{sheet}!{cell.coordinate}（应为“{note[:20]}…”）")
+        cell.value = None
+    return changes
+
+
 def _compare_cells(verdict: Verdict, book: Any, content: SignedContent, where: str) -> None:
     framework = _known_framework(content)
     if framework is None:
         verdict.add("CELLS", "fail", f"{where}无法比对表格内容：指标体系不是内置的")
         return
-    changes = compare_workbook(book, content.submission, content.evaluation, framework)
+    changes = _take_public_note(book, content)
+    changes += compare_workbook(book, content.submission, content.evaluation, framework)
     for change in changes:
         verdict.add("CELLS", "fail", f"{where}{change}")
     if not changes:
@@ -349,7 +368,8 @@ def _verify_zip(verdict: Verdict, data: bytes, roster: Roster | None) -> None:
     framework = _known_framework(content)
     if ".html" in files and framework is not None:
         expected = render_report_html(content.submission, content.evaluation, framework=framework,
-                                      signed_at=content.signed_at, software_version=content.software.version)
+                                      signed_at=content.signed_at, software_version=content.software.version,
+                                      public=public_note(content))
         changes = compare_html(files[".html"].decode("utf-8", errors="replace"), expected)
         for change in changes:
             verdict.add("HTML", "fail", f"[html] {change}")

@@ -6,8 +6,10 @@ framework without `private_fields`, may have signed a contact person into it). S
 copy is redacted again here, re-evaluated with the same framework, and signed by the
 publisher's key; its payload says `redacted: true` and names the original (envelope sha256,
 payload sha256, the unit's key fingerprints, its signing time), so whoever holds the original
-can tie the two together. The zip has the same three files as a unit's bundle and passes
-`jixiao verify`, which names the publisher's key and says it is a public copy.
+can tie the two together. The zip has the same three files as a unit's bundle, each named
+…-公开版, the page and both sheets opening with a line that says so and when the publisher
+signed (payload.public_note); it passes `jixiao verify`, which names the publisher's key,
+says it is a public copy and checks that line.
 
 What is removed: every field the framework marks private, the contact block whatever the
 framework says (the model calls it private), reviewer notes should a payload ever carry them,
@@ -26,14 +28,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..bundle.archive import Prepared, finish_bundle
-from ..bundle.envelope import SUBMISSION_TYPE, make_signature
+from ..bundle.archive import _zip as write_zip  # the bundle's own zip: member dates, stored parts
+from ..bundle.archive import bundle_stem
+from ..bundle.envelope import SUBMISSION_TYPE, Envelope, make_signature
 from ..bundle.keys import PrivateKey
-from ..bundle.payload import build_payload, payload_bytes, signed_at_text
+from ..bundle.payload import (
+    CHINA,
+    build_payload,
+    parse_payload,
+    parse_signed_at,
+    payload_bytes,
+    public_note,
+    signed_at_text,
+)
 from ..catalog import load_framework
 from ..model.evaluation import Evaluation
 from ..model.framework import Framework
 from ..model.submission import Submission
+from ..render.report_html import render_report_html
+from ..render.xlsx import write_xlsx
 from ..rules.evaluate import evaluate
 from . import phones
 from .collect import Accepted
@@ -42,6 +55,7 @@ ALWAYS_PRIVATE = ("contact.name", "contact.phone")
 # Keys a later review step may add to a submission; never published, wherever they sit.
 REVIEW_KEYS = frozenset({"review_note", "review_notes", "reviewer_note", "reviewer_notes"})
 PHONE_PATHS = frozenset({"contact.phone"})  # a private value here is a number whatever it looks like
+PUBLIC_SUFFIX = "-公开版"  # on the zip and each of its files
 NAME_MASK = "（姓名已删去）"  # the contact's name in the unit's texts
 TEXT_MASK = "（已删去）"  # any other private value a framework names
 _NAMES_APART = re.compile(r"[、,，;；/\s]+")  # '李明、王芳': each name is masked on its own too
@@ -171,7 +185,21 @@ def public_copy(accepted: Accepted, key: PrivateKey, signed_at: str | datetime) 
         "signed_at": content.signed_at,
     }
     body = payload_bytes(payload)
-    prepared = Prepared(submission, evaluation, framework, when, body)
-    name, data = finish_bundle(prepared, [make_signature(key, SUBMISSION_TYPE, body)])
-    return PublicCopy(accepted, submission, evaluation, framework, name.replace(".zip", "-公开版.zip"), data,
-                      key.public.fingerprint, removed, private)
+    name, data = _public_zip(submission, evaluation, framework, when, body, key)
+    return PublicCopy(accepted, submission, evaluation, framework, name, data, key.public.fingerprint,
+                      removed, private)
+
+
+def _public_zip(submission: Submission, evaluation: Evaluation, framework: Framework, when: str, body: bytes,
+                key: PrivateKey) -> tuple[str, bytes]:
+    """The three files of a unit's bundle (finish_bundle's steps), each named as the public copy
+    and its page and sheets opening with the public line, so a file taken out of the zip still
+    says what it is; `jixiao verify` rebuilds that line from the payload."""
+    envelope = Envelope(SUBMISSION_TYPE, body, (make_signature(key, SUBMISSION_TYPE, body),))
+    note = public_note(parse_payload(body))
+    stem = bundle_stem(submission) + PUBLIC_SUFFIX
+    xlsx = write_xlsx(submission, evaluation, envelope.to_json(indent=None), framework=framework,
+                      dated=parse_signed_at(when).astimezone(CHINA), public=note)
+    html = render_report_html(submission, evaluation, framework=framework, signed_at=when, public=note)
+    files = [(".json", (envelope.to_json() + "\n").encode("utf-8")), (".xlsx", xlsx), (".html", html.encode("utf-8"))]
+    return f"{stem}.zip", write_zip(stem, files, when)

@@ -80,14 +80,16 @@ def indicator_rows(view: FormView) -> list[list[TableCell]]:
 
 def render_report_html(submission: Submission, evaluation: Evaluation, *,
                        framework: Framework | None = None, signed_at: str | None = None,
-                       software_version: str = __version__) -> str:
-    """The page's text; the verifier passes the signed software version to rebuild it exactly."""
+                       software_version: str = __version__, public: str | None = None) -> str:
+    """The page's text; the verifier passes the signed software version to rebuild it exactly.
+    `public`: a public copy's line (payload.public_note), atop the page, and the footer's time
+    is then the publisher's; without it the page is byte for byte what bundles always had."""
     view = form_view(submission, evaluation, framework or outline_framework(evaluation))
     total = sum(FORM_WIDTHS)
     widths = [round(w * 100 / total, 2) for w in FORM_WIDTHS]
     template = bundle_environment().get_template(TEMPLATE)
     return template.render(view=view, rows=indicator_rows(view), header=HEADER, notes=NOTES,
-                           widths=widths, signed_at=signed_at, software_version=software_version)
+                           widths=widths, signed_at=signed_at, software_version=software_version, public=public)
 
 
 def qr_svg(text: str) -> str:

@@ -202,6 +202,7 @@ _STYLES: dict[str, tuple[Font, Alignment]] = {
     "heading2": (Font(name=_FONT, size=11, bold=True), Alignment(vertical="center", wrap_text=True)),
     "paragraph": (Font(name=_FONT, size=11), Alignment(vertical="top", wrap_text=True)),
     "figure": (Font(name=_FONT, size=11), Alignment(horizontal="left", vertical="center")),
+    "public": (Font(name=_FONT, size=10, bold=True), Alignment(horizontal="right", vertical="center", wrap_text=True)),
 }
 _LABEL_FILL = PatternFill("solid", fgColor="F2F2F2")
 _POINTS = {"title": 30.0, "subtitle": 20.0, "unit": 16.0}
@@ -309,12 +310,24 @@ def _finish(ws: Any, cells: list[Cell], widths: tuple[int, ...], bordered: tuple
     ws.page_margins.top = ws.page_margins.bottom = 0.5
 
 
+# A public copy's line (payload.public_note): row, column, merged columns. Beside 附件6：/附件7：,
+# so no cell of the unit's layout moves; verify.py checks it, then compares the rest.
+PUBLIC_NOTE_AT = {FORM_SHEET: (1, 4, 6), REPORT_SHEET: (1, 2, 1)}
+
+
+def public_cells(note: str) -> list[Cell]:
+    return [Cell(sheet, row, col, Value(note), "公开版标注", "public", width)
+            for sheet, (row, col, width) in PUBLIC_NOTE_AT.items()]
+
+
 def write_xlsx(submission: Submission, evaluation: Evaluation, envelope_json: str | None,
-               *, framework: Framework | None = None, dated: datetime | None = None) -> bytes:
+               *, framework: Framework | None = None, dated: datetime | None = None,
+               public: str | None = None) -> bytes:
     """The workbook's bytes: 附件6, 附件7 and (when given) the envelope on a very hidden sheet.
     `dated` (aware; a bundle passes its signing time in China) replaces the clock in the document
-    properties and the parts' dates, so the same bundle is written to the same bytes."""
-    cells = layout(submission, evaluation, framework)
+    properties and the parts' dates, so the same bundle is written to the same bytes. `public`:
+    a public copy's line, at the top right of both sheets (PUBLIC_NOTE_AT)."""
+    cells = layout(submission, evaluation, framework) + (public_cells(public) if public else [])
     book = Workbook()
     form = book.active
     form.title = FORM_SHEET
