@@ -15,7 +15,7 @@ import click
 
 from ..io.errors import InputError
 from ..model.numbers import plain
-from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Command, Group, dumps, guard, now_text, one_line
+from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Command, Group, dumps, guard, now_text, one_line, shown
 from .files import load_key, load_roster_option, read_bundle_file, read_small, refuse_existing, write_output
 
 _SCORE_TOTAL_HELP = ("合计行的分数：weighted 按全年预算数加权平均（默认）、mean 简单平均、own 取部门本级的分数")
@@ -127,16 +127,16 @@ def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, s
                            "superseded": outcome.superseded, "left_out": outcome.left_out,
                            "differences": outcome.differences}))
     else:
-        click.echo(f"{summary.title}（主管部门：{summary.department or '—'}）→ {target}")
+        click.echo(f"{summary.title}（主管部门：{one_line(summary.department) or '—'}）→ {shown(target)}")
         for row in summary.rows:
-            click.echo(f"  {row.index:>3} {one_line(row.unit_name)}（{row.unit_kind}）{_row_line(row)}")
+            click.echo(f"  {row.index:>3} {one_line(row.unit_name)}（{one_line(row.unit_kind)}）{_row_line(row)}")
             _echo_flags(row.flags)
         click.echo(f"  合计 {_row_line(summary.total)}（分数：{SCORE_RULES_TEXT[score_total]}）")
         for note in summary.notes:
-            click.echo(click.style(f"  说明：{note}", fg="yellow"))
+            click.echo(click.style(f"  说明：{one_line(note)}", fg="yellow"))
         signed = (f"已签名，公钥指纹 {key.public.fingerprint}" if key is not None
                   else "未签名：报财政局前请加 --key 重新生成")
-        click.echo(f"汇总表 JSON：{side}（{signed}）")
+        click.echo(f"汇总表 JSON：{shown(side)}（{signed}）")
         for message in outcome.differences:
             click.echo(click.style(f"与已有汇总表不符：{one_line(message)}", fg="red"))
         _echo_refused(outcome.rejected)
@@ -206,12 +206,13 @@ def review(store_path: str, unit_code: str, year: int, score: str, indicators: t
 
         signed, previous = store.add_review_chained(unit.unit_code, year, sign)
     doc = signed.doc
-    click.echo(f"已记录复核：{unit.unit_name}（{unit.unit_code}）{year} 年度，复核分数 {plain(signed.score)}"
-               f"（自评 {plain(unit.self_score) if unit.self_score is not None else '—'}）")
+    own = plain(unit.self_score) if unit.self_score is not None else "—"
+    click.echo(f"已记录复核：{one_line(unit.unit_name)}（{one_line(unit.unit_code)}）{year} 年度，"
+               f"复核分数 {plain(signed.score)}（自评 {own}）")
     click.echo(f"复核签名公钥指纹：{key.public.fingerprint}；复核文件 sha256 {signed.sha256}")
     if previous:
         click.echo(f"取代此前的 {len(previous)} 次复核中最新的一次"
-                   f"（{previous[0].reviewed_at}，{previous[0].score} 分）；历次复核均保留")
+                   f"（{one_line(previous[0].reviewed_at)}，{one_line(previous[0].score)} 分）；历次复核均保留")
     implied = implied_total(unit, doc)
     if implied is not None and implied != signed.score:
         click.echo(click.style(f"注意：按指标复核得分合计为 {plain(implied)}，与复核分数 {plain(signed.score)} 不一致",
@@ -276,15 +277,16 @@ def county(inputs: tuple[str, ...], output: str, roster_path: str | None, score_
     if as_json:
         click.echo(dumps({"output": str(target), "county_json": str(side), "county": document}))
     else:
-        click.echo(f"{result.title}（{region or '县级汇总'}）→ {target}")
+        click.echo(f"{result.title}（{one_line(region) or '县级汇总'}）→ {shown(target)}")
         for section in result.sections:
-            click.echo(f"  {section.department}：{len(section.rows)} 个单位，合计 {_row_line(section.total)}")
+            click.echo(f"  {one_line(section.department)}：{len(section.rows)} 个单位，合计 {_row_line(section.total)}")
             _echo_flags(section.flags)
         click.echo(f"  总计 {_row_line(result.total)}（分数：{SCORE_RULES_TEXT[score_total]}）")
         for note in result.notes:
-            click.echo(f"  说明：{note}")
+            click.echo(f"  说明：{one_line(note)}")
         for refused in result.rejected:
-            click.echo(click.style(f"  ✗ 未采用 {refused.name}：{one_line('；'.join(refused.reasons))}", fg="red"))
+            click.echo(click.style(f"  ✗ 未采用 {one_line(refused.name)}：{one_line('；'.join(refused.reasons))}",
+                                   fg="red"))
     sys.exit(EXIT_ERRORS if flagged else EXIT_OK)
 
 
@@ -317,25 +319,25 @@ def store_add(store_path: str, inputs: tuple[str, ...], roster_path: str | None,
             files = [path for path, _ in folder_files(item)] if item.is_dir() else [item]  # as consolidate lists it
             if not files:
                 failed += 1
-                click.echo(f"✗ {item}：{EMPTY_FOLDER}")
+                click.echo(f"✗ {shown(item)}：{EMPTY_FOLDER}")
             for path in files:
                 try:
                     data = read_bundle_file(path)
                 except InputError as exc:
                     failed += 1
-                    click.echo(f"✗ {path}：{exc.message}")
+                    click.echo(f"✗ {shown(path)}：{one_line(exc.message)}")
                     continue
                 checked = check_bundle(str(path), data, roster, deep=deep)
                 too_late = signed_after_receipt(checked, datetime.now(UTC)) if checked.ok else None
                 if not checked.ok or too_late is not None:
                     failed += 1
                     reasons = checked.reasons[:3] if too_late is None else [too_late]
-                    click.echo(f"✗ {path}：{one_line('；'.join(reasons))}")
+                    click.echo(f"✗ {shown(path)}：{one_line('；'.join(reasons))}")
                     continue
                 inserted, row = db.add_bundle(data, checked, how=how, filename=path.name, deep=deep)
                 state = "已收存" if inserted else "已存在"
-                click.echo(f"{state} {path}：{row.unit_name}（{row.unit_code}）{row.year} 年度，"
-                           f"签名时间 {row.signed_at}")
+                click.echo(f"{state} {shown(path)}：{one_line(row.unit_name)}（{one_line(row.unit_code)}）"
+                           f"{row.year} 年度，签名时间 {one_line(row.signed_at)}")
     sys.exit(EXIT_ERRORS if failed else EXIT_OK)
 
 
@@ -361,5 +363,6 @@ def store_list(store_path: str, year: int | None, as_json: bool) -> None:
         return
     for r in rows:
         rv = reviews.get((r.unit_code, r.year or 0))
-        click.echo(f"{r.year}\t{r.department}\t{r.unit_code}\t{r.unit_name}\t{r.unit_kind}\t自评 {r.self_score or '—'}"
-                   f"\t复核 {rv.score if rv else '—'}\t签名 {r.signed_at}\t共 {versions[(r.unit_code, r.year)]} 份")
+        fields = (r.year, r.department, r.unit_code, r.unit_name, r.unit_kind, f"自评 {r.self_score or '—'}",
+                  f"复核 {rv.score if rv else '—'}", f"签名 {r.signed_at}", f"共 {versions[(r.unit_code, r.year)]} 份")
+        click.echo("\t".join(map(one_line, fields)))
