@@ -65,3 +65,22 @@ def test_verify_files_with_and_without_roster() -> None:
     answer = bb.verify_files([[name, data]], b"not json")
     assert answer["roster_problem"] and "JSON" in answer["roster_problem"]
     assert base64.b64encode(data)  # bytes came back untouched
+
+
+def test_an_unreadable_value_is_refused_not_signed_blank(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page scores "二分" as an unreadable value; signed, it would have read as an empty
+    score, not as typed. `jixiao bundle` refuses such a form, so both browser paths do too."""
+    import json
+
+    import jixiao.bundle.passphrase as passphrase
+    from jixiao.io.errors import InputError
+
+    monkeypatch.setattr(passphrase, "ITERATIONS", 1000)
+    doc = json.loads(SEED)
+    doc["indicators"][0]["groups"][1]["items"][0]["score"] = "二分"
+    text = json.dumps(doc, ensure_ascii=False)
+    with pytest.raises(InputError, match=r"无法导出签名材料：.*预算完成率.*“二分”不是数字"):
+        bb.prepare(text, "jinxian-2021", "2022-03-01T02:00:00Z")
+    made = bb.new_key_file("口令", "360124", "某单位", "2022-03-01")
+    with pytest.raises(InputError, match="“二分”不是数字"):
+        bb.bundle_with_key_file(text, "jinxian-2021", SIGNED_AT, made["key_file"], "口令")

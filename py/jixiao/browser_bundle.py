@@ -41,18 +41,21 @@ _prepared: dict[int, _archive.Prepared] = {}
 _tokens = itertools.count(1)
 
 
-def _submission(submission_json: str, default_framework: str) -> tuple[Any, Any, int]:
+def _submission(submission_json: str, default_framework: str) -> tuple[Any, Any]:
     doc = json.loads(submission_json)
     if not isinstance(doc, dict):
         raise InputError("应为 JSON 对象（一个单位的自评表）")
     if not isinstance(doc.get("framework_id"), str) or not doc["framework_id"].strip():
         doc = {**doc, "framework_id": default_framework}
     sub, problems = validate_leniently(doc)
+    if problems:  # signed, they would read as blank, not as typed: `jixiao bundle` refuses them too
+        more = f"等 {len(problems)} 处" if len(problems) > 3 else ""
+        raise InputError(f"无法导出签名材料：{'；'.join(p.message for p in problems[:3])}{more}。请先改正这些填写内容")
     try:
         framework = load_framework(sub.framework_id)
     except UnknownName:
         raise InputError(f"不认识的指标体系“{sub.framework_id}”，无法导出签名材料") from None
-    return sub, framework, len(problems)
+    return sub, framework
 
 
 def _result(name: str, data: bytes, prepared: _archive.Prepared, public: PublicKey) -> dict[str, Any]:
@@ -64,12 +67,12 @@ def _result(name: str, data: bytes, prepared: _archive.Prepared, public: PublicK
 
 def prepare(submission_json: str, framework_id: str, signed_at: str) -> dict[str, Any]:
     """Step 1 of a WebCrypto export: the bytes the page signs, and a token for `finish`."""
-    sub, framework, dropped = _submission(submission_json, framework_id)
+    sub, framework = _submission(submission_json, framework_id)
     prepared = _archive.prepare_bundle(sub, framework, signed_at)
     token = next(_tokens)
     _prepared.clear()  # one export at a time; an abandoned one is forgotten
     _prepared[token] = prepared
-    return {"token": token, "signing_input": prepared.signing_input, "dropped": dropped,
+    return {"token": token, "signing_input": prepared.signing_input,
             "stem": _archive.bundle_stem(prepared.submission)}
 
 
@@ -88,7 +91,7 @@ def bundle_with_key_file(submission_json: str, framework_id: str, signed_at: str
                          passphrase: str | None) -> dict[str, Any]:
     """The pure-Python path: unlock the key file (PBKDF2, slow in the browser), sign, build."""
     key = read_key_file(key_file, passphrase or None)
-    sub, framework, _ = _submission(submission_json, framework_id)
+    sub, framework = _submission(submission_json, framework_id)
     prepared = _archive.prepare_bundle(sub, framework, signed_at)
     signature = make_signature(key, SUBMISSION_TYPE, prepared.payload)
     name, data = _archive.finish_bundle(prepared, [signature])

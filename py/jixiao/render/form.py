@@ -17,6 +17,7 @@ from typing import Any, get_args
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from ..catalog import framework_ids
 from ..model.base import Model
 from ..model.blank import blank_submission
 from ..model.framework import RULE_NAMES, Framework, KnownIndicator, Section
@@ -176,6 +177,7 @@ def render_form(framework: Framework, submission: Submission | None = None, *,
             "known": _known_names(framework),
             "private_fields": framework.private_fields,
         },
+        "frameworks": framework_ids(),  # what the engine can score a draft by (others: by this page's)
         "rule_names": RULE_NAMES,
         "map_paths": MAP_PATHS,
         "blank": blank,

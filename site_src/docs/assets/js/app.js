@@ -255,9 +255,12 @@ async function main(root) {
   const onLoaded = (sub) => {
     era += 1;
     const other = sub?.framework_id && sub.framework_id !== config.framework.id;
-    notify("framework", other
+    // The engine scores a draft by its own framework when it is built in, else by this page's.
+    const known = (config.frameworks || []).includes(sub?.framework_id);
+    notify("framework", !other ? "" : known
       ? `此草稿按指标体系“${sub.framework_id}”填报，与本页的“${config.framework.name}”不同；检查按草稿自己的指标体系进行。`
-      : "", { kind: "warning" });
+      : `此草稿的指标体系“${sub.framework_id}”不是本站内置的；检查只能按本页的“${config.framework.name}”进行，结果仅供参考。`,
+    { kind: "warning" });
     showRemembered();
     scheduleEvaluate();
   };

@@ -24,6 +24,7 @@ const WARM_AFTER_IDLE_MS = 1500;
 const DB_NAME = "jixiao-keys";
 const STORE = "keys";
 const SLOT = "current";
+const ALG_NAMES = { ed25519: "Ed25519", sm2: "SM2（国密）" }; // a key file's `alg` as the unit reads it
 
 const forcePython = () => new URLSearchParams(window.location.search).get("jx-signing") === "python";
 
@@ -107,7 +108,8 @@ export function initBundle(root, engine, { notify, config }) {
     } else if (current.kind === "webcrypto") {
       keyStatus.textContent = `已有签名密钥（Ed25519，保存在本浏览器中，不可导出；生成于 ${current.created_at}）。公钥指纹：`;
     } else {
-      keyStatus.textContent = `已有签名密钥（Ed25519，私钥用口令加密保存在本浏览器中；生成于 ${current.created_at}）。签名时需输入口令。公钥指纹：`;
+      const alg = ALG_NAMES[current.alg] || "Ed25519"; // keys stored before `alg` was kept were all Ed25519
+      keyStatus.textContent = `已有签名密钥（${alg}，私钥用口令加密保存在本浏览器中；生成于 ${current.created_at}）。签名时需输入口令。公钥指纹：`;
     }
     $("jx-key-sheet").disabled = !current;
     $("jx-key-export").disabled = !current || current.kind !== "python";
@@ -200,6 +202,13 @@ export function initBundle(root, engine, { notify, config }) {
     const sub = readSubmission(root);
     if (!Number.isInteger(sub.year)) throw new Error("请先在“基本信息”中填写年度：签名材料以年度、单位编码区分。");
     const evaluation = await engine.evaluate(sub, config.framework.id);
+    // A value that cannot be read would be signed as blank, not as typed: the CLI refuses such a
+    // form too (browser_bundle refuses it again, whatever the page asks).
+    const unreadable = (evaluation?.findings || []).filter((f) => f.code === "INVALID_VALUE");
+    if (unreadable.length) {
+      const listed = unreadable.slice(0, 3).map((f) => f.message).join("；");
+      throw new Error(`有 ${unreadable.length} 处填写内容无法识别，签名材料不能如实记录：${listed}${unreadable.length > 3 ? "……" : ""}。请先改正（检查结果中已列出）。`);
+    }
     const errors = (evaluation?.findings || []).filter((f) => f.severity === "error").length;
     if (errors && !window.confirm(`检查发现 ${errors} 个错误。仍要导出签名材料吗？（签名后再修改须重新导出）`)) {
       say(`已取消导出：检查发现 ${errors} 个错误。`, "warning");

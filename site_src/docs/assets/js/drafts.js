@@ -198,6 +198,28 @@ export function parseDraftFile(text) {
   return { ...data, year };
 }
 
+/** A file's bytes as UTF-8 text (a BOM dropped); a Chinese error for anything else, which
+ *  `file.text()` would have turned into U+FFFD and imported as garbled text. */
+export function utf8Text(buffer) {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(buffer);
+  } catch {
+    throw new Error("无法导入：文件不是 UTF-8 编码（可能是 GBK）。请用记事本等“另存为” UTF-8 编码后重试，或选择本系统导出的草稿文件。");
+  }
+}
+
+/** `data` with the blank form's plain values where it has none (a file written by hand or by
+ *  another tool may leave out what the model defaults, e.g. schema_version, unit_kind): the form
+ *  would otherwise show them empty, which the model refuses and the unit cannot always fix. */
+export function withDefaults(data, blank) {
+  const filled = { ...data };
+  for (const [key, value] of Object.entries(blank || {})) {
+    if (key.startsWith("framework_")) continue; // the blank's are this page's, not the file's
+    if (!(key in filled) && (value === null || typeof value !== "object")) filled[key] = value;
+  }
+  return filled;
+}
+
 // The form inside a signed bundle's .json (its payload, base64 of canonical JSON), or null when
 // `data` is not one. Nothing is trusted from it: it goes through the same checks as a draft file.
 function signedSubmission(data) {
@@ -526,7 +548,7 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
     if (!file) return;
     try {
       if (file.size > MAX_IMPORT_BYTES) throw new Error("无法导入：文件过大，不像是自评表草稿。");
-      const submission = parseDraftFile(await file.text());
+      const submission = withDefaults(parseDraftFile(utf8Text(await file.arrayBuffer())), blankSubmission(root));
       await autosaver.flush();
       await create(submission, file.name.replace(/\.json$/i, "") || defaultName());
       notify("import", `已导入“${file.name}”为新草稿。`, { kind: "info" });
