@@ -1,8 +1,12 @@
-"""What the command line prints, as users rely on it: typed text never steers the terminal."""
+"""What the command line prints and writes, as users rely on it: typed text never steers the
+terminal, two outputs never land on one file, and an output that cannot be written is one
+Chinese line naming the folder, never "程序内部错误".
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from datetime import date
@@ -110,3 +114,69 @@ def test_a_hostile_file_name_in_a_folder_is_shown_escaped(work: Path) -> None:
     result = run("verify", "bund")
     assert result.exit_code == 0, result.output
     assert inert(result.output).startswith("a\\x1b[2Kb.zip：通过")
+
+
+# --- two outputs, one file ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["consolidate", "county"])
+@pytest.mark.parametrize("force", [False, True])
+def test_a_summary_output_must_be_an_xlsx(work: Path, command: str, force: bool) -> None:
+    """`-o o.json`: the table and its JSON were both written to o.json (the table lost with --force)."""
+    Path("kept.json").write_text("mine", encoding="utf-8")
+    args = [command, "bund", "-o", "o.json", *(["--force"] if force else [])]
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().endswith("-o 应为 .xlsx 文件（如 汇总.xlsx）：汇总表的 JSON 写在它旁边，"
+                                          "文件名相同、扩展名为 .json")
+    assert not Path("o.json").exists()
+    for other in ("o.JSON", "kept.json", "noext"):
+        assert run(command, "bund", "-o", other, "--force").exit_code == 2
+    assert Path("kept.json").read_text(encoding="utf-8") == "mine"
+
+
+# --- outputs that cannot be written -----------------------------------------------------------------------
+
+def _refused(result: Result, *words: str) -> str:
+    assert result.exit_code == 2, result.output
+    assert "程序内部错误" not in result.output and "Errno" not in result.output, result.output
+    line = result.output.strip()
+    assert "\n" not in line and all(w in line for w in words), line
+    return line
+
+
+def test_an_output_under_a_file_names_the_file(work: Path) -> None:
+    Path("somefile").write_text("x", encoding="utf-8")
+    reason = "somefile 是文件，不是文件夹"
+    assert _refused(run("consolidate", "bund", "-o", "somefile/sub/c.xlsx"), "无法创建文件夹 somefile/sub", reason)
+    assert _refused(run("bundle", "hostile.json", "--key", "unit.key", "-o", "somefile/new/"), "somefile/new", reason)
+    assert _refused(run("keygen", "-o", "somefile/k.key"), "somefile/k.key", reason)
+    assert _refused(run("publish", "bund", "--key", "sup.key", "-o", "somefile/pub"), "somefile", reason)
+    assert _refused(run("store", "add", "somefile/s.sqlite", "bund"), "somefile", reason)
+    assert Path("somefile").read_text(encoding="utf-8") == "x"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_an_output_in_a_read_only_folder_says_so(work: Path) -> None:
+    ro = Path("ro")
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        assert _refused(run("consolidate", "bund", "-o", "ro/sub/c.xlsx"), "无法创建文件夹 ro/sub", "没有写入权限")
+        assert _refused(run("consolidate", "bund", "-o", "ro/c.xlsx"), "ro/c.xlsx", "没有写入权限")
+        assert _refused(run("bundle", "hostile.json", "--key", "unit.key", "-o", "ro/new/"), "ro/new", "没有写入权限")
+        assert _refused(run("publish", "bund", "--key", "sup.key", "-o", "ro/pub"), "ro", "没有写入权限")
+        assert _refused(run("store", "add", "ro/s.sqlite", "bund"), "ro", "没有写入权限")
+    finally:
+        ro.chmod(0o755)
+    assert not any(ro.iterdir())
+
+
+# --- "-" as an output -------------------------------------------------------------------------------------------
+
+def test_a_dash_is_not_an_output_file(work: Path) -> None:
+    """`-o -` created a file literally named "-"; "-" means standard input, where `check` reads it."""
+    for args in (("keysheet", "unit.key", "--unit-code", UNIT_CODE, "--unit-name", "单位", "-o", "-"),
+                 ("keygen", "-o", "-"), ("bundle", "hostile.json", "--key", "unit.key", "-o", "-"),
+                 ("consolidate", "bund", "-o", "-"), ("publish", "bund", "--key", "sup.key", "-o", "-")):
+        _refused(run(*args), "-o 不能是“-”", "请给出要创建的")
+        assert not Path("-").exists(), args

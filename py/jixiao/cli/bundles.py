@@ -28,7 +28,7 @@ from .base import (
     shown,
     utc_now,
 )
-from .files import load_key, passphrase_from_env, read_roster, read_small, write_new
+from .files import load_key, make_folder, output_path, passphrase_from_env, read_roster, read_small, write_new
 
 _ALG_OPTION = click.option("--alg", type=click.Choice(["ed25519", "sm2"]), default="ed25519", show_default=True,
                            help="签名算法：ed25519，或 sm2（国密 SM2 签名、SM3 杂凑）")
@@ -47,7 +47,7 @@ def keygen(output: str, alg: str, passphrase_env: str | None, unit_code: str, un
     from ..bundle.crypto import ALG_NAMES
     from ..bundle.keys import PrivateKey, key_file_json
 
-    path = Path(output)
+    path = output_path(output, "密钥文件")
     if path.exists():
         raise InputError(f"{path} 已存在：不会覆盖已有文件（丢失或覆盖私钥将无法再签名）")
     passphrase = passphrase_from_env(passphrase_env)
@@ -73,6 +73,7 @@ def keysheet(keyfile: str, output: str, unit_code: str | None, unit_name: str | 
     from ..bundle.keys import key_file_labels, read_public_key_file
     from ..render.report_html import render_key_sheet
 
+    target = output_path(output, "登记表文件（如 登记表.html）")
     data = read_small(Path(keyfile), "密钥文件")
     labels = key_file_labels(data)
     code, name = unit_code or labels["unit_code"], unit_name or labels["unit_name"]
@@ -80,8 +81,8 @@ def keysheet(keyfile: str, output: str, unit_code: str | None, unit_name: str | 
         raise InputError("请用 --unit-code 和 --unit-name 填写单位编码与单位名称")
     key = read_public_key_file(data)
     html = render_key_sheet(key, name, code, created_at=str(china_today()))
-    write_new(Path(output), html.encode("utf-8"))
-    click.echo(f"已生成公钥登记表：{shown(output)}")
+    write_new(target, html.encode("utf-8"))
+    click.echo(f"已生成公钥登记表：{shown(target)}")
     click.echo(f"公钥指纹：{key.fingerprint}")
 
 
@@ -100,9 +101,9 @@ def keysheet(keyfile: str, output: str, unit_code: str | None, unit_name: str | 
 def bundle(file: str, keyfile: str, output: str, passphrase_env: str | None, signed_at: str | None) -> None:
     from ..bundle.archive import build_bundle, bundle_stem
 
+    target = output_path(output, ".zip 文件或文件夹")
     submission = load_submission(Path(file))
     framework = load_framework(submission.framework_id)
-    target = Path(output)
     into_folder = output.endswith(("/", os.sep)) or target.is_dir()
     planned = target / f"{bundle_stem(submission)}.zip" if into_folder else target
     if planned.exists():  # refused before the passphrase is asked for
@@ -113,7 +114,7 @@ def bundle(file: str, keyfile: str, output: str, passphrase_env: str | None, sig
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if into_folder:
-        target.mkdir(parents=True, exist_ok=True)
+        make_folder(target)
         target = target / name
     write_new(target, data)
     result = evaluate(submission, framework)

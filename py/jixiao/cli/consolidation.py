@@ -16,7 +16,16 @@ import click
 from ..io.errors import InputError
 from ..model.numbers import plain
 from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Command, Group, dumps, guard, now_text, one_line, shown
-from .files import load_key, load_roster_option, read_bundle_file, read_small, refuse_existing, write_output
+from .files import (
+    check_writable,
+    load_key,
+    load_roster_option,
+    output_path,
+    read_bundle_file,
+    read_small,
+    refuse_existing,
+    write_output,
+)
 
 _SCORE_TOTAL_HELP = ("合计行的分数：weighted 按全年预算数加权平均（默认）、mean 简单平均、own 取部门本级的分数")
 
@@ -43,8 +52,11 @@ def _progress_bar(enabled: bool, label: str) -> Any:
 def _summary_inputs(output: str, force: bool, roster_path: str | None, keyfile: str | None,
                     passphrase_env: str | None) -> tuple[Path, Path, Any, Any]:
     """The table and its .json beside it (refused if they exist without --force), then the roster and the
-    optional signing key, in that order so that nothing is asked for before a refusal."""
-    target = Path(output)
+    optional signing key, in that order so that nothing is asked for before a refusal. The table must be
+    an .xlsx: `-o o.json` wrote the table and then its JSON over it."""
+    target = output_path(output, ".xlsx 文件")
+    if target.suffix.lower() != ".xlsx":
+        raise InputError("-o 应为 .xlsx 文件（如 汇总.xlsx）：汇总表的 JSON 写在它旁边，文件名相同、扩展名为 .json")
     side = target.with_suffix(".json")
     for path in (target, side):
         refuse_existing(path, force)
@@ -311,6 +323,7 @@ def store_add(store_path: str, inputs: tuple[str, ...], roster_path: str | None,
     from ..consolidate.collect import EMPTY_FOLDER, folder_files
     from ..store import Store, signed_after_receipt
 
+    check_writable(Path(store_path).parent)  # the database, its journal and its WAL are written beside it
     roster = load_roster_option(roster_path)
     failed = 0
     with Store(Path(store_path)) as db:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ..io.errors import InputError
+from ..io.errors import InputError, cannot_write
 from ..io.files import read_at_most
 
 KEY_FILE_LIMIT = 1_000_000
@@ -35,7 +35,7 @@ def write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
     except FileExistsError:
         raise InputError(f"{path} 已存在：不会覆盖已有文件，请换一个文件名或先移走原文件") from None
     except OSError as exc:
-        raise InputError(f"无法创建 {path}（{exc.strerror or exc}）") from None
+        raise InputError(f"无法创建 {path}（{cannot_write(exc, path)}）") from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
 
@@ -51,9 +51,35 @@ def replace(path: Path, data: bytes) -> None:
 def write_output(path: Path, data: bytes, force: bool) -> None:
     """Write an output file; an existing one is replaced only with --force (atomically)."""
     refuse_existing(path, force)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     replace(path, data) if path.exists() else write_new(path, data)
+
+
+def output_path(output: str, what: str = "文件") -> Path:
+    """The path given to -o. "-" is refused: it means standard input (`check -`), and a file
+    literally named "-" is one the user did not mean to make."""
+    if output.strip() == "-":
+        raise InputError(f"-o 不能是“-”（“-”表示标准输入，不是文件名）：请给出要创建的{what}")
+    return Path(output)
+
+
+def make_folder(folder: Path) -> None:
+    """`folder` and its parents, made if missing; why not, naming the folder."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"无法创建文件夹 {folder}（{cannot_write(exc, folder)}）") from None
+
+
+def check_writable(folder: Path) -> None:
+    """Refuse before any work, naming the folder, when nothing can be created in `folder` (or in the
+    nearest part of it that exists); nothing is created here."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise InputError(f"无法在 {folder} 中创建文件（{existing} 是文件，不是文件夹）")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        read_only = hasattr(os, "statvfs") and os.statvfs(existing).f_flag & os.ST_RDONLY
+        raise InputError(f"无法在 {existing} 中创建文件（{'所在磁盘只读' if read_only else '没有写入权限'}）")
 
 
 def refuse_existing(path: Path, force: bool) -> None:
