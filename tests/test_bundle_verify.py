@@ -249,6 +249,34 @@ def test_characters_a_spreadsheet_cannot_hold_are_replaced_and_verify() -> None:
     assert verify_file("earlier.xlsx", out.getvalue()).ok
 
 
+def test_long_texts_continued_on_rows_below_verify_and_edits_there_are_named(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long 偏差及原因分析 continues on the rows below its indicator; an edit in its second part
+    is named as such, and a bundle written before (the whole text in one row) still verifies."""
+    sub = seed()
+    sub.indicators[2].groups[1].items[0].deviation = "因疫情影响部分服务事项办理时限延长，群众满意度略有下降。" * 12
+    name, data = build_bundle(sub, framework(), unit_key(), SIGNED_AT)
+    assert verify_file(name, data).ok
+
+    def edit(book: openpyxl.Workbook) -> None:
+        ws = book[FORM_SHEET]
+        ws.cell(row_of(ws, "服务群众办事效率") + 1, 9).value = "无"
+
+    book = openpyxl.load_workbook(io.BytesIO(entries(data)[".xlsx"]))
+    edit(book)
+    out = io.BytesIO()
+    book.save(out)
+    assert failures(verify_file("x.xlsx", out.getvalue())) == [
+        "签名后被修改：“服务群众办事效率”的偏差及原因分析（第 2 段），"
+        "因疫情影响部分服务事项办理时限延长，群众满意度略有下降。因疫情影响部分服务事项… → 无"]
+    monkeypatch.setattr("jixiao.render.xlsx.CHUNK_LINES", 10_000)  # as bundles were written before
+    name, earlier = build_bundle(sub, framework(), unit_key(), SIGNED_AT)
+    monkeypatch.undo()
+    assert entries(earlier)[".xlsx"] != entries(data)[".xlsx"]
+    verdict = verify_file(name, earlier)
+    assert verdict.ok, text_of(verdict)
+
+
 def test_cleared_hidden_or_removed_sheets_are_named() -> None:
     def clear(book: openpyxl.Workbook) -> None:
         ws = book[FORM_SHEET]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -236,6 +237,65 @@ def test_libreoffice_converts_it_to_a_pdf_that_fits_one_page_wide(tmp_path: Path
     everything = "".join(page_text(n) for n in range(1, pages + 1))
     assert "报告数据" in everything and "not printed" not in everything
     assert Decimal("5479.62") and "5479.62" in everything
+
+
+GOAL = "围绕两个主导产业发展确保六稳目标突出六保任务不断推动县域经济高质量快速发展" * 32 + "结尾标记乙"  # 1,189
+REASON = "因疫情影响部分服务事项办理时限延长，群众满意度略有下降。" * 28 + "结尾标记甲"  # 789
+
+
+def long_texts() -> Submission:
+    sub = seed()
+    sub.goal.target = GOAL
+    sub.indicators[2].groups[1].items[0].deviation = REASON
+    return sub
+
+
+def _cut_lines(pdf: Path, texts: tuple[str, ...]) -> list[str]:
+    """Lines of `texts` a PDF draws across its page's margins or on top of other words:
+    LibreOffice puts a cell's whole text in the PDF and clips it to the cell, so a text cut off
+    at the top or bottom of its row shows so."""
+    out = subprocess.run([_tool("pdftotext"), "-bbox", str(pdf), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    found = []
+    for page in out.split("<page ")[1:]:
+        height = float(re.search(r'height="([\d.]+)"', page).group(1))  # type: ignore[union-attr]
+        words = [(*map(float, box), text) for *box, text in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', page)]
+        ours = [w for w in words if any(w[4] in text for text in texts)]
+        found += [w[4] for w in ours if w[1] < 30 or w[3] > height - 30]
+        found += [f"{a[4]} / {b[4]}" for a in ours for b in words
+                  if a is not b and a[0] < b[2] - 1 and b[0] < a[2] - 1 and a[1] < b[3] - 1 and b[1] < a[3] - 1]
+    return found
+
+
+def test_long_texts_continue_on_the_rows_below_and_print_whole(tmp_path: Path) -> None:
+    """A 年度总体目标 or 偏差及原因分析 needing more than a row's 409 pt was cut off at both ends, on
+    screen and in print. It now continues on the rows below (the 标签 and the indicator's other
+    cells merged down over them), every row under the limit, and reads back whole."""
+    data = written(long_texts())
+    ws = book_of(data)[FORM_SHEET]
+    label = find(ws, "年度总体目标")
+    goal_rows = next(r for r in ws.merged_cells.ranges if r.min_row == label.row and r.min_col == 1)
+    parts = [ws.cell(r, 2).value for r in range(label.row + 1, goal_rows.max_row + 1)]
+    assert len(parts) == 3 and "".join(parts) == GOAL
+    item = find(ws, "服务群众办事效率")
+    merged = next(r for r in ws.merged_cells.ranges if r.min_row == item.row and r.min_col == 4)
+    reasons = [ws.cell(r, 9).value for r in range(item.row, merged.max_row + 1)]
+    assert len(reasons) == 6 and "".join(reasons) == REASON
+    assert all(part.endswith("。") for part in reasons[:-1])  # cut after a sentence
+    heights = [d.height for d in ws.row_dimensions.values() if d.height]
+    assert max(heights) < 409
+    back = read_xlsx(data, "jinxian-2021")
+    assert back.goal.target.replace("\n", "") == GOAL
+    assert back.indicators[2].groups[1].items[0].deviation.replace("\n", "") == REASON
+    assert evaluate(back, FW).model_dump_json() == evaluate(long_texts(), FW).model_dump_json()
+
+    soffice = _tool("soffice")
+    (tmp_path / "long.xlsx").write_bytes(data)
+    subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+                    str(tmp_path / "long.xlsx")], check=True, capture_output=True, timeout=180,
+                   env={**os.environ, "HOME": str(tmp_path)})
+    assert _cut_lines(tmp_path / "long.pdf", (GOAL, REASON)) == []
 
 
 @pytest.mark.parametrize("seed", [0, 7])

@@ -168,9 +168,21 @@ def shown(raw: Any, fmt: str) -> str | None:
 
 def compare_workbook(book: Any, submission: Submission, evaluation: Evaluation,
                      framework: Framework) -> list[str]:
-    """Every visible difference between a loaded workbook and the signed content."""
+    """Every visible difference between a loaded workbook and the signed content. A workbook
+    written before long texts continued on the rows below (the same layout unless one did) is
+    compared with that layout when it does not match this one."""
+    cells = layout(submission, evaluation, framework)
+    messages = _compare(book, cells)
+    if messages:
+        earlier = layout(submission, evaluation, framework, split=False)
+        if earlier != cells and not _compare(book, earlier):
+            return []
+    return messages
+
+
+def _compare(book: Any, layout_cells: list[Cell]) -> list[str]:
     expected: dict[str, dict[tuple[int, int], Cell]] = {FORM_SHEET: {}, REPORT_SHEET: {}}
-    for cell in layout(submission, evaluation, framework):
+    for cell in layout_cells:
         expected[cell.sheet][(cell.row, cell.col)] = cell
     messages: list[str] = []
     for name, cells in expected.items():

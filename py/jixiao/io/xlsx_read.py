@@ -334,11 +334,24 @@ def _funds(scopes: list[tuple[Sheet, float]]) -> m.Funds:
 
 
 def _goal(scopes: list[tuple[Sheet, float]]) -> m.Goal:
-    """年初设定目标 / 全年完成情况 header; the values sit on the next non-blank row."""
+    """年初设定目标 / 全年完成情况 header; the values sit on the next non-blank row, and a long
+    text continues on the rows below that hold nothing outside those columns (as we write it)."""
     for sheet, head, last_row, spans in _headers(scopes, _GOAL_HEAD, ("target",)):
-        for r in sheet.rows_in(head + 1, min(last_row, head + 5)):
-            if any((got := {k: _text(*sheet.in_span(r, s)) for k, s in spans.items()}).values()):
-                return m.Goal(**got)
+        found: dict[str, str] | None = None
+        for r in sheet.rows_in(head + 1, last_row):
+            got = {k: _text(*sheet.in_span(r, s)) for k, s in spans.items()}
+            if found is None:
+                if r > head + 5:
+                    break
+                if any(got.values()):
+                    found = got
+                continue
+            inside = all(any(a <= c <= b for a, b in spans.values()) for c in sheet.own(r))
+            if not inside or not any(got.values()):
+                break
+            found = {k: "\n".join(t for t in (found[k], got[k]) if t) for k in found}
+        if found is not None:
+            return m.Goal(**found)
     return m.Goal()
 
 

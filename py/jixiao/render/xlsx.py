@@ -8,6 +8,8 @@ alone can be verified. That sheet's part is stored, not deflated (`_stored`): a 
 reads it as a slice and a CRC, while the visible parts stay deflated.
 
 Text a unit typed is always a string cell: `=1+1` or `@SUM(…)` never becomes a formula.
+A row is at most 409 pt, so a long 年度总体目标, 偏差及原因分析 or 附件7 paragraph continues on
+the rows below rather than being cut off in print (`_parts`, PARAGRAPH_CHUNK).
 The output reads back through `io.xlsx_read.read_xlsx` to the same evaluation.
 """
 
@@ -45,6 +47,8 @@ FORM_WIDTHS = (12, 7, 14, 28, 14, 14, 7, 7, 22)
 REPORT_WIDTHS = (22, 78)
 HEADER = ("一级指标", "权重", "二级指标", "三级指标", "年度指标值", "全年完成值", "分值", "得分", "偏差及原因分析")
 MAX_ROW_POINTS = 409  # Excel's limit for a row's height
+CHUNK_LINES = 16  # a longer 年度总体目标 or 偏差 continues on the next row: 16 lines of 10.5 pt are 232 pt
+GOAL_WIDTHS = (sum(FORM_WIDTHS[1:5]), sum(FORM_WIDTHS[5:9]))  # 年初设定目标 B:E, 全年完成情况 F:I
 PARAGRAPH_CHUNK = 900  # a longer paragraph continues on the next row, so no row overflows
 
 
@@ -70,7 +74,57 @@ def _text(text: str) -> Value:
     return Value(cell_text(text) if text else None)
 
 
-def _form(view: FormView) -> Iterator[Cell]:
+def _parts(text: str, width: float, split: bool) -> list[str]:
+    """`text` cut into parts of at most CHUNK_LINES wrapped lines in a column `width` wide, each
+    for its own row: a row cannot be taller than 409 pt, and a longer text was cut off at both
+    ends, on screen and in print. Cut at a line break where one falls, else after the end of a
+    sentence in the part's second half, else where the part is full. `split=False` keeps the
+    whole text in one part, as bundles signed before this were written."""
+    text = cell_text(text)
+    usable = max(width - 1.5, 1.0)  # `_lines` wraps at width - 1.5 column units
+    # Bound first (a character is at most 2 units, a paragraph adds at most one line): the
+    # verifier lays out every cell of every bundle it is given.
+    if not split or text.count("\n") + 1 + 2 * len(text) / usable <= CHUNK_LINES \
+            or _lines(text, width) <= CHUNK_LINES:
+        return [text]
+    parts: list[str] = []
+    current: list[str] = []
+    used = 0
+    for paragraph in text.split("\n"):
+        while True:
+            need = max(1, math.ceil(_units(paragraph) / usable))
+            if used + need <= CHUNK_LINES:
+                current.append(paragraph)
+                used += need
+                break
+            if current:
+                parts.append("\n".join(current))
+                current, used = [], 0
+                continue
+            cut = _cut(paragraph, CHUNK_LINES * usable)
+            parts.append(paragraph[:cut])
+            paragraph = paragraph[cut:]
+    parts.append("\n".join(current))
+    return parts
+
+
+_SENTENCE_ENDS = frozenset("。！？；!?;")
+
+
+def _cut(paragraph: str, room: float) -> int:
+    """Where a paragraph longer than `room` column units is cut: after the last sentence end in
+    the second half of what fits, else where it is full (at least one character)."""
+    total, fits = 0.0, 0
+    for ch in paragraph:
+        total += _units(ch)
+        if total > room:
+            break
+        fits += 1
+    fits = max(fits, 1)
+    return max((i + 1 for i in range(fits // 2, fits) if paragraph[i] in _SENTENCE_ENDS), default=fits)
+
+
+def _form(view: FormView, split: bool = True) -> Iterator[Cell]:
     s = FORM_SHEET
 
     def at(row: int, col: int, value: Value | str, label: str, style: str = "text",
@@ -100,36 +154,56 @@ def _form(view: FormView) -> Iterator[Cell]:
         yield at(row, 6, line.executed, f"“{name}”的全年执行数", "number")
         yield at(row, 7, line.rate, f"“{name}”的执行率", "number", width=3)
     goal = 8 + len(view.funds)
-    yield at(goal, 1, "年度总体目标", "“年度总体目标”标签", "label", height=2)
+    targets = _parts(view.goal_target, GOAL_WIDTHS[0], split)
+    completions = _parts(view.goal_completion, GOAL_WIDTHS[1], split)
+    count = max(len(targets), len(completions))
+    yield at(goal, 1, "年度总体目标", "“年度总体目标”标签", "label", height=1 + count)
     yield at(goal, 2, "年初设定目标", "“年初设定目标”表头", "header", width=4)
     yield at(goal, 6, "全年完成情况", "“全年完成情况”表头", "header", width=4)
-    yield at(goal + 1, 2, view.goal_target, "年度总体目标的年初设定目标", "text", width=4)
-    yield at(goal + 1, 6, view.goal_completion, "年度总体目标的全年完成情况", "text", width=4)
-    yield at(goal + 2, 1, "分解目标自评", "“分解目标自评”标签", "label", width=9)
-    head = goal + 3
+    for number in range(count):  # each part in its own row: a merged cell across a page break is cut
+        for col, parts, word in ((2, targets, "年初设定目标"), (6, completions, "全年完成情况")):
+            text = parts[number] if number < len(parts) else ""
+            label = f"年度总体目标的{word}{_nth(number, max(len(parts), number + 1))}"
+            yield at(goal + 1 + number, col, text, label, "text", width=4)
+    yield at(goal + 1 + count, 1, "分解目标自评", "“分解目标自评”标签", "label", width=9)
+    head = goal + 2 + count
     for col, word in enumerate(HEADER, start=1):
         yield at(head, col, word, f"“{word}”表头", "header")
-    yield from _indicators(view, head + 1, at)
+    yield from _indicators(view, head + 1, at, split)
 
 
-def _indicators(view: FormView, first: int, at: Any) -> Iterator[Cell]:
+def _nth(number: int, count: int) -> str:
+    return f"（第 {number + 1} 段）" if count > 1 else ""
+
+
+def _indicators(view: FormView, first: int, at: Any, split: bool) -> Iterator[Cell]:
+    """The indicator table; a long 偏差及原因分析 continues on the rows below its indicator, whose
+    other cells (and the 一级/二级 cells around them) are merged down over those rows."""
+    deviations = [[[_parts(item.deviation, FORM_WIDTHS[8], split) for item in group.items]
+                   for group in level.groups] for level in view.levels]
     row = first
-    for level in view.levels:
-        yield at(row, 1, level.name, f"一级指标“{level.name}”的名称", "label", height=level.rows)
-        yield at(row, 2, level.weight, f"一级指标“{level.name}”的权重", "center", height=level.rows)
+    for level, level_parts in zip(view.levels, deviations, strict=True):
+        group_rows = [max(1, sum(len(p) for p in group_parts)) for group_parts in level_parts]
+        level_rows = max(1, sum(group_rows))
+        yield at(row, 1, level.name, f"一级指标“{level.name}”的名称", "label", height=level_rows)
+        yield at(row, 2, level.weight, f"一级指标“{level.name}”的权重", "center", height=level_rows)
         group_row = row
-        for group in level.groups:
-            yield at(group_row, 3, group.name, f"二级指标“{group.name}”的名称", "label", height=group.rows)
-            for offset, item in enumerate(group.items):
-                r, who = group_row + offset, f"“{item.name or group.name}”"
-                yield at(r, 4, item.name, f"三级指标{who}的名称")
-                yield at(r, 5, item.target, f"{who}的年度指标值", "center")
-                yield at(r, 6, item.actual, f"{who}的全年完成值", "center")
-                yield at(r, 7, item.max_score, f"{who}的分值", "center")
-                yield at(r, 8, item.score, f"{who}的得分", "center")
-                yield at(r, 9, item.deviation, f"{who}的偏差及原因分析")
-            group_row += group.rows
-        row += level.rows
+        for group, group_parts, rows in zip(level.groups, level_parts, group_rows, strict=True):
+            yield at(group_row, 3, group.name, f"二级指标“{group.name}”的名称", "label", height=rows)
+            r = group_row
+            for item, parts in zip(group.items, group_parts, strict=True):
+                who, tall = f"“{item.name or group.name}”", len(parts)
+                text, center = ("text", "center") if tall == 1 else ("text_top", "center_top")
+                yield at(r, 4, item.name, f"三级指标{who}的名称", text, height=tall)
+                yield at(r, 5, item.target, f"{who}的年度指标值", center, height=tall)
+                yield at(r, 6, item.actual, f"{who}的全年完成值", center, height=tall)
+                yield at(r, 7, item.max_score, f"{who}的分值", center, height=tall)
+                yield at(r, 8, item.score, f"{who}的得分", center, height=tall)
+                for number, part in enumerate(parts):
+                    yield at(r + number, 9, part, f"{who}的偏差及原因分析{_nth(number, tall)}")
+                r += tall
+            group_row += rows
+        row += level_rows
     yield at(row, 1, "总分", "“总分”标签", "label", width=6)
     yield at(row, 7, view.weight_total, "总分行的分值", "center")
     yield at(row, 8, view.total, "总分", "center")
@@ -174,10 +248,11 @@ def outline_framework(evaluation: Evaluation) -> Framework | None:
 
 
 def layout(submission: Submission, evaluation: Evaluation,
-           framework: Framework | None = None) -> list[Cell]:
-    """Every cell of 附件6 and 附件7 for this submission, in writing order."""
+           framework: Framework | None = None, *, split: bool = True) -> list[Cell]:
+    """Every cell of 附件6 and 附件7 for this submission, in writing order. `split=False` is the
+    layout bundles were written in before long texts continued on the rows below."""
     view = form_view(submission, evaluation, framework or outline_framework(evaluation))
-    return [*_form(view), *_report(view)]
+    return [*_form(view, split), *_report(view)]
 
 
 # --- styling and saving -------------------------------------------------------------------------
@@ -196,6 +271,10 @@ _STYLES: dict[str, tuple[Font, Alignment]] = {
                Alignment(horizontal="center", vertical="center", wrap_text=True)),
     "text": (Font(name=_FONT, size=10.5), Alignment(horizontal="left", vertical="center", wrap_text=True)),
     "center": (Font(name=_FONT, size=10.5), Alignment(horizontal="center", vertical="center", wrap_text=True)),
+    # An indicator whose 偏差 continues below: its cells are merged down and keep their text at
+    # the top, in the first row, which never straddles a page break as the merged block may.
+    "text_top": (Font(name=_FONT, size=10.5), Alignment(horizontal="left", vertical="top", wrap_text=True)),
+    "center_top": (Font(name=_FONT, size=10.5), Alignment(horizontal="center", vertical="top", wrap_text=True)),
     "number": (Font(name=_FONT, size=10.5), Alignment(horizontal="right", vertical="center")),
     "note": (Font(name=_FONT, size=9.5), Alignment(horizontal="left", vertical="top", wrap_text=True)),
     "heading1": (Font(name="黑体", size=12, bold=True), Alignment(vertical="center", wrap_text=True)),
