@@ -10,6 +10,8 @@ page signs. Each case once lost or changed what the unit entered without saying 
 - A value the checker cannot read ("二分" in a 得分 box) was signed as blank; the CLI refuses
   such a form, and now the page does too.
 - An imported SM2 key was described as Ed25519.
+- A 73 kB draft of 20,000 empty rows (the model allows 400,000) froze the page; the page now
+  takes at most 2,000 and says so.
 """
 
 from __future__ import annotations
@@ -60,6 +62,16 @@ def test_draft_files_from_elsewhere(page_logged: Any, site_server: str, tmp_path
     assert "不是 UTF-8 编码" in notice_text(page, "import")
     assert page.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId") == before
     assert page.locator("#jx-draft-select option").count() == count  # no garbled draft kept
+
+    # 20,000 rows froze the page for half a minute and every key press after for seconds.
+    huge = tmp_path / "huge.json"
+    groups = [{"name": f"二级{g}", "items": [{}] * 200} for g in range(11)]
+    doc = {"framework_id": "jinxian-2021", "year": 2021, "indicators": [{"name": "一级", "groups": groups}]}
+    huge.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    import_file(page, huge)
+    poll_until(page, "() => /2200 行/.test(document.querySelector('#jx-notices [data-key=import]')?.textContent)",
+               what="too many rows refused")
+    assert page.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId") == before
 
     minimal = tmp_path / "minimal.json"
     minimal.write_text(json.dumps({"framework_id": "jinxian-2021", "year": 2021, "unit_name": "手写的单位"},

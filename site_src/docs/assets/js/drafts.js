@@ -9,6 +9,8 @@ const DB_NAME = "jixiao";
 const DB_VERSION = 1;
 const OPEN_TIMEOUT_MS = 3000;
 const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
+// Rows the page draws and re-reads on every edit: 20,000 froze it for half a minute, 2,000 stays usable.
+const MAX_FORM_ROWS = 2000;
 
 // ------------------------------------------------------------------ storage
 
@@ -194,6 +196,11 @@ export function parseDraftFile(text) {
   }
   if (!treeIsReadable(data.indicators)) {
     throw new Error("无法导入：文件中的分解目标自评（indicators）格式不正确。");
+  }
+  const rows = (data.indicators || []).reduce((n, level) =>
+    n + (level.groups || []).reduce((m, group) => m + (group.items || []).length, 0), 0);
+  if (rows > MAX_FORM_ROWS) {
+    throw new Error(`无法导入：文件中有 ${rows} 行三级指标，本页最多可填 ${MAX_FORM_ROWS} 行（一份自评表通常只有几十行）。请核对文件，或改用命令行 jixiao check 检查。`);
   }
   return { ...data, year };
 }
