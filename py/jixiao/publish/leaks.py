@@ -88,8 +88,23 @@ def _texts(site_dir: Path, slugs: Collection[str]) -> Iterator[tuple[str, str | 
             yield name, owner, readable(part)
 
 
-def holders(text: str, texts: Mapping[str, set[str]], numbers: Mapping[str, set[str]]) -> set[str]:
+Values = tuple[dict[str, set[str]], dict[str, set[str]]]  # text → slugs, number → slugs
+
+
+def _values(private: Mapping[str, Private]) -> Values:
+    texts: dict[str, set[str]] = {}
+    numbers: dict[str, set[str]] = {}
+    for slug, values in private.items():
+        for value in values.texts:
+            texts.setdefault(value, set()).add(slug)
+        for number in values.numbers:
+            numbers.setdefault(number, set()).add(slug)
+    return texts, numbers
+
+
+def holders(text: str, values: Values) -> set[str]:
     """The units (by slug) one of whose private values `text` holds."""
+    texts, numbers = values
     out: set[str] = set()
     for value, slugs in texts.items():
         if value in text:
@@ -100,19 +115,14 @@ def holders(text: str, texts: Mapping[str, set[str]], numbers: Mapping[str, set[
 
 
 def scan(site_dir: Path, private: Mapping[str, Private]) -> dict[str, list[str]]:
-    """Unit slug → the files (zip members, search entries) that hold one of its private values."""
-    texts: dict[str, set[str]] = {}
-    numbers: dict[str, set[str]] = {}
-    for slug, values in private.items():
-        for value in values.texts:
-            texts.setdefault(value, set()).add(slug)
-        for number in values.numbers:
-            numbers.setdefault(number, set()).add(slug)
+    """Unit slug → the files (zip members, search entries) that hold one of its private values.
+    A unit's own file is read for its values alone, a shared one for every unit's."""
+    everyone = _values(private)
+    own = {slug: _values({slug: values}) for slug, values in private.items()}
     found: dict[str, list[str]] = {}
-    if not texts and not numbers:
+    if not any(everyone):
         return found
     for name, owner, text in _texts(site_dir, set(private)):
-        for slug in sorted(holders(text, texts, numbers)):
-            if owner is None or owner == slug:
-                found.setdefault(slug, []).append(name)
+        for slug in sorted(holders(text, everyone if owner is None else own[owner])):
+            found.setdefault(slug, []).append(name)
     return found
