@@ -272,3 +272,31 @@ def test_a_json_upload_with_a_huge_integer_is_refused_in_chinese(client: TestCli
     code, body = post(client, b'{"payloadType": "x",\n "payload": }', {"Content-Type": "application/json"})
     assert code == 400 and "第 2 行第 13 列" in str(body["message"]), body
     assert store.count() == 0
+
+
+def test_a_store_held_by_another_program_answers_503_and_the_retry_is_stored(
+        site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database tool holding the store's lock gave a 500; the portal's queue retries a 503
+    after Retry-After, and nothing was stored meanwhile."""
+    import sqlite3
+
+    import jixiao.store as store_module
+
+    monkeypatch.setattr(store_module, "BUSY_SECONDS", 0.2)
+    _, data = own_bundle()
+    with Store(tmp_path / "busy.sqlite") as db:
+        routes = intake_routes(db, TOKEN, review_key=supervisor(), max_bytes=200_000)
+        with TestClient(create_app(site, extra_routes=routes)) as test_client:
+            holder = sqlite3.connect(tmp_path / "busy.sqlite", isolation_level=None)
+            holder.execute("BEGIN EXCLUSIVE")
+            try:
+                response = test_client.post("/api/bundles", content=data, headers=ZIP)
+                assert response.status_code == 503, response.text
+                assert response.headers["retry-after"] == "30"
+                assert response.json()["status"] == "busy" and "正被其他程序占用" in response.json()["message"]
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            assert db.count() == 0
+            status, body = post(test_client, data)
+            assert status == 201, body

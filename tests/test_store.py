@@ -228,3 +228,36 @@ def test_a_damaged_store_is_named_not_a_traceback(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["consolidate", str(path), "-o", str(tmp_path / "附件4.xlsx")])
     assert result.exit_code == 2, result.output
     assert "已损坏" in result.output and "Traceback" not in result.output and "程序内部错误" not in result.output
+
+
+def test_a_store_held_by_another_program_is_said_so_and_loses_nothing(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database tool (or another jixiao) holding the file's lock: the write waits, then says so
+    in Chinese (it said 程序内部错误（OperationalError）), and succeeds once the lock is gone."""
+    import jixiao.store as store_module
+
+    monkeypatch.setattr(store_module, "BUSY_SECONDS", 0.2)
+    path = tmp_path / "db.sqlite"
+    name, data = own_bundle()
+    with Store(path):
+        pass
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(store_module.StoreBusy, match=r"正被其他程序占用.*不会丢失"), Store(path) as store:
+            add(store, name, data)
+        result = CliRunner().invoke(cli, ["store", "add", str(path), *entries_written(tmp_path, name, data)])
+        assert result.exit_code == 2 and "正被其他程序占用" in result.output, result.output
+        assert "程序内部错误" not in result.output
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with Store(path) as store:
+        inserted, _ = add(store, name, data)
+        assert inserted and store.count() == 1
+
+
+def entries_written(folder: Path, name: str, data: bytes) -> list[str]:
+    path = folder / name
+    path.write_bytes(data)
+    return [str(path)]

@@ -64,7 +64,7 @@ from .consolidate.review import Review, ReviewError, latest_reviews, make_review
 from .consolidate.summary import SCORE_RULES, DepartmentSummary, SummaryError, build_summary, summary_json
 from .io.errors import InputError
 from .model.numbers import plain
-from .store import BundleRow, ReviewRow, Store, signed_after_receipt
+from .store import BundleRow, ReviewRow, Store, StoreBusy, signed_after_receipt
 
 MAX_BODY = 5 * 1024 * 1024
 FORM_LIMIT = 64 * 1024  # a review: a score, a note of at most 2000 characters, per-indicator scores
@@ -91,6 +91,13 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def _json(http_status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"message": message, **extra}, status_code=http_status, headers={"Cache-Control": "no-store"})
+
+
+def _busy_response(exc: StoreBusy) -> JSONResponse:
+    """503: another program holds the store; nothing was stored, and trying again later works."""
+    response = _json(503, f"暂未接收：{exc.message}", status="busy")
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 def _form_refused(http_status: int, message: str, back: str = "/admin/") -> HTMLResponse:
@@ -179,7 +186,10 @@ class Intake:
         too_late = signed_after_receipt(checked, received)
         if too_late is not None:
             return _json(422, f"未接收：{too_late}", status="refused", sha256=sha, reasons=[too_late])
-        inserted, row = await run_in_threadpool(self.store.add_bundle, data, checked, how="http", filename=name)
+        try:
+            inserted, row = await run_in_threadpool(self.store.add_bundle, data, checked, how="http", filename=name)
+        except StoreBusy as exc:  # the portal's queue retries a 503 after Retry-After
+            return _busy_response(exc)
         unit = checked.unit
         findings = {"errors": unit.errors if unit else 0, "warnings": unit.warnings if unit else 0}
         if not inserted:
@@ -364,6 +374,8 @@ class Intake:
             review = await run_in_threadpool(self._review, fields)
         except Outdated as exc:
             return refuse(409, exc.message)
+        except StoreBusy as exc:
+            return _busy_response(exc) if not form_post else refuse(503, exc.message)
         except ReviewError as exc:
             return refuse(422, exc.message)
         if form_post:

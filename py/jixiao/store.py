@@ -207,6 +207,34 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     return db
 
 
+BUSY_SECONDS = 30  # how long a write waits for another program's lock on the file
+
+
+class StoreBusy(InputError):
+    """Another program held the store's lock for longer than a write waits: try again later."""
+
+
+def _busy(exc: sqlite3.OperationalError, path: Path) -> StoreBusy | None:
+    """The Chinese answer to SQLite's "database is locked" / "busy" (what a second writer gets
+    when a database tool or another jixiao holds the file); None for any other error."""
+    text = str(exc).lower()
+    if "locked" not in text and "busy" not in text:
+        return None
+    return StoreBusy(f"数据库 {path} 正被其他程序占用，等待 {BUSY_SECONDS} 秒后仍未释放：请关闭正在使用它的程序"
+                     f"（如另一个 jixiao 或数据库工具）后重试。已收到的材料都在，不会丢失")
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        busy = _busy(exc, path)
+        if busy is None:
+            raise
+        raise busy from None
+
+
 class Store:
     """An append-only SQLite store of bundles and reviews."""
 
@@ -226,7 +254,7 @@ class Store:
                 os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         try:
             self._db = _connect_read_only(self.path) if read_only else sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if version > SCHEMA_VERSION:
@@ -243,6 +271,9 @@ class Store:
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
+            busy = _busy(exc, self.path) if isinstance(exc, sqlite3.OperationalError) else None
+            if busy is not None:
+                raise busy from None
             raise InputError(f"无法打开数据库 {self.path}：不是 jixiao 收件数据库，或文件已损坏（{exc}）") from None
         except InputError:
             self._close_quietly()
@@ -285,7 +316,7 @@ class Store:
             _text(unit.self_score) if unit else None, unit.grade if unit else None,
         )
         marks = ", ".join("?" * len(values))
-        with self._lock:
+        with self._lock, _writing(self.path):
             cursor = self._db.execute(f"INSERT OR IGNORE INTO bundles ({_INSERT_COLUMNS}) VALUES ({marks})", values)
             inserted = cursor.rowcount == 1
         row = self.get(checked.sha256)
@@ -338,7 +369,7 @@ class Store:
     # --- reviews ---
 
     def add_review(self, review: Review, *, received_at: str | None = None) -> bool:
-        with self._lock:
+        with self._lock, _writing(self.path):
             return self._insert_review(review, received_at or utc_now())
 
     def add_review_chained(self, unit_code: str, year: int,
@@ -347,7 +378,7 @@ class Store:
         new one in one IMMEDIATE transaction: two reviews of a unit made at once (two requests, or
         `jixiao review` beside the server) would otherwise both supersede the same one and fork the
         chain. (review, the earlier reviews newest first). `sign` must not use the store."""
-        with self._lock:
+        with self._lock, _writing(self.path):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 previous = self._review_rows(unit_code, year)
