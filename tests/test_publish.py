@@ -19,6 +19,7 @@ from jixiao.bundle import PrivateKey, verify_path
 from jixiao.bundle.envelope import SUBMISSION_TYPE, parse_envelope
 from jixiao.bundle.keys import key_file_json
 from jixiao.bundle.payload import SignedContent, parse_payload
+from jixiao.io.errors import InputError
 from jixiao.publish import PublishReport, publish, redact_submission
 from jixiao.publish.leaks import scan
 from jixiao.publish.pages import safe_title
@@ -246,6 +247,10 @@ def test_a_unit_whose_private_value_remains_is_refused_alone(tmp_path: Path, key
     manifest = json.loads((tmp_path / "site" / "publish.json").read_text(encoding="utf-8"))
     assert {u["unit_code"] for u in manifest["units"]} == {"360124-KGX", HOSTILE_CODE}
     assert not [n for n, data in all_bytes(tmp_path / "site") if b"360124-ODD" in data]
+    # that unit alone: nothing to publish, and the site published before stays as it was
+    with pytest.raises(InputError, match=r"仍有不公开的信息（odd.zip）.*已有的网站未改动"):
+        publish([folder / "odd.zip"], tmp_path / "site", keys["publisher"], PUBLISHED_AT)
+    assert json.loads((tmp_path / "site" / "publish.json").read_text(encoding="utf-8")) == manifest
 
 
 def test_leak_scan_looks_inside_zips(tmp_path: Path) -> None:

@@ -227,7 +227,8 @@ def _manifest(entries: Sequence[pages.Entry], publisher: str) -> str:
 def _leave_out(report: PublishReport, leaked: dict[str, list[str]], out_dir: Path) -> None:
     """Refuse the units whose private values a built file still holds, as inputs that failed are
     refused: the others are published without them. None left: nothing replaces the old site."""
-    for entry in [e for e in report.published if e.slug in leaked]:
+    refused = [e for e in report.published if e.slug in leaked]
+    for entry in refused:
         files = "、".join(leaked[entry.slug][:3]) + ("等" if len(leaked[entry.slug]) > 3 else "")
         report.rejected.append(Rejected(entry.copy.accepted.source, [
             f"生成的公开版中仍有该单位不公开的信息（联系人、电话等，见 {files}）：该单位未公开"]))
@@ -235,7 +236,8 @@ def _leave_out(report: PublishReport, leaked: dict[str, list[str]], out_dir: Pat
         report.removed.pop(entry.slug, None)
     if not report.published:
         kept = "（已有的网站未改动）" if out_dir.exists() else ""
-        raise InputError(f"生成的文件中仍有不公开的信息，没有可以公开的单位：未生成网站{kept}")
+        names = "、".join(Path(e.copy.accepted.source).name for e in refused[:3])
+        raise InputError(f"生成的文件中仍有不公开的信息（{names}），没有可以公开的单位：未生成网站{kept}")
 
 
 def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: str | datetime,
