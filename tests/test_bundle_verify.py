@@ -73,6 +73,17 @@ def test_kind_is_sniffed_from_content_not_name() -> None:
     assert verdict.kind == "xlsx" and verdict.ok
 
 
+@pytest.mark.parametrize(("signed_at", "stamp"), [
+    ("2200-06-01T00:00:00+08:00", (2107, 12, 31, 23, 59, 58)),  # crashed: "ushort format requires …"
+    ("1975-06-01T00:00:00+08:00", (1980, 6, 1, 0, 0, 0)),
+])
+def test_a_signing_time_a_zip_date_cannot_hold_still_makes_a_bundle(signed_at: str, stamp: tuple[int, ...]) -> None:
+    name, data = build_bundle(seed(), framework(), unit_key(), signed_at)
+    assert verify_file(name, data).ok
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert {info.date_time for info in archive.infolist()} == {stamp}
+
+
 def test_sm2_bundle_verifies() -> None:
     name, data = build_bundle(seed(), framework(), PrivateKey.generate("sm2"), SIGNED_AT)
     verdict = verify_file(name, data)

@@ -31,7 +31,7 @@ from ..model.fields import describe
 from ..model.framework import Framework
 from ..model.submission import Submission
 from ..render.report_html import render_report_html
-from ..render.text import file_part
+from ..render.text import file_part, zip_date_time
 from ..render.xlsx import write_xlsx
 from ..rules.evaluate import evaluate
 from .envelope import SUBMISSION_TYPE, Envelope, Signature, make_signature, pae
@@ -116,8 +116,7 @@ _STORED = (".json", ".xlsx")
 
 
 def _zip(stem: str, files: Sequence[tuple[str, bytes]], signed_at: str) -> bytes:
-    local = parse_signed_at(signed_at).astimezone(CHINA)
-    stamp = (max(local.year, 1980), local.month, local.day, local.hour, local.minute, local.second)
+    stamp = zip_date_time(parse_signed_at(signed_at).astimezone(CHINA))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for suffix, data in files:

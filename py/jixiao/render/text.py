@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 
 REPLACEMENT = "\ufffd"
 
@@ -59,3 +60,12 @@ def file_part(text: str, limit: int, empty: str) -> str:
     text = _UNSAFE.sub("_", text)
     text = re.sub(r"\s+", "_", text).strip("._ ")[:limit].strip("._ ")
     return text or empty
+
+
+def zip_date_time(when: datetime) -> tuple[int, int, int, int, int, int]:
+    """`when` as a zip entry's date: an MS-DOS date holds 1980 to 2107 only, and a signing time
+    outside that (a PC whose clock is wrong) must not stop a bundle being written. The time
+    itself is in the signed .json; the entries' dates only make equal input give equal bytes."""
+    if when.year > 2107:
+        return (2107, 12, 31, 23, 59, 58)
+    return (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)

@@ -36,7 +36,7 @@ from ..model.evaluation import Evaluation
 from ..model.framework import Framework
 from ..model.submission import Submission
 from .bundle_view import NOTES, FormView, Value, form_view
-from .text import cell_text
+from .text import cell_text, zip_date_time
 
 FORM_SHEET = "附件6 自评表"
 REPORT_SHEET = "附件7 自评报告"
@@ -434,7 +434,7 @@ def write_xlsx(submission: Submission, evaluation: Evaluation, envelope_json: st
         ExcelWriter(book, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
     if envelope_json is None and dated is None:
         return out.getvalue()
-    stamp = None if dated is None else (max(dated.year, 1980), *dated.timetuple()[1:6])
+    stamp = None if dated is None else zip_date_time(dated)
     part = hidden.path.lstrip("/") if envelope_json is not None else None  # the path is known once saved
     return _stored(out.getvalue(), part, stamp)
 
