@@ -300,3 +300,22 @@ def test_a_store_held_by_another_program_answers_503_and_the_retry_is_stored(
             assert db.count() == 0
             status, body = post(test_client, data)
             assert status == 201, body
+
+
+def test_a_department_name_with_hidden_characters_is_not_in_the_download_name(client: TestClient) -> None:
+    """The department is typed by the units: a right-to-left override in it made the supervisor's
+    downloaded 附件4 name read backwards past its real ending."""
+    from urllib.parse import unquote
+
+    from consolidate_helpers import unit_key_for, unit_submission
+
+    department = "示例局\u202excod.exe"
+    sub = unit_submission("360124-RTL", "某单位", "100", "90", 95, department=department)
+    _, data = build_bundle(sub, framework(), unit_key_for("360124-RTL"), SIGNED_AT)
+    status, body = post(client, data)
+    assert status == 201, body
+    for route in ("summary.xlsx", "summary.json"):
+        response = client.get(f"/api/admin/{route}", params={"year": "2021", "department": department}, headers=ADMIN)
+        assert response.status_code == 200, response.text
+        name = unquote(response.headers["content-disposition"].split("UTF-8''", 1)[1])
+        assert "\u202e" not in name and name.startswith("2021-示例局xcod.exe-附件4"), ascii(name)

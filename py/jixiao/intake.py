@@ -64,6 +64,7 @@ from .consolidate.review import Review, ReviewError, latest_reviews, make_review
 from .consolidate.summary import SCORE_RULES, DepartmentSummary, SummaryError, build_summary, summary_json
 from .io.errors import InputError
 from .model.numbers import plain
+from .render.text import file_part
 from .store import BundleRow, ReviewRow, Store, StoreBusy, signed_after_receipt
 
 MAX_BODY = 5 * 1024 * 1024
@@ -91,6 +92,12 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def _json(http_status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"message": message, **extra}, status_code=http_status, headers={"Cache-Control": "no-store"})
+
+
+def _department_part(summary: DepartmentSummary) -> str:
+    """The department as a download's name part: typed by the units, so no path, bidi or
+    zero-width characters (`file_part`, as the CLI's and the 汇总 page's names)."""
+    return file_part(summary.department, 60, NO_DEPARTMENT) if summary.department else NO_DEPARTMENT
 
 
 def _busy_response(exc: StoreBusy) -> JSONResponse:
@@ -312,7 +319,7 @@ class Intake:
         except SummaryError as exc:
             return _json(400, exc.message)
         data = await run_in_threadpool(write_summary_xlsx, summary)
-        name = f"{summary.year}-{summary.department or NO_DEPARTMENT}-附件4部门整体支出自评情况汇总表.xlsx"
+        name = f"{summary.year}-{_department_part(summary)}-附件4部门整体支出自评情况汇总表.xlsx"
         return Response(data, media_type=XLSX, headers={
             "Content-Disposition": f"attachment; filename=\"summary.xlsx\"; filename*=UTF-8''{quote(name)}",
             "Cache-Control": "no-store"})
@@ -323,7 +330,7 @@ class Intake:
         except SummaryError as exc:
             return _json(400, exc.message)
         text = summary_json(summary, self.review_key)
-        name = f"{summary.year}-{summary.department or NO_DEPARTMENT}-附件4汇总表.json"
+        name = f"{summary.year}-{_department_part(summary)}-附件4汇总表.json"
         return Response(text.encode("utf-8"), media_type="application/json", headers={
             "Content-Disposition": f"attachment; filename=\"summary.json\"; filename*=UTF-8''{quote(name)}",
             "Cache-Control": "no-store"})
