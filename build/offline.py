@@ -1,4 +1,5 @@
-"""The offline layer of the site: the precache manifest, ``sw.js`` and ``version.json``.
+"""The offline layer of the site: the precache manifest, ``sw.js`` and ``version.json``; and the
+build stamp, which says a folder holds a build (`site_is_current`) that a new one may replace.
 
 Why: after one visit over HTTPS (or on 127.0.0.1) the portal must open and score with the
 network gone. The service worker precaches every file of the build, each under its content
@@ -62,6 +63,51 @@ def file_sha256(path: Path) -> str:
 def site_files(root: Path) -> list[str]:
     """Every file under ``root`` as a POSIX path relative to it, sorted."""
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+class TargetError(RuntimeError):
+    """The build may not replace the folder asked for; the message says why, in Chinese."""
+
+
+def folder_entries(folder: Path) -> list[str]:
+    """Every file and symbolic link under ``folder`` (relative, sorted): what the build stamp lists,
+    and what replacing the folder would delete. Empty folders count for nothing."""
+    found = []
+    for top, dirs, files in os.walk(folder):
+        links = [d for d in dirs if os.path.islink(os.path.join(top, d))]  # os.walk does not enter them
+        found += [Path(top, name).relative_to(folder).as_posix() for name in (*files, *links)]
+    return sorted(found)
+
+
+def check_replaceable(out_dir: Path) -> None:
+    """Refuse an ``out_dir`` holding anything but an earlier build: the build replaces it whole.
+
+    Replaced: a missing or empty folder, or one whose build stamp lists every file in it (a stamp
+    written before stamps listed files is trusted as it is: `serve` and the tests rebuild their
+    .cache folders). The working folder and those above it are refused outright (`-o .`).
+    """
+    out_dir = Path(out_dir).resolve()
+    here = Path.cwd().resolve()
+    if out_dir == here or out_dir in here.parents:
+        raise TargetError(f"{out_dir} 是当前文件夹{'' if out_dir == here else '的上级'}：构建会整体替换输出文件夹，"
+                          "请指定一个新的子文件夹（如 -o site）")
+    if not out_dir.exists() and not out_dir.is_symlink():
+        return
+    if not out_dir.is_dir():
+        raise TargetError(f"{out_dir} 已存在且不是文件夹：不会覆盖，请换一个名称")
+    present = folder_entries(out_dir)
+    if not present:
+        return
+    try:
+        stamp = json.loads((out_dir / STAMP_NAME).read_text(encoding="utf-8"))
+        listed = {*stamp.get("files", present), STAMP_NAME}
+    except (OSError, ValueError, AttributeError, TypeError):
+        raise TargetError(f"{out_dir} 已存在且不是之前构建的站点：不会覆盖，请换一个文件夹") from None
+    foreign = [rel for rel in present if rel not in listed]
+    if foreign:
+        named = "、".join(foreign[:3]) + (f" 等 {len(foreign)} 个" if len(foreign) > 3 else "")
+        raise TargetError(f"{out_dir} 中有不是构建生成的文件（{named}）：构建会整体替换这个文件夹，"
+                          "不会删除它们；请先移走这些文件，或换一个文件夹")
 
 
 def manifest(root: Path, exclude: Iterable[str] = NOT_PRECACHED) -> dict[str, str]:

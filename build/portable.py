@@ -19,7 +19,8 @@ The build runs the normal pipeline (build/site.py) with three steps swapped in: 
 (after staging: the derived mkdocs.yml and the classic bundle), ``pack`` (instead of the
 service worker) and ``check``. Page and Python code are shared; the served site is unchanged.
 
-    zip_folder(out_dir, zip_path)    # the folder as one zip, for handing round (--zip)
+    zip_folder(out_dir, zip_path)    # the folder as one zip, for handing round (--zip); an existing
+                                     # zip is replaced only if it is an earlier one of this folder
 """
 
 from __future__ import annotations
@@ -363,25 +364,58 @@ def steps(base: tuple[Any, ...], site: Any) -> tuple[Any, ...]:
 # --- zip -------------------------------------------------------------------------------------------
 
 
+def check_zip_target(zip_path: Path, folder_name: str) -> None:
+    """Refuse to replace ``zip_path`` unless it is an earlier zip of a folder named ``folder_name``
+    (every entry under ``folder_name/``, its index.html and version.json among them)."""
+    if not zip_path.exists() and not zip_path.is_symlink():
+        return
+    names: list[str] = []
+    if zip_path.is_file() and not zip_path.is_symlink():
+        try:
+            with zipfile.ZipFile(zip_path) as zf:
+                names = zf.namelist()
+        except (OSError, ValueError, zipfile.BadZipFile):
+            pass
+    top = f"{folder_name}/"
+    if names and all(n.startswith(top) for n in names) and {f"{top}index.html", f"{top}version.json"} <= set(names):
+        return
+    raise PortableBuildError(f"{zip_path} 已存在且不是之前打包的站点：不会覆盖，请先移走它或换一个输出文件夹")
+
+
 def zip_folder(folder: Path, zip_path: Path) -> Path:
     """``folder`` as one zip whose top-level entry is the folder itself (unzip → a folder to open).
 
-    Reproducible: sorted entries, timestamps from SOURCE_DATE_EPOCH (else 1980-01-01).
+    Reproducible: sorted entries, timestamps from SOURCE_DATE_EPOCH (else 1980-01-01). An existing
+    ``zip_path`` is replaced only if it is an earlier zip of this folder (`check_zip_target`).
     """
+    import tempfile
     import time
 
+    from jixiao.io.errors import cannot_write
+
     folder = Path(folder).resolve()
+    check_zip_target(zip_path, folder.name)
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
     stamp = time.gmtime(max(epoch, 315532800))[:6]
-    tmp = zip_path.with_name(zip_path.name + ".part")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            rel = path.relative_to(folder).as_posix()
-            if rel == ".jixiao-build.json":
-                continue
-            info = zipfile.ZipInfo(f"{folder.name}/{rel}", date_time=stamp)  # type: ignore[arg-type]
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, path.read_bytes())
-    tmp.replace(zip_path)
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{zip_path.name}.", suffix=".part", dir=zip_path.parent)
+    except OSError as exc:
+        raise PortableBuildError(f"无法创建 {zip_path}（{cannot_write(exc, zip_path)}）") from None
+    tmp = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                rel = path.relative_to(folder).as_posix()
+                if rel == ".jixiao-build.json":
+                    continue
+                info = zipfile.ZipInfo(f"{folder.name}/{rel}", date_time=stamp)  # type: ignore[arg-type]
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, path.read_bytes())
+        tmp.chmod(0o644)  # mkstemp makes 0600; the zip is for handing round
+        check_zip_target(zip_path, folder.name)  # again: zipping takes a while
+        tmp.replace(zip_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return zip_path

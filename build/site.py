@@ -495,7 +495,9 @@ def _display(progress: Progress | None, total: int) -> Iterator[Callable[[str], 
 
 
 def _swap_into_place(built: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by ``built`` with two renames; the old site is deleted afterwards."""
+    """Replace ``out_dir`` by ``built`` with two renames; the old site is deleted afterwards
+    (checked again first: the build takes minutes, and the folder may have changed meanwhile)."""
+    offline.check_replaceable(out_dir)
     old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
     if out_dir.exists():
         out_dir.rename(old)
@@ -503,10 +505,22 @@ def _swap_into_place(built: Path, out_dir: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _work_folder(out_dir: Path) -> Path:
+    """The sibling folder the build writes into; a folder that cannot be made is said in Chinese."""
+    from jixiao.io.errors import cannot_write
+
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
+    except OSError as exc:
+        raise SiteBuildError(f"无法在 {out_dir.parent} 中创建文件夹（{cannot_write(exc, out_dir.parent)}）") from None
+
+
 def build_site(out_dir: Path, framework_id: str = "jinxian-2021", portable: bool = False,
                progress: Progress | None = None, *, src_dir: Path = DEFAULT_SRC,
                config_file: Path = DEFAULT_CONFIG, precompile: bool = True) -> BuildReport:
-    """Build the whole site into ``out_dir`` (replaced only when the build succeeds).
+    """Build the whole site into ``out_dir`` (replaced only when the build succeeds, and only if it
+    is empty or an earlier build: `offline.check_replaceable`).
 
     ``progress``, when given, receives every log line (mkdocs' included) while a rich progress
     bar shows the steps on stderr. ``precompile=False`` ships the wheels as they are (only for
@@ -515,7 +529,7 @@ def build_site(out_dir: Path, framework_id: str = "jinxian-2021", portable: bool
     """
     steps = portable_mod.steps(STEPS, sys.modules[__name__]) if portable else STEPS
     out_dir = Path(out_dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    offline.check_replaceable(out_dir)
     log: list[str] = []
 
     def say(message: str) -> None:
@@ -525,7 +539,7 @@ def build_site(out_dir: Path, framework_id: str = "jinxian-2021", portable: bool
 
     hashed = inputs_hash(framework_id, src_dir=src_dir, config_file=config_file, precompile=precompile,
                          portable=portable)
-    built = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
+    built = _work_folder(out_dir)
     seconds: dict[str, float] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="jixiao-site-") as tmp:
@@ -540,7 +554,8 @@ def build_site(out_dir: Path, framework_id: str = "jinxian-2021", portable: bool
                     step.run(b)
                     seconds[step.name] = round(time.monotonic() - began, 2)
                     say(f"{step.title}：{seconds[step.name]:.1f} 秒")
-        stamp = {"inputs": hashed, "version": b.version, "framework_id": framework_id}
+        stamp = {"inputs": hashed, "version": b.version, "framework_id": framework_id,
+                 "files": offline.folder_entries(built)}  # what a later build may replace
         (built / offline.STAMP_NAME).write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
         built.chmod(0o755)  # mkdtemp makes 0700; a server running as another user must read it
         _swap_into_place(built, out_dir)

@@ -24,19 +24,23 @@ _FRAMEWORK_OPTION = click.option("--framework", "framework", metavar="ID", defau
                   "离线缓存清单。下载的文件均按 build/artefacts.lock.json 校验 sha256。"
                   "加 --portable 构建便携版：整个文件夹可拷到 U 盘，双击 index.html 即可在浏览器中填报、评分、"
                   "签名导出和核验，不需要服务器和网络。")
-@click.option("-o", "--output", "output", metavar="DIR", required=True, help="输出文件夹（构建成功后整体替换）")
+@click.option("-o", "--output", "output", metavar="DIR", required=True,
+              help="输出文件夹：新建，或空文件夹，或之前构建的站点（构建成功后整体替换）；其中有别的文件时拒绝")
 @_FRAMEWORK_OPTION
 @click.option("--portable", is_flag=True, help="构建便携版（双击 index.html 打开，file://，无需服务器）")
-@click.option("--zip", "make_zip", is_flag=True, help="另外打包为 DIR.zip（解压后得到同名文件夹）")
+@click.option("--zip", "make_zip", is_flag=True,
+              help="另外打包为 DIR.zip（解压后得到同名文件夹）；已有的 DIR.zip 不是之前打包的站点时拒绝")
 @guard(lambda kw: "无法构建站点：")
 def build_site_command(output: str, framework: str, portable: bool, make_zip: bool) -> None:
     from .. import sitebuild
 
+    target = output_path(output, "文件夹").resolve()
     check_framework_id(framework)
     module = sitebuild.build_module()
     with sitebuild.build_failures():
-        report = module.build_site(Path(output), framework_id=framework, portable=portable,
-                                   progress=lambda line: None)
+        if make_zip:  # refused before a build of minutes (as build_site refuses the folder)
+            module.portable_mod.check_zip_target(target.with_name(target.name + ".zip"), target.name)
+        report = module.build_site(target, framework_id=framework, portable=portable, progress=lambda line: None)
     click.echo(shown(report.summary()))
     if make_zip:
         folder = report.out_dir
@@ -132,7 +136,7 @@ def _intake(store_path: str, token_file: str | None, review_key: str | None, ros
     if token_file is not None:
         where = Path(token_file)
         token = read_token_file(where)
-        source = f"管理口令：取自 {where}"
+        source = f"管理口令：取自 {shown(where)}"
     elif os.environ.get(TOKEN_ENV) is not None:
         token = os.environ[TOKEN_ENV].strip()
         check_token(token, f"环境变量 {TOKEN_ENV} 中的管理口令")
@@ -141,14 +145,15 @@ def _intake(store_path: str, token_file: str | None, review_key: str | None, ros
     else:
         where = default_token_path(path)
         token, created = create_token_file(where)
-        source = (f"管理口令：已生成并保存在 {where}（权限 0600；查看：cat {where}）" if created
-                  else f"管理口令：取自 {where}")
+        source = (f"管理口令：已生成并保存在 {shown(where)}（权限 0600；查看：cat {shown(where)}）" if created
+                  else f"管理口令：取自 {shown(where)}")
     if where is not None and token_file_too_open(where):
-        lines.append(click.style(f"注意：管理口令文件 {where} 其他用户也可读取，建议 chmod 600 {where}", fg="yellow"))
+        lines.append(click.style(f"注意：管理口令文件 {shown(where)} 其他用户也可读取，建议 chmod 600 {shown(where)}",
+                                 fg="yellow"))
     roster = load_roster_option(roster_path)
     signer = load_key(review_key, passphrase_env) if review_key else None
     store = Store(path)
-    lines[:0] = [f"收件已开启：单位在填报页导出签名材料后可直接提交（{{base}}/api/bundles），存入 {path}",
+    lines[:0] = [f"收件已开启：单位在填报页导出签名材料后可直接提交（{{base}}/api/bundles），存入 {shown(path)}",
                  "主管部门管理页面：{base}/admin/（须凭管理口令；浏览器询问时用户名任意，密码填口令）", source]
     if roster is not None:
         lines.append(f"公钥名册：{one_line(roster.doc.owner.name)}（单位公钥须登记在册才接收）")
