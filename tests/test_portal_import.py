@@ -91,6 +91,11 @@ def test_draft_files_from_elsewhere(page_logged: Any, site_server: str, tmp_path
     info.value.save_as(exported)
     sub = Submission.model_validate_json(exported.read_text(encoding="utf-8"))  # what `jixiao check` reads
     assert (sub.unit_name, sub.unit_kind, sub.schema_version) == ("手写的单位", "本级", "1")
+    # A name typed with a right-to-left override: the file is named without it.
+    type_into(page, "unit_name", "单位\u202egpj.exe")
+    with page.expect_download() as info:
+        page.click("#jx-draft-export")
+    assert info.value.suggested_filename == "2021-单位gpj.exe-草稿.json", ascii(info.value.suggested_filename)
 
     other = json.loads(example_json("jinxian-2021"))
     other["framework_id"] = "shanghai-2030"

@@ -15,6 +15,7 @@
 // Test hook: `?jx-signing=python` in the page URL forces the pure-Python path.
 
 import { readSubmission } from "./form.js";
+import { fileNamePart } from "./drafts.js";
 import { objectStore } from "./dom.js";
 import { EXPORT_PACKAGES } from "./engine.js";
 
@@ -167,12 +168,12 @@ export function initBundle(root, engine, { notify, config }) {
     const { unitCode, unitName } = labels();
     const html = await call("key_sheet", [current.publicRaw, unitName || current.unit_name || "",
       unitCode || current.unit_code || "", current.created_at, current.alg || "ed25519"]);
-    download(`${unitCode || "单位"}-公钥登记表.html`, new TextEncoder().encode(html), "text/html;charset=utf-8");
+    download(`${fileNamePart(unitCode) || "单位"}-公钥登记表.html`, new TextEncoder().encode(html), "text/html;charset=utf-8");
     say("已下载公钥登记表（HTML）：用浏览器打开后打印，盖章后交主管部门。", "success");
   }
 
   async function exportKey() {
-    const name = `${current.unit_code || "单位"}-签名密钥.json`;
+    const name = `${fileNamePart(current.unit_code) || "单位"}-签名密钥.json`;
     download(name, new TextEncoder().encode(current.keyFile), "application/json");
     say("已导出密钥文件（私钥已用口令加密）。请妥善保管：在另一台电脑上“导入密钥文件”即可继续使用。", "success");
   }

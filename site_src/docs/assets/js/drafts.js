@@ -252,9 +252,13 @@ function treeIsReadable(levels) {
       (group.items || []).every(object)));
 }
 
-function safePart(text) {
+/** A file-name part that reads as what it is: typed text without path or reserved characters,
+ *  controls, or invisible ones (bidi overrides, zero-width, noncharacters), which could make a
+ *  name read past its real ending (as render/text.py `file_part` does for the CLI's names). */
+export function fileNamePart(text) {
   return String(text ?? "")
-    .replace(/[\\/:*?"<>|\u0000-\u001f\u007f]/g, "_")
+    .replace(/[\p{Cf}\p{Cs}\p{Co}\uFDD0-\uFDEF\uFFFE\uFFFF]/gu, "")
+    .replace(/[\\/:*?"<>|\u0000-\u001f\u007f-\u009f]/g, "_")
     .replace(/\s+/g, " ")
     .trim()
     .replace(/^[.\s]+|[.\s]+$/g, "")
@@ -263,7 +267,7 @@ function safePart(text) {
 
 /** `{year}-{unit code}-{unit name}-草稿.json`, characters unsafe in file names replaced. */
 export function exportFileName(sub) {
-  const parts = [sub?.year, sub?.unit_code, sub?.unit_name].map(safePart).filter(Boolean);
+  const parts = [sub?.year, sub?.unit_code, sub?.unit_name].map(fileNamePart).filter(Boolean);
   return [...parts, "草稿"].join("-") + ".json";
 }
 
