@@ -146,3 +146,13 @@ def test_the_roster_sent_with_every_slice_is_loaded_once(department: None, monke
         pass
     door.summarise(roster, "weighted", "", "")
     assert len(loads) == 1
+
+
+def test_an_empty_or_unknown_file_is_named_as_the_cli_names_it(department: None) -> None:
+    """Dropped on the page, an empty file and a file of no known kind were both "不是签名材料、
+    复核意见或汇总表"; `jixiao consolidate` says the file is empty, or that it cannot tell what it is."""
+    door.add_files([["empty.zip", b""], ["notes.zip", b"just some text"]])
+    answer = door.summarise(b"", "weighted", "", "")
+    reasons = {r["name"]: r["reasons"][0] for r in answer["rejected"]}
+    assert reasons["empty.zip"] == "文件是空的"
+    assert reasons["notes.zip"].startswith("无法识别的文件")

@@ -436,7 +436,9 @@ def _other(outcome: Outcome, kind: str, source: Source, data: bytes, trusted: li
             return
         outcome.earlier.append((source.name, rows, xlsx_total))
     else:
-        outcome.rejected.append(RejectedInput(name=source.name, reasons=["不是签名材料、复核意见或汇总表"]))
+        unknown = "无法识别的文件：不是签名材料（.zip、.json、.xlsx）、复核意见或汇总表"
+        reason = "文件是空的" if not data.strip() else unknown
+        outcome.rejected.append(RejectedInput(name=source.name, reasons=[reason]))
 
 
 def _select(outcome: Outcome, units: list[UnitFacts], year: int | None, department: str | None) -> list[UnitFacts]:
