@@ -293,7 +293,10 @@ def test_a_store_held_by_another_program_answers_503_and_the_retry_is_stored(
                 response = test_client.post("/api/bundles", content=data, headers=ZIP)
                 assert response.status_code == 503, response.text
                 assert response.headers["retry-after"] == "30"
-                assert response.json()["status"] == "busy" and "正被其他程序占用" in response.json()["message"]
+                body = response.json()
+                # The unit is told to try again, not the server's file path or what to close on it.
+                assert body["status"] == "busy" and "尚未收到" in body["message"], body
+                assert "busy.sqlite" not in body["message"] and "占用" not in body["message"]
             finally:
                 holder.execute("ROLLBACK")
                 holder.close()
@@ -319,3 +322,19 @@ def test_a_department_name_with_hidden_characters_is_not_in_the_download_name(cl
         assert response.status_code == 200, response.text
         name = unquote(response.headers["content-disposition"].split("UTF-8''", 1)[1])
         assert "\u202e" not in name and name.startswith("2021-示例局xcod.exe-附件4"), ascii(name)
+
+
+def test_a_unit_name_with_hidden_characters_is_not_in_the_bundle_download_name(client: TestClient) -> None:
+    """The supervisor's 下载材料 named the file from the unit's typed name as it was."""
+    from urllib.parse import unquote
+
+    from consolidate_helpers import unit_key_for, unit_submission
+
+    sub = unit_submission("360124-RTL", "某单位\u202egpj.exe", "100", "90", 95)
+    _, data = build_bundle(sub, framework(), unit_key_for("360124-RTL"), SIGNED_AT)
+    status, body = post(client, data)
+    assert status == 201, body
+    response = client.get(f"/api/admin/bundles/{body['sha256']}", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    name = unquote(response.headers["content-disposition"].split("UTF-8''", 1)[1])
+    assert name == "2021-360124-RTL-某单位gpj.exe.zip", ascii(name)

@@ -100,9 +100,12 @@ def _department_part(summary: DepartmentSummary) -> str:
     return file_part(summary.department, 60, NO_DEPARTMENT) if summary.department else NO_DEPARTMENT
 
 
-def _busy_response(exc: StoreBusy) -> JSONResponse:
+UNIT_BUSY = "服务器暂时忙，这份材料尚未收到：请稍后重新提交（本页会自动重试）"
+
+
+def _busy_response(message: str) -> JSONResponse:
     """503: another program holds the store; nothing was stored, and trying again later works."""
-    response = _json(503, f"暂未接收：{exc.message}", status="busy")
+    response = _json(503, message, status="busy")
     response.headers["Retry-After"] = "30"
     return response
 
@@ -195,8 +198,8 @@ class Intake:
             return _json(422, f"未接收：{too_late}", status="refused", sha256=sha, reasons=[too_late])
         try:
             inserted, row = await run_in_threadpool(self.store.add_bundle, data, checked, how="http", filename=name)
-        except StoreBusy as exc:  # the portal's queue retries a 503 after Retry-After
-            return _busy_response(exc)
+        except StoreBusy:  # the queue retries a 503; the store's path and remedy are the operator's
+            return _busy_response(UNIT_BUSY)
         unit = checked.unit
         findings = {"errors": unit.errors if unit else 0, "warnings": unit.warnings if unit else 0}
         if not inserted:
@@ -269,7 +272,8 @@ class Intake:
         if data is None or row is None:
             return _json(404, "没有这份材料")
         suffix = {"zip": ".zip", "json": ".json", "xlsx": ".xlsx"}.get(row.kind, "")
-        name = f"{row.year}-{row.unit_code}-{row.unit_name}{suffix}"
+        parts = [file_part(str(row.year), 10, ""), file_part(row.unit_code, 40, ""), file_part(row.unit_name, 60, "")]
+        name = "-".join(part for part in parts if part) + suffix  # typed by the unit: see _department_part
         return Response(data, media_type="application/octet-stream", headers={
             "Content-Disposition": f"attachment; filename=\"bundle{suffix}\"; filename*=UTF-8''{quote(name)}",
             "Cache-Control": "no-store"})
@@ -382,7 +386,7 @@ class Intake:
         except Outdated as exc:
             return refuse(409, exc.message)
         except StoreBusy as exc:
-            return _busy_response(exc) if not form_post else refuse(503, exc.message)
+            return _busy_response(exc.message) if not form_post else refuse(503, exc.message)
         except ReviewError as exc:
             return refuse(422, exc.message)
         if form_post:
