@@ -79,6 +79,11 @@ def folder_entries(folder: Path) -> list[str]:
     return sorted(found)
 
 
+def _has_entries(folder: Path) -> bool:
+    """Whether any file or link lies under ``folder`` (stops at the first one found)."""
+    return any(files or any(os.path.islink(os.path.join(top, d)) for d in dirs) for top, dirs, files in os.walk(folder))
+
+
 def check_replaceable(out_dir: Path) -> None:
     """Refuse an ``out_dir`` holding anything but an earlier build: the build replaces it whole.
 
@@ -95,15 +100,17 @@ def check_replaceable(out_dir: Path) -> None:
         return
     if not out_dir.is_dir():
         raise TargetError(f"{out_dir} 已存在且不是文件夹：不会覆盖，请换一个名称")
-    present = folder_entries(out_dir)
-    if not present:
-        return
     try:
         stamp = json.loads((out_dir / STAMP_NAME).read_text(encoding="utf-8"))
-        listed = {*stamp.get("files", present), STAMP_NAME}
+        files = stamp.get("files")
     except (OSError, ValueError, AttributeError, TypeError):
-        raise TargetError(f"{out_dir} 已存在且不是之前构建的站点：不会覆盖，请换一个文件夹") from None
-    foreign = [rel for rel in present if rel not in listed]
+        if _has_entries(out_dir):  # no stamp: refused at the first file, without walking a whole disk
+            raise TargetError(f"{out_dir} 已存在且不是之前构建的站点：不会覆盖，请换一个文件夹") from None
+        return
+    if files is None:
+        return
+    listed = {*files, STAMP_NAME} if isinstance(files, list) else set()
+    foreign = [rel for rel in folder_entries(out_dir) if rel not in listed]
     if foreign:
         named = "、".join(foreign[:3]) + (f" 等 {len(foreign)} 个" if len(foreign) > 3 else "")
         raise TargetError(f"{out_dir} 中有不是构建生成的文件（{named}）：构建会整体替换这个文件夹，"

@@ -119,3 +119,23 @@ def test_a_zip_it_did_not_make_is_never_overwritten(tmp_path: Path, monkeypatch:
     with pytest.raises(portable.PortableBuildError, match=r"other\.zip 已存在"):
         portable.zip_folder(tmp_path / "p2", tmp_path / "other.zip")
     assert Path("other.zip").read_bytes() == b"PK\x05\x06" + bytes(18)
+
+
+def test_a_folder_without_a_stamp_is_refused_without_listing_it(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-o` pointed at a large folder (a disk, a share) listed every file in it before refusing:
+    23 s for /usr. A folder with no build stamp is refused at its first file."""
+    folder = tmp_path / "资料"
+    for sub in ("a", "b"):
+        (folder / sub).mkdir(parents=True)
+        (folder / sub / "文件.txt").write_text("x", encoding="utf-8")
+
+    def listing(_folder: Path) -> list[str]:
+        raise AssertionError("listed the whole folder")
+
+    monkeypatch.setattr(offline, "folder_entries", listing)
+    with pytest.raises(offline.TargetError, match="不是之前构建的站点"):
+        offline.check_replaceable(folder)
+    offline.check_replaceable(tmp_path / "空的")  # missing: fine
+    (tmp_path / "空的" / "子").mkdir(parents=True)
+    offline.check_replaceable(tmp_path / "空的")  # only empty folders: fine
