@@ -28,10 +28,22 @@ PHONES = [
     "０７９１－８５６２１２４６", "0791——85621248", "0791-85621241转801", "0791-85621242-802",
     "0791-85621250（分机 12）", "电话：85621243", "传真85621252", "Tel.0791-85621251",
 ]
+# A local number is taken only after a label: the wordings offices use around one, and a list
+# that goes on after a number already found (jixiao blanks contact.phone, so this is all there is)
+PHONE_LINES = [
+    ("电话号码：86123456", f"电话号码：{MASK}"), ("联系电话号码：86123456", f"联系电话号码：{MASK}"),
+    ("联系电话为86123456", f"联系电话为{MASK}"), ("联系电话（传真）：86123456", f"联系电话（传真）：{MASK}"),
+    ("电 话：86123456", f"电 话：{MASK}"), ("手机号码是13800138000", f"手机号码是{MASK}"),
+    ("电话：0791-85621234 85621235", f"电话：{MASK} {MASK}"),
+    ("电话：0791-85621234　85621235、85621236", f"电话：{MASK}　{MASK}、{MASK}"),
+    ("电话：0791-85621234 86123456元", f"电话：{MASK} 86123456元"),  # a figure after it stays
+]
 FIGURES = [
     "5479.62万元", "执行率100.00%", "2021年1-12月", "2021—2025年", "2021-12-31", "进财预〔2021〕12号",
     "服务企业1380013家", "54796200.00元", "13800138000.00元", "邮编330000", "12345政务服务热线", "热线12345",
     "区号0791", "统一社会信用代码11360124MB1234567X", "身份证号360124198001011234", "第1、3、5、7、9、11、13项",
+    "实现产值13500000000元", "税收15800000000万元", "折合13800138000 亿元", "增长13800138000%", "增长13800138000％",
+    "电话费86123456元", "2021年12月31日", "建立联系人制度",
 ]
 SECTION = "overview.duties"
 
@@ -87,6 +99,17 @@ def test_a_name_after_联系人_is_masked(seed: Submission, jinxian: Framework) 
     public, _, private = redact_submission(_with(seed, "\n联系人：李明，由李明负责。"), jinxian)
     assert public.report.sections[SECTION].endswith(f"\n联系人：{NAME_MASK}，由{NAME_MASK}负责。")
     assert "李明" in private.texts
+
+
+@pytest.mark.parametrize(("line", "public"), PHONE_LINES)
+def test_local_numbers_after_common_wording_are_masked(tmp_path: Path, seed: Submission, jinxian: Framework,
+                                                       line: str, public: str) -> None:
+    """Masked, and masked everywhere else they are written: the leak check then passes the page."""
+    redacted, _, private = redact_submission(_with(seed, f"\n{line}。另见86123456。"), jinxian)
+    again = MASK if "86123456" in line and "86123456元" not in line else "86123456"
+    assert redacted.report.sections[SECTION].rsplit("\n", 1)[1] == f"{public}。另见{again}。"
+    _unit_files(tmp_path, redacted, jinxian)
+    assert scan(tmp_path, {"u": private}) == {}
 
 
 def _unit_files(root: Path, public: Submission, jinxian: Framework) -> None:

@@ -8,7 +8,9 @@ or without `+86`/`0086`/`（+86）`; landlines with an area code, bracketed or n
 without separators (`（0791）85621234`, `0791—85621235`, `079185621236`, `0791 8562 1239`,
 `+86 791 85621234`), and their extensions (`转801`, `-801`, `（分机801）`). A bare local number
 (`85621234`) is taken only after a label (`电话：`, `传真`) or a number already found
-(`0791-85621234、85621235`): alone it is as likely a count or an amount. A local number starts
+(`0791-85621234、85621235`, `… 85621235`), the label as offices word it (`电话号码：`,
+`联系电话为`, `联系电话（传真）：`, `电 话：`): alone it is as likely a count or an amount. A
+number followed by 元 or % is an amount or a rate (`实现产值13500000000元`), whatever its digits. A local number starts
 with 2–9, an area code with 0, and nothing is taken out of a longer run of digits or a decimal
 (`5479.62`, `2021`, `〔2021〕12号`, 18-digit codes stay).
 
@@ -45,13 +47,18 @@ _AREA = r"(?:\(0?[1-9][0-9]{1,2}\)|0[1-9][0-9]{1,2})"
 _COUNTRY = r"(?:\( ?\+? ?86 ?\)|\+ ?86|0086)"
 _EXT = (r"(?:[ ]{0,2}(?:转|分机|(?i:ext)\.?|[xX])[ ]{0,2}[0-9]{1,5}|-[0-9]{1,5}"
         r"|[ ]?\([ ]?(?:转|分机)[ ]?[0-9]{1,5}[ ]?\))")
-_END = r"(?![0-9]|\.[0-9])"
+# not inside a longer number or a decimal, nor an amount or a rate ('13500000000元', '…%')
+_END = r"(?![0-9]|\.[0-9])(?![ ]?(?:[万亿]?元|[%％‰]))"
 _NATIONAL = rf"(?:{_MOBILE}|{_AREA}{_GAP}{_LOCAL})"
 _INTERNATIONAL = rf"{_COUNTRY}{_GAP}(?:{_MOBILE}|(?:\(0?[1-9][0-9]{{1,2}}\)|0?[1-9][0-9]{{1,2}}){_GAP}{_LOCAL})"
 PHONE = re.compile(rf"(?<![0-9])(?<![0-9]\.)(?P<number>(?P<intl>{_INTERNATIONAL})|{_NATIONAL})(?:{_EXT})?{_END}")
-LABELLED = re.compile(r"(?:电话|手机|传真|座机|热线|联系方式|(?i:tel|fax))[ ]?[:：]?[ ]{0,2}"
+# '电话：', '电 话：', '联系电话号码：', '联系电话为', '联系电话（传真）：', 'Tel.'
+_LABEL = r"(?:电[ ]{0,2}话|手[ ]{0,2}机|传[ ]{0,2}真|座[ ]{0,2}机|热线|联系方式|(?i:tel|fax))"
+LABELLED = re.compile(rf"{_LABEL}(?:号码?)?(?:[ ]?\([^()0-9]{{1,8}}\))?[ ]?(?:为|是)?[ ]?[:：.]?[ ]{{0,2}}"
                       rf"(?P<number>{_LOCAL})(?:{_EXT})?{_END}")
-FOLLOWING = re.compile(rf"(?:[ ]?[、,，/;；][ ]?|[ ]?[或和及][ ]?)(?P<number>{_NATIONAL}|{_LOCAL})(?:{_EXT})?{_END}")
+# the next number of a list: '、85621235', '或85621235', '0791-85621234 85621235'
+FOLLOWING = re.compile(rf"(?:[ ]?[、,，/;；][ ]?|[ ]?[或和及][ ]?|[ ]{{1,2}})(?P<number>{_NATIONAL}|{_LOCAL})"
+                       rf"(?:{_EXT})?{_END}")
 _RUN = re.compile(r"[0-9](?:[ ()+-]{0,3}[0-9]){6,}")  # digits and separators, seven digits or more
 _GROUP = re.compile(r"[0-9]+")
 LONGEST = 13  # '86' and a 12-digit landline: no spelling of a number has more digits
