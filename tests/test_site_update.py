@@ -75,52 +75,57 @@ def live_site(built_site: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 def test_a_new_version_is_offered_then_taken_whole_and_other_tabs_are_told(
         browser: Any, live_site: tuple[str, Path]) -> None:
+    """Three tabs: `first` is the first visit (its page was claimed by the worker it installed),
+    `second` opened once the site was cached, `third` takes the new version. The other two keep
+    running version one's scripts while what they load next is version two's: both are told."""
     base, site = live_site
     context = browser.new_context(service_workers="allow")
     context.set_default_timeout(60_000)
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
     errors: list[str] = []
+
+    def tab() -> Any:
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        open_form(page, f"{base}/fill.html")
+        wait_drafts(page)
+        return page
+
     try:
-        first = context.new_page()
-        first.on("pageerror", lambda exc: errors.append(str(exc)))
-        open_form(first, f"{base}/fill.html")
-        wait_drafts(first)
+        first = tab()
         poll_until(first, OFFLINE_READY, what="version one cached", timeout=180)
         type_into(first, UNIT, "一号标签页的单位")
         wait_saved(first)
-        second = context.new_page()
-        second.on("pageerror", lambda exc: errors.append(str(exc)))
-        open_form(second, f"{base}/fill.html")
-        wait_drafts(second)
+        second, third = tab(), tab()
         assert MARK_OLD in second.evaluate(GUIDE_TEXT, GUIDE)
 
         deploy(site, MARK_OLD, MARK_NEW)
-        first.reload()
-        first.wait_for_selector(UPDATE_BUTTON, timeout=120_000)
-        # Offered, not taken: until the unit says so, both tabs keep version one's files.
-        assert first.locator(f'[data-path="{UNIT}"]').input_value() == "一号标签页的单位"
-        for page in (first, second):
+        third.reload()
+        third.wait_for_selector(UPDATE_BUTTON, timeout=120_000)
+        # Offered, not taken: until the unit says so, every tab keeps version one's files.
+        for page in (first, second, third):
             assert MARK_OLD in page.evaluate(GUIDE_TEXT, GUIDE)
-        assert not second.locator(REPLACED_BUTTON).count()
+            assert not page.locator(REPLACED_BUTTON).count()
 
-        with first.expect_navigation():
-            first.click(UPDATE_BUTTON)
-        first.wait_for_selector("#jixiao-form [data-path]")
-        wait_drafts(first)
-        assert MARK_NEW in first.evaluate(GUIDE_TEXT, GUIDE)
-        assert first.locator(f'[data-path="{UNIT}"]').input_value() == "一号标签页的单位"
+        with third.expect_navigation():
+            third.click(UPDATE_BUTTON)
+        third.wait_for_selector("#jixiao-form [data-path]")
+        wait_drafts(third)
+        assert MARK_NEW in third.evaluate(GUIDE_TEXT, GUIDE)
 
-        # The other tab still runs version one's page: it is told so at once, and its typing is
-        # kept when it takes the new version.
-        second.wait_for_selector(REPLACED_BUTTON, timeout=30_000)
+        # The others are told at once, and keep what they type when they take the new version.
+        for page in (first, second):
+            page.wait_for_selector(REPLACED_BUTTON, timeout=30_000)
         type_into(second, "contact.name", "二号标签页的联系人")
-        with second.expect_navigation():
-            second.click(REPLACED_BUTTON)
-        second.wait_for_selector("#jixiao-form [data-path]")
-        wait_drafts(second)
+        for page in (first, second):
+            with page.expect_navigation():
+                page.click(REPLACED_BUTTON)
+            page.wait_for_selector("#jixiao-form [data-path]")
+            wait_drafts(page)
+            assert MARK_NEW in page.evaluate(GUIDE_TEXT, GUIDE)
+        assert first.locator(f'[data-path="{UNIT}"]').input_value() == "一号标签页的单位"
         assert second.locator('[data-path="contact.name"]').input_value() == "二号标签页的联系人"
-        assert MARK_NEW in second.evaluate(GUIDE_TEXT, GUIDE)
         caches = first.evaluate("() => caches.keys()")
         assert len([name for name in caches if name.startswith("jixiao-")]) == 1, caches
     finally:

@@ -45,17 +45,19 @@ export async function registerServiceWorker({ onUpdateReady = null, onReplaced =
   // and the old version's cache goes. This page then still runs the old version's scripts, but
   // anything it loads from now on is the new version's: it must reload before it goes on.
   // The tab that asked reloads by itself; any other is told (`onReplaced`), so the unit can
-  // save first. A first visit's take-over (no controller before it) changes no files.
-  const wasControlled = Boolean(navigator.serviceWorker.controller);
+  // save first. A first visit's take-over (no controller before it: this version's own worker
+  // claiming the page) changes no files; every change after it does.
+  let controlled = Boolean(navigator.serviceWorker.controller);
   let asked = false;
   let reloading = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
     if (asked) {
       if (!reloading) location.reload();
       reloading = true;
-    } else if (wasControlled && onReplaced) {
+    } else if (controlled && onReplaced) {
       onReplaced(() => location.reload());
     }
+    controlled = true;
   });
 
   if (after) {
