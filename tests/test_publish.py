@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -9,13 +10,15 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 import yaml
 
+from bundle_helpers import entries, failures, rezip, text_of
 from jixiao import load_framework
-from jixiao.bundle import PrivateKey, verify_path
+from jixiao.bundle import PrivateKey, verify_file, verify_path
 from jixiao.bundle.envelope import SUBMISSION_TYPE, parse_envelope
 from jixiao.bundle.keys import key_file_json
 from jixiao.bundle.payload import SignedContent, parse_payload
@@ -42,6 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 JIXIAO = Path(sys.executable).parent / "jixiao"
 PUBLISHED_AT = "2022-06-01T10:00:00+08:00"
 PUBLIC_LINE = "公开版（已删去联系人、电话等不公开的信息）"
+SHEETS = ("附件6 自评表", "附件7 自评报告")
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +145,36 @@ def test_verify_names_a_public_copy_line_removed_from_the_sheet(published: Publi
     verdict = verify_path(tmp_path / "no-line.xlsx")
     assert not verdict.ok
     assert any("公开版" in c.message and c.status == "fail" for c in verdict.checks), verdict.checks
+
+
+def _public_files(published: Published) -> dict[str, bytes]:
+    return entries((published.site / "downloads" / f"{published.report.published[0].slug}.zip").read_bytes())
+
+
+def _book(xlsx: bytes) -> Any:
+    return openpyxl.load_workbook(io.BytesIO(xlsx))
+
+
+def _saved(book: Any) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _note_cell(book: Any, sheet: str) -> Any:
+    return next(c for row in book[sheet].iter_rows(max_row=1) for c in row if str(c.value).startswith(PUBLIC_LINE))
+
+
+def test_a_line_hidden_by_its_number_format_is_named(published: Published) -> None:
+    """';;;' shows nothing: the line is gone for a reader, as with an ordinary cell."""
+    files = _public_files(published)
+    for sheet, where in zip(SHEETS, ("D1", "B1"), strict=True):
+        book = _book(files[".xlsx"])
+        _note_cell(book, sheet).number_format = ";;;"
+        for name, data in (("hidden.xlsx", _saved(book)), ("hidden.zip", rezip({**files, ".xlsx": _saved(book)}))):
+            verdict = verify_file(name, data)
+            assert not verdict.ok, (name, sheet)
+            assert any(f"{sheet}!{where}" in f and ";;;" in f for f in failures(verdict)), text_of(verdict)
 
 
 def test_downloaded_bundle_verifies_with_the_cli(published: Published, keys: dict[str, PrivateKey]) -> None:

@@ -41,7 +41,7 @@ def _sheet_cells(ws: Any) -> dict[tuple[int, int], Any]:
             if cell.value is not None and not (isinstance(cell.value, str) and cell.value == "")}
 
 
-def _changed(expected: Cell, actual: Any) -> str | None:
+def changed_cell(expected: Cell, actual: Any) -> str | None:
     """A message when what a reader sees in one cell differs from what was signed: its value
     (numbers as a spreadsheet holds them), or a number format jixiao did not write there."""
     want = expected.value.text
@@ -194,7 +194,7 @@ def _compare(book: Any, layout_cells: list[Cell]) -> list[str]:
             messages.append(f"签名后工作表“{name}”被隐藏")
         present = _sheet_cells(ws)
         for pos, cell in cells.items():
-            if (message := _changed(cell, present.get(pos))) is not None:
+            if (message := changed_cell(cell, present.get(pos))) is not None:
                 messages.append(message)
         for pos in sorted(set(present) - set(cells)):
             added = present[pos]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,10 +21,10 @@ from ..catalog import UnknownName, load_framework
 from ..io.files import read_at_most
 from ..model.framework import Framework
 from ..render.report_html import render_report_html
-from ..render.xlsx import PUBLIC_NOTE_AT, envelope_from_book
+from ..render.xlsx import envelope_from_book, public_cells
 from ..rules.evaluate import evaluate
 from .archive import ArchiveError, open_zip
-from .changes import compare_html, compare_workbook, evaluation_differences
+from .changes import changed_cell, compare_html, compare_workbook, evaluation_differences
 from .crypto import ALG_NAMES
 from .envelope import SUBMISSION_TYPE, Envelope, EnvelopeError, parse_envelope
 from .keys import group_hex
@@ -273,19 +273,20 @@ def _open_book(verdict: Verdict, data: bytes, where: str) -> tuple[Any, str] | N
 
 
 def _take_public_note(book: Any, content: SignedContent) -> list[str]:
-    """A public copy's sheets open with its line (PUBLIC_NOTE_AT): checked against the payload,
-    then cleared in the loaded book, so the rest is compared with the layout the unit signed."""
+    """A public copy's sheets open with its line (PUBLIC_NOTE_AT): checked as a reader sees it,
+    text and number format as for any cell (';;;' hides it), then cleared in the loaded book, so
+    the rest is compared with the layout the unit signed."""
     note = public_note(content)
     if note is None:
         return []
     changes: list[str] = []
-    for sheet, (row, col, _) in PUBLIC_NOTE_AT.items():
-        if sheet not in book.sheetnames:
+    for expected in public_cells(note):
+        if expected.sheet not in book.sheetnames:
             continue  # compare_workbook names the sheet
-        cell = book[sheet].cell(row=row, column=col)
-        if cell.value != note:
-            how = "删除" if cell.value in (None, "") else "修改"
-            changes.append(f"签名后公开版标注被{how}：{sheet}!{cell.coordinate}（应为“{note[:20]}…”）")
+        cell = book[expected.sheet].cell(row=expected.row, column=expected.col)
+        label = f"公开版标注（{expected.sheet}!{expected.coordinate}）"
+        if (change := changed_cell(replace(expected, label=label), cell)) is not None:
+            changes.append(change)
         cell.value = None
     return changes
 
