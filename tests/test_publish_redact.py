@@ -98,7 +98,7 @@ def test_a_name_after_联系人_is_masked(seed: Submission, jinxian: Framework) 
     """jixiao blanks the contact before signing, so the report's own label is all there is to go by."""
     public, _, private = redact_submission(_with(seed, "\n联系人：李明，由李明负责。"), jinxian)
     assert public.report.sections[SECTION].endswith(f"\n联系人：{NAME_MASK}，由{NAME_MASK}负责。")
-    assert "李明" in private.texts
+    assert "李明" in private.names  # looked for in the unit's own files
 
 
 @pytest.mark.parametrize(("line", "public"), PHONE_LINES)
@@ -110,6 +110,58 @@ def test_local_numbers_after_common_wording_are_masked(tmp_path: Path, seed: Sub
     assert redacted.report.sections[SECTION].rsplit("\n", 1)[1] == f"{public}。另见{again}。"
     _unit_files(tmp_path, redacted, jinxian)
     assert scan(tmp_path, {"u": private}) == {}
+
+
+# (what the unit typed, what is published): a name found only by its label is masked where the
+# label points, up to the next punctuation or label word; a person's name there (a common
+# surname, the office and title around it left aside) is masked wherever the unit wrote it,
+# an office named as the contact is not
+NAME_LINES = [
+    ("联系人：李明电话：0791-85621234。李明负责。", f"联系人：{NAME_MASK}电话：{MASK}。{NAME_MASK}负责。"),
+    ("联系人：财务科李明，本报告由李明填报。", f"联系人：{NAME_MASK}，本报告由{NAME_MASK}填报。"),
+    ("联系人及电话：李明 0791-85621234。", f"联系人及电话：{NAME_MASK} {MASK}。"),
+    ("联 系 人：李明。", f"联 系 人：{NAME_MASK}。"),
+    ("联系人张三，电话86123456。", f"联系人{NAME_MASK}，电话{MASK}。"),
+    ("联系人：李明主任。李明主任负责。", f"联系人：{NAME_MASK}。{NAME_MASK}主任负责。"),
+    ("联系人：欧阳小明、王芳。王芳审核。", f"联系人：{NAME_MASK}。{NAME_MASK}审核。"),
+    ("联系人：办公室，电话：0791-85621234。本局办公室负责。", f"联系人：{NAME_MASK}，电话：{MASK}。本局办公室负责。"),
+    ("联系人：财务股，财务股长审核。", f"联系人：{NAME_MASK}，财务股长审核。"),
+    ("建立联系人制度，明确联系人职责。", "建立联系人制度，明确联系人职责。"),
+]
+
+
+@pytest.mark.parametrize(("line", "public"), NAME_LINES)
+def test_a_name_after_its_label_is_masked_where_it_points(tmp_path: Path, seed: Submission, jinxian: Framework,
+                                                          line: str, public: str) -> None:
+    redacted, _, private = redact_submission(_with(seed, f"\n{line}"), jinxian)
+    assert redacted.report.sections[SECTION].rsplit("\n", 1)[1] == public
+    assert redacted.unit_name == seed.unit_name
+    _unit_files(tmp_path, redacted, jinxian)
+    assert scan(tmp_path, {"u": private}) == {}
+
+
+def test_an_office_named_as_contact_is_not_hunted_across_the_site(tmp_path: Path, seed: Submission,
+                                                                  jinxian: Framework) -> None:
+    """联系人：办公室 once masked every 办公室 in the unit's texts (its own name too), and refused
+    the unit whenever another unit on the site was called …办公室."""
+    unit = seed.model_copy(update={"unit_name": "进贤县科技和工业信息化局办公室"})
+    redacted, _, private = redact_submission(_with(unit, "\n联系人：办公室，电话：0791-85621234。"), jinxian)
+    assert redacted.unit_name == "进贤县科技和工业信息化局办公室"
+    _unit_files(tmp_path, redacted, jinxian)
+    (tmp_path / "index.html").write_text("<p>进贤县人民政府办公室 总分 98</p>", encoding="utf-8")
+    assert scan(tmp_path, {"u": private}) == {}
+
+
+def test_a_labelled_name_is_looked_for_in_the_units_own_files_only(tmp_path: Path, seed: Submission,
+                                                                  jinxian: Framework) -> None:
+    """Its own page must not hold it in any spelling; a shared page may (another unit's 李明路小学)."""
+    redacted, _, private = redact_submission(_with(seed, "\n联系人：李明，电话：0791-85621234。"), jinxian)
+    _unit_files(tmp_path, redacted, jinxian)
+    (tmp_path / "index.html").write_text("<p>李明路小学 总分 98</p>", encoding="utf-8")
+    assert scan(tmp_path, {"u": private}) == {}
+    with (tmp_path / "units" / "u.html").open("a", encoding="utf-8") as page:
+        page.write("<p>&#x674e;&#x660e;</p>")
+    assert scan(tmp_path, {"u": private}) == {"u": ["units/u.html"]}
 
 
 def _unit_files(root: Path, public: Submission, jinxian: Framework) -> None:

@@ -11,7 +11,8 @@ removed, and what the masking removed cannot trip it.
 
 A unit's values are looked for in its own files (units/SLUG.html, downloads/SLUG.*, its entries
 in the search index) and in the shared pages, not in other units' files: one unit's contact
-may be another's ordinary word, which that unit had no reason to mask.
+may be another's ordinary word, which that unit had no reason to mask. A person named only after
+a 联系人 label is looked for in its own files alone: the label is all that says it is a name.
 """
 
 from __future__ import annotations
@@ -91,11 +92,13 @@ def _texts(site_dir: Path, slugs: Collection[str]) -> Iterator[tuple[str, str | 
 Values = tuple[dict[str, set[str]], dict[str, set[str]]]  # text → slugs, number → slugs
 
 
-def _values(private: Mapping[str, Private]) -> Values:
+def _values(private: Mapping[str, Private], own: bool = False) -> Values:
+    """Each value to the units that must not show it; the persons named after a label count only
+    in the unit's `own` files."""
     texts: dict[str, set[str]] = {}
     numbers: dict[str, set[str]] = {}
     for slug, values in private.items():
-        for value in values.texts:
+        for value in values.texts | values.names if own else values.texts:
             texts.setdefault(value, set()).add(slug)
         for number in values.numbers:
             numbers.setdefault(number, set()).add(slug)
@@ -118,7 +121,7 @@ def scan(site_dir: Path, private: Mapping[str, Private]) -> dict[str, list[str]]
     """Unit slug → the files (zip members, search entries) that hold one of its private values.
     A unit's own file is read for its values alone, a shared one for every unit's."""
     everyone = _values(private)
-    own = {slug: _values({slug: values}) for slug, values in private.items()}
+    own = {slug: _values({slug: values}, own=True) for slug, values in private.items()}
     found: dict[str, list[str]] = {}
     if not any(everyone):
         return found

@@ -14,10 +14,11 @@ says it is a public copy and checks that line.
 What is removed: every field the framework marks private, the contact block whatever the
 framework says (the model calls it private), reviewer notes should a payload ever carry them,
 and, in every string the unit typed, those removed values (the contact named in the report:
-blanking the field alone left the name on the page) and mobile or landline numbers (phones are
-private by the domain's rule) in every form phones.py reads, the contact's own number in any
-spelling. What was removed is returned as `Private` (the values, a number by its digits) for
-the site's leak check.
+blanking the field alone left the name on the page), what a 联系人 label points to and the
+person named there (names.py), and mobile or landline numbers (phones are private by the
+domain's rule) in every form phones.py reads, the contact's own number in any spelling. What
+was removed is returned as `Private` (the values, a number by its digits) for the site's leak
+check.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from ..model.submission import Submission
 from ..render.report_html import render_report_html
 from ..render.xlsx import write_xlsx
 from ..rules.evaluate import evaluate
-from . import phones
+from . import names, phones
 from .collect import Accepted
 
 ALWAYS_PRIVATE = ("contact.name", "contact.phone")
@@ -56,21 +57,21 @@ ALWAYS_PRIVATE = ("contact.name", "contact.phone")
 REVIEW_KEYS = frozenset({"review_note", "review_notes", "reviewer_note", "reviewer_notes"})
 PHONE_PATHS = frozenset({"contact.phone"})  # a private value here is a number whatever it looks like
 PUBLIC_SUFFIX = "-公开版"  # on the zip and each of its files
-NAME_MASK = "（姓名已删去）"  # the contact's name in the unit's texts
+NAME_MASK = names.MASK  # the contact's name in the unit's texts
 TEXT_MASK = "（已删去）"  # any other private value a framework names
 _NAMES_APART = re.compile(r"[、,，;；/\s]+")  # '李明、王芳': each name is masked on its own too
-# '联系人：李明' in a report whose bundle had its contact blanked at signing (as jixiao does):
-# the name is known only from its label
-_LABELLED_NAME = re.compile(r"联系人(?:姓名)?[ ]?[:：][ ]?([\u3400-\u4dbf\u4e00-\u9fff·]{2,4})")
 
 
 @dataclass(frozen=True)
 class Private:
-    """What one unit's public copy must not hold: removed values, and numbers by their digits
-    (phones.identities), so the leak check finds them in any spelling."""
+    """What one unit's public copy must not hold: removed values, numbers by their digits
+    (phones.identities), so the leak check finds them in any spelling, and the persons named
+    after a 联系人 label, looked for in the unit's own files only (a shared page may hold the
+    same characters in another unit's name or text, which that unit had no reason to mask)."""
 
     texts: frozenset[str] = field(default_factory=frozenset)
     numbers: frozenset[str] = field(default_factory=frozenset)
+    names: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,8 @@ def _strings(node: Any) -> Iterator[str]:
 
 
 def _scrub(node: Any, path: str, removed: list[str], values: list[tuple[str, str]], numbers: frozenset[str]) -> Any:
-    """Drop review keys; in every string below `node`, mask the private values (longest first)
-    and phone numbers."""
+    """Drop review keys; in every string below `node`, mask what a 联系人 label points to, the
+    private values (longest first) and phone numbers."""
     if isinstance(node, dict):
         out: dict[str, Any] = {}
         for key, value in node.items():
@@ -127,7 +128,7 @@ def _scrub(node: Any, path: str, removed: list[str], values: list[tuple[str, str
     if isinstance(node, list):
         return [_scrub(value, f"{path}{i}.", removed, values, numbers) for i, value in enumerate(node)]
     if isinstance(node, str):
-        masked = node
+        masked = names.mask_labelled(node)
         for value, mask in values:
             masked = masked.replace(value, mask)
         masked, _ = phones.mask(masked, numbers)
@@ -152,6 +153,7 @@ def redact_submission(submission: Submission, framework: Framework
     removed: list[str] = []
     texts: dict[str, str] = {}
     numbers: set[str] = set()
+    persons: set[str] = set()
     data = submission.model_dump(mode="json")
     for path in dict.fromkeys([*framework.private_fields, *ALWAYS_PRIVATE]):
         value = _blank(data, path, removed)
@@ -163,10 +165,11 @@ def redact_submission(submission: Submission, framework: Framework
             texts.update(_texts(path, value))
     for text in _strings(data):
         numbers.update(n for _, _, found in phones.find(phones.fold(text)) for n in found)
-        texts.update(dict.fromkeys(_LABELLED_NAME.findall(text), NAME_MASK))
-    values = sorted(texts.items(), key=lambda item: -len(item[0]))
+        persons |= names.persons(text)
+    values = sorted({**dict.fromkeys(persons, NAME_MASK), **texts}.items(), key=lambda item: -len(item[0]))
     data = _scrub(data, "", removed, values, frozenset(numbers))
-    return Submission.model_validate(data), removed, Private(frozenset(texts), frozenset(numbers))
+    return Submission.model_validate(data), removed, Private(frozenset(texts), frozenset(numbers),
+                                                             frozenset(persons - texts.keys()))
 
 
 def public_copy(accepted: Accepted, key: PrivateKey, signed_at: str | datetime) -> PublicCopy:
