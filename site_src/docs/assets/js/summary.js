@@ -223,7 +223,11 @@ export function initSummary(root) {
     setBar(1);
     const rejected = answer.rejected.map((r) => el("li", { "data-testid": "summary-rejected", dataset: { name: r.name } },
       el("strong", {}, r.name), "：", r.reasons.join("；")));
-    const checked = `已核验 ${answer.checked} 份签名材料：${answer.passed} 份通过，${answer.checked - answer.passed} 份未通过`;
+    // Files that were not bundles at all (empty, unknown, a review or summary not taken) are
+    // listed with the rejected ones; the count says so, or 3 listed against "1 份未通过" puzzles.
+    const others = answer.rejected.length - (answer.checked - answer.passed);
+    const checked = `已核验 ${answer.checked} 份签名材料：${answer.passed} 份通过，${answer.checked - answer.passed} 份未通过` +
+      (others > 0 ? `；另有 ${others} 个文件未采用（见下方“未汇总的文件”）` : "");
     if (answer.ok) {
       const table = answer.table;
       const xlsx = answer.xlsx;
