@@ -19,6 +19,7 @@ import yaml
 from bundle_helpers import entries, failures, rezip, text_of
 from jixiao import load_framework
 from jixiao.bundle import PrivateKey, verify_file, verify_path
+from jixiao.bundle.archive import Prepared, finish_bundle
 from jixiao.bundle.envelope import SUBMISSION_TYPE, parse_envelope
 from jixiao.bundle.keys import key_file_json
 from jixiao.bundle.payload import SignedContent, parse_payload
@@ -151,6 +152,17 @@ def _public_files(published: Published) -> dict[str, bytes]:
     return entries((published.site / "downloads" / f"{published.report.published[0].slug}.zip").read_bytes())
 
 
+def _earlier_copy(files: dict[str, bytes]) -> bytes:
+    """The same signed public copy as the writer before 324ec0f made it: finish_bundle, the
+    unit's bundle writer, over the publisher's envelope (checked once against a copy published
+    by 9767226: equal byte for byte, the standalone .xlsx download too)."""
+    envelope = parse_envelope(files[".json"], SUBMISSION_TYPE)
+    content = parse_payload(envelope.payload)
+    prepared = Prepared(content.submission, content.evaluation, load_framework(content.framework.id),
+                        content.signed_at, envelope.payload)
+    return finish_bundle(prepared, envelope.signatures)[1]
+
+
 def _book(xlsx: bytes) -> Any:
     return openpyxl.load_workbook(io.BytesIO(xlsx))
 
@@ -163,6 +175,60 @@ def _saved(book: Any) -> bytes:
 
 def _note_cell(book: Any, sheet: str) -> Any:
     return next(c for row in book[sheet].iter_rows(max_row=1) for c in row if str(c.value).startswith(PUBLIC_LINE))
+
+
+def test_a_public_copy_published_before_the_line_still_verifies(published: Published) -> None:
+    """Sites published before the files carried the 公开版 line keep their downloads: the zip
+    and the .xlsx pass, saying they are an earlier public copy without the line."""
+    earlier = entries(_earlier_copy(_public_files(published)))
+    assert PUBLIC_LINE not in earlier[".html"].decode("utf-8")
+    for name, data in (("earlier.zip", rezip(earlier)), ("earlier.xlsx", earlier[".xlsx"])):
+        verdict = verify_file(name, data)
+        assert verdict.ok, text_of(verdict)
+        assert any(c.status == "warn" and "较早版本发布的公开版" in c.message for c in verdict.checks), text_of(verdict)
+    assert not any("较早版本" in c.message for c in verify_file("new.zip", rezip(_public_files(published))).checks)
+
+
+def test_a_line_removed_from_every_part_reads_as_an_earlier_copy(published: Published) -> None:
+    """Decision: a new copy whose line is taken out of both sheets (and whose page is rebuilt
+    as the earlier writer made it) is not refused. Its files are then exactly an earlier copy's,
+    the signed content is still whole, and the line is only a label made from the payload,
+    which the verdict still reads out (a public copy, signed by the publisher). It is said."""
+    files = _public_files(published)
+    book = _book(files[".xlsx"])
+    for sheet in SHEETS:
+        _note_cell(book, sheet).value = None
+    stripped = {**files, ".xlsx": _saved(book), ".html": entries(_earlier_copy(files))[".html"]}
+    for name, data in (("stripped.zip", rezip(stripped)), ("stripped.xlsx", stripped[".xlsx"])):
+        verdict = verify_file(name, data)
+        assert verdict.ok and "较早版本发布的公开版" in text_of(verdict), text_of(verdict)
+
+
+def test_a_line_removed_from_one_part_or_altered_is_named(published: Published) -> None:
+    """What the earlier copy's acceptance must not let through (this passed before it too)."""
+    files = _public_files(published)
+    earlier = entries(_earlier_copy(files))
+    no_line = _book(files[".xlsx"])
+    for sheet in SHEETS:
+        _note_cell(no_line, sheet).value = None
+    one_sheet = _book(files[".xlsx"])
+    _note_cell(one_sheet, SHEETS[1]).value = None
+    altered = _book(files[".xlsx"])
+    cell = _note_cell(altered, SHEETS[0])
+    cell.value = cell.value.replace("不公开的信息", "信息")
+    cases = {
+        "sheets without the line, the page with it": ({**files, ".xlsx": _saved(no_line)}, ["D1", "B1"]),
+        "the page without the line, the sheets with it": ({**files, ".html": earlier[".html"]}, ["[html]"]),
+        "one sheet without the line": ({**files, ".xlsx": _saved(one_sheet)}, ["附件7 自评报告!B1"]),
+        "the line altered on one sheet": ({**files, ".xlsx": _saved(altered)}, ["附件6 自评表!D1"]),
+        "an earlier sheet, the line altered on the other": (
+            {**earlier, ".xlsx": _saved(altered)}, ["附件6 自评表!D1"]),
+    }
+    for case, (parts, named) in cases.items():
+        verdict = verify_file("x.zip", rezip(parts))
+        assert not verdict.ok, case
+        assert all(any(n in f for f in failures(verdict)) for n in named), (case, text_of(verdict))
+        assert "较早版本" not in text_of(verdict), case
 
 
 def test_a_line_hidden_by_its_number_format_is_named(published: Published) -> None:

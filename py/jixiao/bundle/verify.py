@@ -272,36 +272,50 @@ def _open_book(verdict: Verdict, data: bytes, where: str) -> tuple[Any, str] | N
     return book, text
 
 
-def _take_public_note(book: Any, content: SignedContent) -> list[str]:
+def _take_public_note(book: Any, content: SignedContent, bare_ok: bool) -> tuple[list[str], bool]:
     """A public copy's sheets open with its line (PUBLIC_NOTE_AT): checked as a reader sees it,
     text and number format as for any cell (';;;' hides it), then cleared in the loaded book, so
-    the rest is compared with the layout the unit signed."""
+    the rest is compared with the layout the unit signed. Returns the changes and whether the
+    sheets are bare: neither has the line, as every public copy made before 324ec0f (same
+    version, same payload: nothing else tells them apart). Bare sheets are not a change when
+    `bare_ok` (the zip's page is bare too, or there is no page); a line missing from one part
+    only, or altered, always is."""
     note = public_note(content)
     if note is None:
-        return []
+        return [], False
     changes: list[str] = []
+    bare = True
     for expected in public_cells(note):
         if expected.sheet not in book.sheetnames:
             continue  # compare_workbook names the sheet
         cell = book[expected.sheet].cell(row=expected.row, column=expected.col)
+        present = cell.value not in (None, "")
+        bare = bare and not present
         label = f"公开版标注（{expected.sheet}!{expected.coordinate}）"
-        if (change := changed_cell(replace(expected, label=label), cell)) is not None:
+        if (change := changed_cell(replace(expected, label=label), cell if present else None)) is not None:
             changes.append(change)
         cell.value = None
-    return changes
+    return ([] if bare and bare_ok else changes), bare
 
 
-def _compare_cells(verdict: Verdict, book: Any, content: SignedContent, where: str) -> None:
+def _compare_cells(verdict: Verdict, book: Any, content: SignedContent, where: str, bare_ok: bool = True) -> bool:
+    """Reports the sheets' changes; True when they are an earlier public copy's (bare, accepted)."""
     framework = _known_framework(content)
     if framework is None:
         verdict.add("CELLS", "fail", f"{where}无法比对表格内容：指标体系不是内置的")
-        return
-    changes = _take_public_note(book, content)
+        return False
+    changes, bare = _take_public_note(book, content, bare_ok)
     changes += compare_workbook(book, content.submission, content.evaluation, framework)
     for change in changes:
         verdict.add("CELLS", "fail", f"{where}{change}")
     if not changes:
         verdict.add("CELLS", "ok", f"{where}表格中附件6、附件7的可见单元格与签名内容一致")
+    return bare and bare_ok
+
+
+def _earlier_public_copy(verdict: Verdict) -> None:
+    verdict.add("PAYLOAD", "warn", "较早版本发布的公开版（文件中没有公开版标注）：它是发布机关签名的公开副本，"
+                                   "以签名内容为准（见上）")
 
 
 def _verify_xlsx(verdict: Verdict, data: bytes, roster: Roster | None) -> None:
@@ -310,8 +324,8 @@ def _verify_xlsx(verdict: Verdict, data: bytes, roster: Roster | None) -> None:
         return
     book, text = opened
     checked = _verify_text(verdict, text, roster)
-    if checked is not None and checked[1] is not None:
-        _compare_cells(verdict, book, checked[1], "")
+    if checked is not None and checked[1] is not None and _compare_cells(verdict, book, checked[1], ""):
+        _earlier_public_copy(verdict)
 
 
 def _known_framework(content: SignedContent) -> Framework | None:
@@ -345,7 +359,8 @@ def _bundle_files(verdict: Verdict, data: bytes) -> dict[str, bytes] | None:
 
 
 def _verify_zip(verdict: Verdict, data: bytes, roster: Roster | None) -> None:
-    """The envelope is checked once, from the .json; the .xlsx and .html must match it."""
+    """The envelope is checked once, from the .json; the .xlsx and .html must match it. A public
+    copy's page and sheets all carry its line, or (an earlier copy) none of them do."""
     files = _bundle_files(verdict, data)
     if files is None or ".json" not in files:
         return
@@ -355,6 +370,11 @@ def _verify_zip(verdict: Verdict, data: bytes, roster: Roster | None) -> None:
     envelope, content = checked
     if content is None:
         return
+    framework = _known_framework(content)
+    page = _page_changes(files[".html"].decode("utf-8", errors="replace"), content, framework) \
+        if ".html" in files and framework is not None else None
+    page_bare = page is not None and page[1]
+    sheets_bare: bool | None = None
     if ".xlsx" in files and (opened := _open_book(verdict, files[".xlsx"], "[xlsx] ")) is not None:
         book, text = opened
         try:
@@ -365,14 +385,25 @@ def _verify_zip(verdict: Verdict, data: bytes, roster: Roster | None) -> None:
             if inner.payload != envelope.payload or not inner.valid_signatures():
                 verdict.add("ARCHIVE", "fail", "[xlsx] 表格中的签名内容与 .json 签名文件不是同一份")
             else:
-                _compare_cells(verdict, book, content, "[xlsx] ")
-    framework = _known_framework(content)
-    if ".html" in files and framework is not None:
-        expected = render_report_html(content.submission, content.evaluation, framework=framework,
-                                      signed_at=content.signed_at, software_version=content.software.version,
-                                      public=public_note(content))
-        changes = compare_html(files[".html"].decode("utf-8", errors="replace"), expected)
+                sheets_bare = _compare_cells(verdict, book, content, "[xlsx] ", bare_ok=page is None or page_bare)
+    if page is not None:
+        changes = [] if page_bare and sheets_bare is not False else page[0]
         for change in changes:
             verdict.add("HTML", "fail", f"[html] {change}")
         if not changes:
             verdict.add("HTML", "ok", "[html] 网页与签名内容一致")
+    if sheets_bare or (page_bare and sheets_bare is None):
+        _earlier_public_copy(verdict)
+
+
+def _page_changes(html: str, content: SignedContent, framework: Framework) -> tuple[list[str], bool]:
+    """The page against the one rebuilt from the payload, and whether it is bare: a public copy's
+    page as the earlier writer made it (no line, the unit's footer), byte for byte."""
+    def render(public: str | None) -> str:
+        return render_report_html(content.submission, content.evaluation, framework=framework,
+                                  signed_at=content.signed_at, software_version=content.software.version,
+                                  public=public)
+
+    note = public_note(content)
+    changes = compare_html(html, render(note))
+    return changes, note is not None and bool(changes) and html == render(None)
