@@ -28,6 +28,7 @@ from consolidate_helpers import (
     unit_submission,
     write_department,
 )
+from jixiao import Submission
 from jixiao.bundle import build_bundle
 from jixiao.cli import cli
 from jixiao.consolidate import (
@@ -197,6 +198,22 @@ def test_review_limits() -> None:
     assert [(i.name, i.score) for i in doc.indicators] == [("服务群众办事效率", Decimal("32")),
                                                             ("提升群众满意率", Decimal("9"))]
     assert make_review(unit, "100", reviewed_at=when).score == Decimal("100")
+
+
+def test_a_row_whose_sources_or_grade_contradict_its_own_table_is_flagged() -> None:
+    """附件4 copies the row from the unit's 附件6: sources or structure that do not add up to the
+    total, or a 等级 that is not the one of its 总分, put the row in doubt (docs: Row checks)."""
+    code = "360124-KGX-05"
+    data = unit_submission(code, "进贤县科技馆", "80.00", "40.00", 98).model_dump(mode="json")
+    data["funds"]["fiscal"]["budget"] = "70.00"  # 资金来源 70 + 0 against 整体 80
+    data["report"]["figures"]["grade"] = "良"  # 总分 98 is 优
+    bundle = build_bundle(Submission.model_validate(data), framework(), unit_key_for(code), SIGNED_AT)[1]
+    unit = check_bundle("u.zip", bundle).unit
+    assert unit is not None
+    flags = build_summary([unit]).rows[0].flags
+    assert flags == ["资金来源的全年预算数之和 70 不等于整体支出规模 80", "自评结果填报为“良”，按总分 98 应为“优”"]
+    own = check_bundle("own", own_bundle()[1]).unit
+    assert own is not None and own.flags == ()  # the seed adds up and its grade is right
 
 
 def test_the_latest_signature_counts_and_the_older_is_listed() -> None:

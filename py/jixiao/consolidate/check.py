@@ -63,10 +63,13 @@ _SIGNED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _PAYLOAD_KEYS = {"submission", "evaluation", "framework", "software", "signed_at"}
 _REDACTED = "这是已公开的脱敏副本（发布者签名），不是单位签名的原件：汇总须用单位的原件"
 
-# Findings on a unit's own 附件6 that put its 附件4 row in doubt (the row is still written).
-ROW_CODES = {"TOTAL_MISMATCH", "RATE_MISMATCH", "FUND_SUM_MISMATCH", "GRADE_MISMATCH", "EXECUTION_OVER_BUDGET",
-             "AMOUNT_NEGATIVE"}
-ROW_PATHS = ("funds.total", "total")
+# Findings on a unit's own 附件6 that put its 附件4 row in doubt (the row is still written): code →
+# the path prefix that makes it the row's. A wrong rate or over-spending of one source alone leaves the
+# row's figures as they are; sources or structure not adding up to the total (found at funds.fiscal.* /
+# funds.basic.*), a negative part (the total may be their sum) and a 等级 that is not the 总分's
+# (report.figures.grade) put them in doubt.
+ROW_CODES = {"TOTAL_MISMATCH": "total", "RATE_MISMATCH": "funds.total.", "EXECUTION_OVER_BUDGET": "funds.total.",
+             "FUND_SUM_MISMATCH": "funds.", "AMOUNT_NEGATIVE": "funds.", "GRADE_MISMATCH": "report.figures.grade"}
 
 
 @dataclass(frozen=True)
@@ -542,7 +545,7 @@ def _facts(sub: Submission, ev: Evaluation, signed_at: str, payload_sha256: str,
            signers: tuple[str, ...], with_indicators: bool) -> UnitFacts:
     total = ev.funds["total"]
     flags = tuple(f.message for f in ev.findings
-                  if f.code in ROW_CODES and f.path.startswith(ROW_PATHS))
+                  if f.code in ROW_CODES and f.path.startswith(ROW_CODES[f.code]))
     missing = []
     if total.budget is None:
         missing.append("附件6未填全年预算数")
