@@ -200,6 +200,20 @@ def test_review_limits() -> None:
     assert make_review(unit, "100", reviewed_at=when).score == Decimal("100")
 
 
+def test_a_review_names_an_indicator_as_its_table_shows_it() -> None:
+    """附件6 shows '提升群众满意率（10分）' (12 of the seed's 19 三级指标 carry a label); the evaluation
+    keeps the name without it. The supervisor copies the name from the table: it must be taken."""
+    unit = check_bundle("own", own_bundle()[1]).unit
+    assert unit is not None
+    when = "2022-04-01T00:00:00Z"
+    for shown in ("提升群众满意率（10分）", "提升群众满意率(10分)", " 提升群众满意率 （10 分） "):
+        doc = make_review(unit, "97", reviewed_at=when, indicators={shown: "8"})
+        assert [(i.path, i.name, i.score) for i in doc.indicators] == [
+            ("indicators.3.groups.0.items.0", "提升群众满意率", Decimal("8"))]
+    with pytest.raises(ReviewError, match="给了两次"):
+        make_review(unit, "97", reviewed_at=when, indicators={"提升群众满意率（10分）": "8", "提升群众满意率": "9"})
+
+
 def test_a_row_whose_sources_or_grade_contradict_its_own_table_is_flagged() -> None:
     """附件4 copies the row from the unit's 附件6: sources or structure that do not add up to the
     total, or a 等级 that is not the one of its 总分, put the row in doubt (docs: Row checks)."""

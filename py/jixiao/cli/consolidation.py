@@ -186,7 +186,8 @@ def _indicator_scores(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--year", type=click.IntRange(2000, 2100), required=True, help="年度")
 @click.option("--score", required=True, metavar="S", help="主管部门复核分数（0–100）")
 @click.option("--indicator", "indicators", multiple=True, metavar="NAME=S",
-              help="某个三级指标的复核得分（可多次给出；名称重复时用路径，如 indicators.0.groups.1.items.0=2）")
+              help="某个三级指标的复核得分（可多次给出；名称照附件6所列，带不带“（10分）”均可；"
+                   "名称重复时用路径，如 indicators.0.groups.1.items.0=2）")
 @click.option("--note", default="", help="复核意见")
 @click.option("--reviewer", default="", help="复核人")
 @click.option("--key", "keyfile", metavar="KEYFILE", required=True, help="主管部门的密钥文件（签名复核意见）")

@@ -26,6 +26,7 @@ from ..io.errors import InputError
 from ..model.base import Field, Model, ValidationError
 from ..model.fields import explain
 from ..model.numbers import Dec, parse_entry, plain
+from ..rules.index import split_label
 from .check import UnitFacts
 
 MAX_SCORE = Decimal(100)
@@ -96,12 +97,15 @@ def _score(raw: object, what: str, maximum: Decimal) -> Decimal:
 
 
 def _indicator(unit: UnitFacts, key: str) -> tuple[str, str, Decimal | None]:
-    """A 三级指标 of the reviewed table, named by its path or (uniquely) by its name."""
+    """A 三级指标 of the reviewed table, named by its path or (uniquely) by its name. The name may be
+    given as 附件6 shows it, '提升群众满意率（10分）': the evaluation keeps it without the label
+    (`split_label`), and the supervisor copies it from the table."""
     key = key.strip()
     by_path = [i for i in unit.indicators if i.path == key]
-    found = by_path or [i for i in unit.indicators if " ".join(i.name.split()) == " ".join(key.split())]
+    names = {" ".join(key.split()), " ".join(split_label(key)[0].split())}
+    found = by_path or [i for i in unit.indicators if " ".join(i.name.split()) in names]
     if not found:
-        raise ReviewError(f"“{key[:40]}”不是该单位自评表中的三级指标")
+        raise ReviewError(f"“{key[:40]}”不是该单位自评表中的三级指标（请照附件6所列名称，或用指标路径）")
     if len(found) > 1:
         paths = "、".join(i.path for i in found[:4])
         raise ReviewError(f"有 {len(found)} 个三级指标名为“{key[:40]}”，请改用指标路径（{paths}）")
