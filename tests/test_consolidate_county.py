@@ -20,7 +20,7 @@ from jixiao.bundle.keys import key_file_json
 from jixiao.bundle.roster import enrol, new_roster, roster_json
 from jixiao.cli import cli
 from jixiao.consolidate import Source, SummaryError, build_county, consolidate, read_summary, summary_json
-from jixiao.consolidate.summary import DepartmentSummary
+from jixiao.consolidate.summary import DepartmentSummary, Row
 from jixiao.render.summary_xlsx import COUNTY_SHEET
 
 EDUCATION = "进贤县教育局"
@@ -87,6 +87,37 @@ def test_a_summary_whose_total_does_not_add_up_is_flagged() -> None:
     wrong = summary.model_copy(update={"total": summary.total.model_copy(update={"budget": Decimal("6000.00")})})
     county = build_county([read_summary(summary_json(wrong, supervisor()))])
     assert county.sections[0].flags == ["合计行的全年预算数为 6000，按各行重新计算为 5980.12"]
+
+
+def test_the_review_total_and_review_scores_are_checked(tmp_path: Path) -> None:
+    """The bureau re-adds a department's 复核 合计 by that summary's own rule (given only when every
+    unit is reviewed) as it does the 自评 合计, and names a 复核分数 outside 0–100."""
+    summary = kgx()
+    scores = [Decimal(s) for s in ("96", "95", "80", "88.5")]
+    rows = [r.model_copy(update={"review_score": s}) for r, s in zip(summary.rows, scores, strict=True)]
+    budgets = [r.budget for r in summary.rows]
+    weighted = sum((s * (b or 0) for s, b in zip(scores, budgets, strict=True)), Decimal(0)) / Decimal("5980.12")
+    right = weighted.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+    def flags(rows: list[Row], review_total: Decimal | None) -> list[str]:
+        total = summary.total.model_copy(update={"review_score": review_total})
+        made = summary.model_copy(update={"rows": rows, "total": total})
+        return build_county([read_summary(summary_json(made, supervisor()))]).sections[0].flags
+
+    assert flags(rows, right) == []
+    assert flags(rows, Decimal("99.90")) == [f"合计行的复核分数为 99.9，按各行重新计算为 {right}"]
+    partial = [rows[0], summary.rows[1], *rows[2:]]  # one unit not reviewed: no 合计 by the summary's rule
+    assert flags(partial, right) == [f"合计行的复核分数为 {right}，按各行重新计算为 （空）"]
+    over = [rows[0], rows[1].model_copy(update={"review_score": Decimal("150")}), *rows[2:]]
+    over_total = ((weighted * Decimal("5980.12") + 55 * Decimal("120.50")) / Decimal("5980.12")).quantize(
+        Decimal("0.01"), ROUND_HALF_UP)
+    assert flags(over, over_total) == ["第 2 行（进贤县科技情报研究所）的主管部门复核分数 150 不在 0–100 之间"]
+
+    path = tmp_path / "bad.json"
+    path.write_text(summary_json(summary.model_copy(update={"rows": rows, "total": summary.total.model_copy(
+        update={"review_score": Decimal("99.90")})}), supervisor()), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["county", str(path), "-o", str(tmp_path / "c.xlsx")])
+    assert result.exit_code == 1 and "合计行的复核分数为 99.9" in result.output, result.output
 
 
 def test_cli_county_with_roster(files: dict[str, Path], tmp_path: Path) -> None:

@@ -3,11 +3,12 @@
 One section per 主管部门 (in the order of their 本级 unit codes), each with its rows and its own
 合计 as the department signed it, then a 总计 over every unit row: money summed, 执行率 =
 Σ执行 / Σ预算, the score by the bureau's rule (budget-weighted by default, or the plain mean).
-Each section is checked against itself: its 合计 is recomputed from its rows under the
-department's declared rule, and a difference is flagged. A summary signed by a key that the
-bureau's roster does not list for that department (by its 本级 unit code) is refused; so is an
-unsigned one. When two summaries name the same department, the later one counts; the same file
-given twice counts once.
+Each section is checked against itself: its 合计 (the review 合计 too, given only when every unit
+is reviewed) is recomputed from its rows under the department's declared rule, and a difference
+is flagged, as is a 复核分数 outside 0–100. A summary signed by a key that the bureau's roster
+does not list for that department (by its 本级 unit code) is refused; so is an unsigned one.
+When two summaries name the same department, the later one counts; the same file given twice
+counts once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .. import __version__
 from ..bundle.payload import parse_signed_at
 from ..bundle.roster import Roster, check_key
 from ..model.base import Field, Model
-from ..model.numbers import Fixed2, percent, plain, round2
+from ..model.numbers import ZERO, Fixed2, percent, plain, round2
+from .review import MAX_SCORE
 from .summary import (
     DepartmentSummary,
     RejectedInput,
@@ -107,13 +109,21 @@ def _check_totals(summary: DepartmentSummary) -> list[str]:
     budget, spent = expected["budget"], expected["executed"]
     expected_rate = percent(spent, budget) if budget is not None and spent is not None else None
     expected_self, _ = score_total([(r.self_score, r.budget, r.unit_kind == "本级") for r in rows], summary.score_rule)
+    # The review 合计 as `build_summary` gives it: only when every unit has been reviewed.
+    expected_review = (score_total([(r.review_score, r.budget, r.unit_kind == "本级") for r in rows],
+                                   summary.score_rule)[0]
+                       if all(r.review_score is not None for r in rows) else None)
     labels = (("budget", "全年预算数", budget), ("executed", "全年执行数", spent), ("rate", "执行率", expected_rate),
-              ("self_score", "自评分数", expected_self))
+              ("self_score", "自评分数", expected_self), ("review_score", "复核分数", expected_review))
     for attr, label, want in labels:
         got = getattr(summary.total, attr)
         if (got is None) != (want is None) or (got is not None and want is not None and round2(got) != round2(want)):
             flags.append(f"合计行的{label}为 {plain(got) if got is not None else '（空）'}，"
                          f"按各行重新计算为 {plain(want) if want is not None else '（空）'}")
+    for row in rows:  # a signed summary is the department's word, not checked against 0–100 when read
+        score = row.review_score
+        if score is not None and not ZERO <= score <= MAX_SCORE:
+            flags.append(f"第 {row.index} 行（{row.unit_name}）的主管部门复核分数 {plain(score)} 不在 0–100 之间")
     return flags
 
 
