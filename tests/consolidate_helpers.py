@@ -59,7 +59,8 @@ def unit_submission(code: str, name: str, budget: str, executed: str, score: int
     row["score"] = str(34 - (98 - score))
     row["deviation"] = "部分事项办理时限未达标"
     figures = data["report"]["figures"]
-    figures.update(budget=str(b), executed=str(e), rate=None, unit_count=0)
+    grade = "优" if score >= 90 else "良" if score >= 80 else "中" if score >= 60 else "差"  # jinxian-2021's bands
+    figures.update(budget=str(b), executed=str(e), rate=None, unit_count=0, grade=grade)
     return Submission.model_validate(data)
 
 
