@@ -6,15 +6,27 @@ import json
 import os
 import sqlite3
 import stat
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from bundle_helpers import entries
-from consolidate_helpers import UNITS, own_bundle, supervisor, tampered_bundle, unit_bundle, write_department
+from bundle_helpers import entries, unit_key
+from consolidate_helpers import (
+    UNITS,
+    own_bundle,
+    supervisor,
+    tampered_bundle,
+    unit_bundle,
+    unit_key_for,
+    write_department,
+)
+from jixiao.bundle import PrivateKey
 from jixiao.bundle.keys import key_file_json
+from jixiao.bundle.roster import enrol, new_roster, roster_json
 from jixiao.cli import cli
 from jixiao.consolidate import check_bundle, consolidate, expand, make_review, sign_review
 from jixiao.io.errors import InputError
@@ -149,6 +161,67 @@ def test_cli_store_review_and_consolidate(tmp_path: Path) -> None:
     assert ws["B7"].value == "进贤县中小企业服务中心" and ws["G7"].value == 81
     signed = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert signed["payloadType"] == "application/vnd.jixiao.summary+json; version=1"
+
+
+def test_store_list_shows_only_a_review_that_counts_for_the_listed_bundle(tmp_path: Path) -> None:
+    """`store list` is where the supervisor sees who is reviewed: its 复核 must be the one consolidate
+    puts in 附件4 — not a review of the unit's older bundle (say 需重新复核), and, against a roster, not one
+    signed by a key other than the roster owner's. `review --roster` refuses such a key outright: its
+    review would not count and would still supersede the supervisor's in the store."""
+    code = "360124-KGX-01"
+    roster = tmp_path / "roster.json"
+    doc = new_roster(supervisor(), "进贤县科技和工业信息化局", "2022-01-01T00:00:00Z")
+    doc = enrol(doc, "360124-KGX", unit_key().public, unit_name="本级", valid_from=date(2022, 1, 1))
+    doc = enrol(doc, code, unit_key_for(code).public, unit_name="所属", valid_from=date(2022, 1, 1))
+    roster.write_text(roster_json(doc, supervisor()), encoding="utf-8")
+    keys = {}
+    for name, key in (("sup", supervisor()), ("other", PrivateKey("ed25519", bytes(range(60, 92))))):
+        keys[name] = tmp_path / f"{name}.key"
+        keys[name].write_text(key_file_json(key), encoding="utf-8")
+    first, later = tmp_path / "first.zip", tmp_path / "later.zip"
+    first.write_bytes(unit_bundle(code)[1])
+    later.write_bytes(unit_bundle(code, "2022-03-05T10:00:00+08:00")[1])
+    db = str(tmp_path / "db.sqlite")
+    runner = CliRunner()
+
+    def review(score: str, key: str, *roster_option: str) -> Any:
+        return runner.invoke(cli, ["review", db, "--unit", code, "--year", "2021", "--score", score,
+                                   "--key", str(keys[key]), *roster_option])
+
+    def listed(*options: str) -> tuple[Any, str]:
+        rows = json.loads(runner.invoke(cli, ["store", "list", db, "--json", *options]).output)
+        text = runner.invoke(cli, ["store", "list", db, *options]).output
+        return next(r for r in rows if r["unit_code"] == code), next(t for t in text.splitlines() if code in t)
+
+    def in_summary(*options: str) -> Any:
+        out = tmp_path / "a4.xlsx"
+        result = runner.invoke(cli, ["consolidate", db, "-o", str(out), "--json", "--force", *options])
+        return next(r for r in json.loads(result.output)["summary"]["rows"] if r["unit_code"] == code)["review_score"]
+
+    with_roster = ("--roster", str(roster))
+    assert runner.invoke(cli, ["store", "add", db, str(first), *with_roster]).exit_code == 0
+    assert review("90", "sup", *with_roster).exit_code == 0
+    row, line = listed()
+    assert row["review_score"] == "90" and "复核 90" in line
+
+    assert runner.invoke(cli, ["store", "add", db, str(later), *with_roster]).exit_code == 0  # resubmitted
+    row, line = listed()
+    assert row["review_score"] is None and "需重新复核" in row["review_note"], row
+    assert "复核 —（需重新复核" in line and "复核 90" not in line, line
+    assert in_summary() is None
+
+    refused = review("91", "other", *with_roster)
+    assert refused.exit_code == 2 and "不是名册所有者" in refused.output, refused.output
+    with Store(db, create=False) as store:
+        assert [r.score for r in store.review_rows(code, 2021)] == ["90"]  # nothing recorded
+
+    assert review("88", "sup", *with_roster).exit_code == 0
+    assert review("91", "other").exit_code == 0  # no roster named: nothing to hold the key to
+    row, line = listed(*with_roster)
+    assert row["review_score"] == "88" == in_summary(*with_roster)
+    assert "不是名册所有者" in row["review_note"] and "复核 88" in line and "不是名册所有者" in line
+    row, _ = listed()  # without a roster every valid signature counts, in consolidate as here
+    assert row["review_score"] == "91" == in_summary() and row["review_note"] == ""
 
 
 def test_a_tampered_bundle_is_not_stored_by_the_cli(tmp_path: Path) -> None:

@@ -191,7 +191,8 @@ def _indicator_scores(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--note", default="", help="复核意见")
 @click.option("--reviewer", default="", help="复核人")
 @click.option("--key", "keyfile", metavar="KEYFILE", required=True, help="主管部门的密钥文件（签名复核意见）")
-@click.option("--roster", "roster_path", metavar="ROSTER", default=None, help="公钥名册：单位材料须通过名册核对")
+@click.option("--roster", "roster_path", metavar="ROSTER", default=None,
+              help="公钥名册：单位材料须通过名册核对，复核密钥须是名册所有者的")
 @PASSPHRASE_OPTION
 @guard(lambda kw: "无法记录复核：")
 def review(store_path: str, unit_code: str, year: int, score: str, indicators: tuple[str, ...], note: str,
@@ -202,6 +203,11 @@ def review(store_path: str, unit_code: str, year: int, score: str, indicators: t
 
     roster = load_roster_option(roster_path)
     key = load_key(keyfile, passphrase_env)
+    if roster is not None and roster.doc.owner.fingerprint != key.public.fingerprint_hex:
+        # Its review would not count against this roster, yet would supersede the supervisor's in the store.
+        raise InputError(f"复核密钥不是名册所有者（{one_line(roster.doc.owner.name)}）的密钥：对照该名册汇总时"
+                         f"这份复核不会被采用。请用名册所有者的密钥（指纹 {roster.owner_fingerprint}）；"
+                         f"此密钥指纹 {key.public.fingerprint}")
     with Store(Path(store_path), create=False) as store:
         rows = [r for r in store.latest(year) if r.unit_code == unit_code.strip()]
         if not rows:
@@ -355,28 +361,39 @@ def store_add(store_path: str, inputs: tuple[str, ...], roster_path: str | None,
     sys.exit(EXIT_ERRORS if failed else EXIT_OK)
 
 
-@store.command("list", help="列出各单位各年度当前有效的签名材料（同一单位以签名时间最新者为准）及复核分数。")
+@store.command("list", help="列出各单位各年度当前有效的签名材料（同一单位以签名时间最新者为准）及复核分数。"
+                           "复核分数只列针对所列材料的那一份（与 consolidate 填入附件4 的相同）：针对此前材料的复核注明"
+                           "“需重新复核”；给出 --roster 时，只采用名册所有者签名的复核。")
 @click.argument("store_path", metavar="STORE")
 @click.option("--year", type=click.IntRange(2000, 2100), default=None, help="只列该年度")
+@click.option("--roster", "roster_path", metavar="ROSTER", default=None,
+              help="公钥名册：只采用名册所有者签名的复核（与 consolidate --roster 相同）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 数组输出")
 @guard(lambda kw: "无法读取数据库：")
-def store_list(store_path: str, year: int | None, as_json: bool) -> None:
+def store_list(store_path: str, year: int | None, roster_path: str | None, as_json: bool) -> None:
+    from ..consolidate.review import latest_reviews, review_status
     from ..store import Store
 
+    roster = load_roster_option(roster_path)
+    owner = roster.doc.owner.fingerprint if roster is not None else None
     with Store(Path(store_path), read_only=True) as db:
         rows = db.latest(year)
-        reviews = {(r.unit_code, r.year): r for r in reversed(db.review_rows(year=year))}
+        counted = latest_reviews(db.reviews(year, [owner] if owner is not None else None))
+        newest = {(r.unit_code, r.year): (r.sha256, r.signer) for r in reversed(db.review_rows(year=year))}
         versions = {(r.unit_code, r.year): db.versions(r.unit_code, r.year or 0) for r in rows}
+    listed = []
+    for r in rows:
+        key = (r.unit_code, r.year or 0)
+        value, note = review_status(r.payload_sha256, counted.get(key), newest.get(key), owner)
+        listed.append((r, versions[(r.unit_code, r.year)], plain(value) if value is not None else None, note))
     if as_json:
         click.echo(dumps([{"unit_code": r.unit_code, "unit_name": r.unit_name, "unit_kind": r.unit_kind,
                             "department": r.department, "year": r.year, "signed_at": r.signed_at,
-                            "sha256": r.sha256, "self_score": r.self_score, "grade": r.grade,
-                            "versions": versions[(r.unit_code, r.year)],
-                            "review_score": (rv.score if (rv := reviews.get((r.unit_code, r.year or 0))) else None)}
-                           for r in rows]))
+                            "sha256": r.sha256, "self_score": r.self_score, "grade": r.grade, "versions": count,
+                            "review_score": score, "review_note": note}
+                           for r, count, score, note in listed]))
         return
-    for r in rows:
-        rv = reviews.get((r.unit_code, r.year or 0))
+    for r, count, score, note in listed:
         fields = (r.year, r.department, r.unit_code, r.unit_name, r.unit_kind, f"自评 {r.self_score or '—'}",
-                  f"复核 {rv.score if rv else '—'}", f"签名 {r.signed_at}", f"共 {versions[(r.unit_code, r.year)]} 份")
+                  f"复核 {score or '—'}{f'（{note}）' if note else ''}", f"签名 {r.signed_at}", f"共 {count} 份")
         click.echo("\t".join(map(one_line, fields)))

@@ -210,6 +210,24 @@ def review_flags(unit: UnitFacts, review: Review) -> list[str]:
     return flags
 
 
+def review_status(payload_sha256: str, counted: Review | None, newest: tuple[str, str] | None,
+                  owner: str | None) -> tuple[Decimal | None, str]:
+    """The 复核分数 that counts for a listed bundle, as the summary fills it in, and a note when a
+    stored review is not it. `counted` is the review in force among those `latest_reviews` takes
+    (with a roster, the owner's only); `newest` is (sha256, signer fingerprint) of the newest stored,
+    any signer: the supervisor must see that it was left out, and why."""
+    score: Decimal | None = None
+    notes: list[str] = []
+    if counted is not None and counted.doc.payload_sha256 == payload_sha256:
+        score = counted.score
+    elif counted is not None:
+        notes.append(f"需重新复核：已有的复核（{counted.doc.reviewed_at}）针对该单位此前的签名材料")
+    if newest is not None and (counted is None or newest[0] != counted.sha256):
+        why = "不是名册所有者的密钥签名" if owner is not None and newest[1] != owner else "复核意见核验不通过"
+        notes.append(f"{'另有更新的' if counted is not None else '已有'}复核未采用：{why}")
+    return score, "；".join(notes)
+
+
 def describe(review: Review) -> str:
     return (f"{review.doc.unit_code} {review.doc.year} 年度复核分数 {plain(review.score)}"
             f"（{review.doc.reviewed_at}，公钥指纹 {group_hex(review.signer)[:19]} …）")
