@@ -303,3 +303,19 @@ def test_the_engine_scores_the_seed_in_chromium_and_offline(site_server: str, pa
     print(f"offline, from the service worker's cache: engine ready {offline['readyMs']} ms")
     page_logged.context.set_offline(False)
     assert not [line for line in console if "Content Security Policy" in line], console
+
+
+def test_the_offline_page_states_the_folder_sizes_it_builds(built_site: Path, portable_site: Path) -> None:
+    """An IT officer sizes the share or the USB stick from 离线使用: it said about 19 and 20 MB,
+    for folders of 32 and 34 MB."""
+    import re
+
+    def megabytes(folder: Path) -> float:
+        return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+    text = (Path(__file__).resolve().parents[1] / "site_src" / "docs" / "offline.md").read_text(encoding="utf-8")
+    stated = {name: float(size) for name, size in re.findall(r"得到文件夹 `([\w-]+)/`（约 (\d+) MB", text)}
+    assert set(stated) == {"site", "jixiao-portable"}, stated
+    for name, folder in (("site", built_site), ("jixiao-portable", portable_site)):
+        actual = megabytes(folder)
+        assert abs(stated[name] - actual) <= 0.15 * actual, (name, stated[name], actual)
