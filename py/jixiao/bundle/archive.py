@@ -115,7 +115,9 @@ def _broken(value: object) -> bool:
 _STORED = (".json", ".xlsx")
 
 
-def _zip(stem: str, files: Sequence[tuple[str, bytes]], signed_at: str) -> bytes:
+def bundle_zip(stem: str, files: Sequence[tuple[str, bytes]], signed_at: str) -> bytes:
+    """The bundle's zip: members named `stem` + suffix, dated by the signing time, the .json and
+    .xlsx stored; also the publisher's public copy (`publish.redact`), so both read alike."""
     stamp = zip_date_time(parse_signed_at(signed_at).astimezone(CHINA))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -139,7 +141,7 @@ def finish_bundle(prepared: Prepared, signatures: Sequence[Signature]) -> tuple[
     html = render_report_html(prepared.submission, prepared.evaluation,
                               framework=prepared.framework, signed_at=prepared.signed_at)
     files = [(".json", (text + "\n").encode("utf-8")), (".xlsx", xlsx), (".html", html.encode("utf-8"))]
-    return f"{stem}.zip", _zip(stem, files, prepared.signed_at)
+    return f"{stem}.zip", bundle_zip(stem, files, prepared.signed_at)
 
 
 def build_bundle(submission: Submission, framework: Framework, key: PrivateKey,

@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..bundle.archive import _zip as write_zip  # the bundle's own zip: member dates, stored parts
-from ..bundle.archive import bundle_stem
+from ..bundle.archive import bundle_stem, bundle_zip
 from ..bundle.envelope import SUBMISSION_TYPE, Envelope, make_signature
 from ..bundle.keys import PrivateKey
 from ..bundle.payload import (
@@ -205,4 +204,4 @@ def _public_zip(submission: Submission, evaluation: Evaluation, framework: Frame
                       dated=parse_signed_at(when).astimezone(CHINA), public=note)
     html = render_report_html(submission, evaluation, framework=framework, signed_at=when, public=note)
     files = [(".json", (envelope.to_json() + "\n").encode("utf-8")), (".xlsx", xlsx), (".html", html.encode("utf-8"))]
-    return f"{stem}.zip", write_zip(stem, files, when)
+    return f"{stem}.zip", bundle_zip(stem, files, when)
