@@ -34,7 +34,8 @@ _PREFIXES: list[tuple[str, str]] = sorted(
 _PREFIX = re.compile("|".join(re.escape(word) for word, _ in _PREFIXES))
 _COMPARATOR_OF = {word: comp for word, comp in reversed(_PREFIXES)}  # the first one wins
 _SUFFIXES: list[tuple[str, str]] = sorted(
-    [("以上", GE), ("及以上", GE), ("以内", LE), ("以下", LE)], key=lambda pair: -len(pair[0]))
+    [("以上", GE), ("及以上", GE), ("以内", LE), ("以下", LE), ("及以下", LE)],
+    key=lambda pair: -len(pair[0]))
 _SUFFIX_WORDS = tuple(word for word, _ in _SUFFIXES)
 _BODY = re.compile(r"^(?P<num>[+-]?(\d+(\.\d+)?|\.\d+))(?P<unit>[^\d.+-]{0,8})$")
 
