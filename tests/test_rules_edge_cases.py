@@ -38,3 +38,42 @@ def test_ji_yixia_target_gives_no_unit_mismatch(seed: Submission, jinxian: Frame
     sub = _variant(seed, {"indicators.0.groups.2.items.0.target": "5%及以下",
                           "indicators.0.groups.2.items.0.actual": "3%"})
     assert "UNIT_MISMATCH" not in evaluate(sub, jinxian).codes()
+
+
+# 财政拨款 200.00 / 198.99 → 99.495%: shown as 99.50 at two places, but 99 at none.
+_RATE_99_495 = {
+    "funds.fiscal.budget": "200.00", "funds.fiscal.executed": "198.99",
+    "funds.other.budget": "0", "funds.other.executed": "0", "funds.other.rate": None,
+    "funds.basic.budget": "100", "funds.basic.executed": "100",
+    "funds.project.budget": "100", "funds.project.executed": "98.99", "funds.project.rate": "98.99",
+    "report.figures.budget": "200", "report.figures.executed": "198.99"}
+
+
+def test_rate_declared_in_whole_percent_is_rounded_once(seed: Submission,
+                                                        jinxian: Framework) -> None:
+    """A declared 99% is 99.495% rounded half up to a whole percent: it is right. It was
+    compared with the two-place 99.50 rounded again (100), and called wrong twice."""
+    sub = _variant(seed, {**_RATE_99_495, "funds.fiscal.rate": "99", "report.figures.rate": "99"})
+    ev = evaluate(sub, jinxian)
+    assert ev.funds["fiscal"].rate == Decimal("99.50")  # the table still shows two places
+    assert "RATE_MISMATCH" not in ev.codes()
+    assert "report.figures.rate" not in [f.path for f in ev.findings]
+
+
+def test_rate_declared_100_for_99_495_is_still_wrong(seed: Submission, jinxian: Framework) -> None:
+    sub = _variant(seed, {**_RATE_99_495, "funds.fiscal.rate": "100", "report.figures.rate": "100"})
+    ev = evaluate(sub, jinxian)
+    assert [(f.code, f.path) for f in ev.findings if f.path.endswith("rate")] == [
+        ("RATE_MISMATCH", "funds.fiscal.rate"), ("REPORT_TABLE_MISMATCH", "report.figures.rate")]
+
+
+def test_rate_declared_with_three_places_rounds_half_up(seed: Submission,
+                                                        jinxian: Framework) -> None:
+    """200.00 / 198.97 → 99.485% exactly: a declared 99.485 is right (its two-place form was
+    rounded half to even, 99.48, against the computed 99.49)."""
+    sub = _variant(seed, {**_RATE_99_495, "funds.fiscal.executed": "198.97",
+                          "funds.project.executed": "98.97", "funds.project.rate": "98.97",
+                          "report.figures.executed": "198.97",
+                          "funds.fiscal.rate": "99.485", "report.figures.rate": "99.485"})
+    ev = evaluate(sub, jinxian)
+    assert [f for f in ev.findings if f.path.endswith("rate")] == []

@@ -96,19 +96,30 @@ def _cached(cache: dict[Decimal, str], render: Callable[[Decimal], str], value: 
 
 def percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     """numerator / denominator as a percentage with two decimals; None when undefined."""
+    exact = exact_percent(numerator, denominator)
+    return None if exact is None else round2(exact)
+
+
+def exact_percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    """numerator / denominator as a percentage, not rounded (to compare with a declared rate:
+    rounding 99.495 to 99.50 and then to 100 would call a declared 99% wrong)."""
     if denominator == 0:
         return None
-    return round2(numerator * HUNDRED / denominator)
+    return numerator * HUNDRED / denominator
 
 
 def matches_as_written(declared: Decimal, computed: Decimal) -> bool:
-    """Compare at the precision the unit wrote (0–2 places): a declared 100% matches 99.996%."""
+    """Compare at the precision the unit wrote (0–2 places): a declared 100% matches 99.996%.
+
+    `computed` should be the exact value, not one already rounded to two places; both sides
+    are rounded half up (a declared 99.485 is 99.49 at two places, as the computed one is)."""
     exponent = declared.as_tuple().exponent
     step = _STEPS[max(0, min(2, -exponent)) if isinstance(exponent, int) else 0]
     try:
-        return computed.quantize(step, ROUND_HALF_UP) == declared.quantize(step)
+        return computed.quantize(step, ROUND_HALF_UP) == declared.quantize(step, ROUND_HALF_UP)
     except InvalidOperation:
-        return _wide_quantize(computed, step, ROUND_HALF_UP) == _wide_quantize(declared, step)
+        return (_wide_quantize(computed, step, ROUND_HALF_UP)
+                == _wide_quantize(declared, step, ROUND_HALF_UP))
 
 
 _STEPS = tuple(Decimal(1).scaleb(-places) for places in range(3))  # 1, 0.1, 0.01

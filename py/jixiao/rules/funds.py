@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..model.evaluation import Finding, FundResult, trusted_model
-from ..model.numbers import ZERO, matches_as_written, percent, plain, round2
+from ..model.numbers import ZERO, exact_percent, matches_as_written, plain, round2
 from ..model.submission import FUND_ROWS, Funds
 from .findings import finding
 
@@ -52,15 +52,16 @@ def check_funds(funds: Funds) -> tuple[dict[str, FundResult], Decimal | None, li
                 negative = True
                 findings.append(finding(
                     "AMOUNT_NEGATIVE", f"funds.{key}.{field}", what=f"{label}的{field_label}", value=plain(value)))
-        rate = None
+        rate = exact = None
         if budget is not None and executed is not None and not negative:
-            rate = percent(executed, budget)
+            exact = exact_percent(executed, budget)
+            rate = None if exact is None else round2(exact)
             if executed > budget:
                 findings.append(finding(
                     "EXECUTION_OVER_BUDGET", f"funds.{key}.executed", what=label,
                     executed=plain(executed), budget=plain(budget)))
         declared = declared_row.rate
-        if declared is not None and rate is not None and not matches_as_written(declared, rate):
+        if declared is not None and exact is not None and not matches_as_written(declared, exact):
             findings.append(finding(
                 "RATE_MISMATCH", f"funds.{key}.rate", what=label,
                 declared=plain(declared), computed=format(rate, "f")))

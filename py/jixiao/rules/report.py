@@ -7,7 +7,7 @@ from decimal import Decimal
 from ..model.evaluation import Finding, FundResult
 from ..model.framework import Framework
 from ..model.measures import is_blank
-from ..model.numbers import matches_as_written, plain, round2
+from ..model.numbers import exact_percent, matches_as_written, plain, round2
 from ..model.submission import Staffing, Submission
 from .findings import finding
 from .index import framework_index
@@ -75,7 +75,10 @@ def check_report_figures(sub: Submission, total_row: FundResult) -> list[Finding
                                what=f"自评报告中的{label} {plain(stated)} 万元与自评表的 "
                                     f"{plain(table)} 万元不一致"))
     rate, table_rate = fig.rate, total_row.rate
-    if rate is not None and table_rate is not None and not matches_as_written(rate, table_rate):
+    # Compared with the exact rate: the table's is rounded to two places already.
+    exact = None if table_rate is None or total_row.budget is None or total_row.executed is None \
+        else exact_percent(total_row.executed, total_row.budget)
+    if rate is not None and exact is not None and not matches_as_written(rate, exact):
         out.append(finding("REPORT_TABLE_MISMATCH", "report.figures.rate",
                            what=f"自评报告中的执行率 {plain(rate)}% 与自评表的 "
                                 f"{format(table_rate, 'f')}% 不一致"))
