@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from jixiao import Framework, Submission, evaluate
 from jixiao.model.measures import parse_measure
-from jixiao.rules.scoring import suggest
+from jixiao.rules.scoring import qualitative_met, suggest
 
 # Paths into the seed's tree.
 PROCUREMENT = "indicators.0.groups.5.items.0"  # 政府采购执行率（3分）, 分值 4, ≥95% / 95%
+COMPLETENESS = "indicators.0.groups.0.items.0"  # 预算编制完整性（2分）, 定性, 完整 / 完整
 
 
 def _variant(seed: Submission, changes: dict[str, object]) -> Submission:
@@ -77,3 +80,33 @@ def test_rate_declared_with_three_places_rounds_half_up(seed: Submission,
                           "funds.fiscal.rate": "99.485", "report.figures.rate": "99.485"})
     ev = evaluate(sub, jinxian)
     assert [f for f in ev.findings if f.path.endswith("rate")] == []
+
+
+@pytest.mark.parametrize(("target", "actual", "met"), [
+    ("完整", "不完整", False), ("规范", "不规范", False), ("公开", "不公开", False),
+    ("健全", "尚不健全", False), ("规范", "部分不规范", False),
+    ("完整", "基本完整", None), ("完成", "基本完成", None), ("规范", "较为规范", None),
+    ("无重大事故", "未发生重大事故", None),
+    ("提高", "不断提高", True), ("提升", "有所提升", True), ("无", "无", True),
+])
+def test_qualitative_actual_negated_or_hedged(target: str, actual: str, met: bool | None) -> None:
+    assert qualitative_met(target, actual) is met
+
+
+def test_not_complete_with_full_score_is_named(seed: Submission, jinxian: Framework) -> None:
+    """全年完成值 '不完整' against 年度指标值 '完整' was read as met (完整 is in 不完整): full
+    marks passed, and 1.5 of 2 was told it should be in the 达成 band."""
+    ev = evaluate(_variant(seed, {f"{COMPLETENESS}.actual": "不完整"}), jinxian)
+    band = [f for f in ev.findings if f.code == "QUALITATIVE_BAND"]
+    assert [f.path for f in band] == [f"{COMPLETENESS}.score"]
+    assert "全年完成值表明未达成" in band[0].message
+    partly = _variant(seed, {f"{COMPLETENESS}.actual": "不完整", f"{COMPLETENESS}.score": "1.5",
+                             f"{COMPLETENESS}.deviation": "部分收入未纳入预算"})
+    assert "QUALITATIVE_BAND" not in evaluate(partly, jinxian).codes()
+
+
+def test_basically_complete_is_not_said_to_equal_the_target(seed: Submission,
+                                                            jinxian: Framework) -> None:
+    sub = _variant(seed, {f"{COMPLETENESS}.actual": "基本完整", f"{COMPLETENESS}.score": "1.5",
+                          f"{COMPLETENESS}.deviation": "个别项目未细化"})
+    assert "QUALITATIVE_BAND" not in evaluate(sub, jinxian).codes()

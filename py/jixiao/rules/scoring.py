@@ -81,11 +81,19 @@ def _meets_by_comparator(target: Measure, actual: Measure) -> bool:
 
 _MET_WORDS = ("完成", "已完成", "全部完成", "达到", "达标", "实现", "已实现", "是")
 _NOT_MET_PREFIXES = ("未", "没有", "不达", "不符")
+# A word that negates what follows it (不完整, 尚不规范, 部分未公开) ...
+_NEGATIONS = ("不", "未", "没有", "没", "非")
+# ... and one that says the target was reached in part only (基本完整, 较为规范, 部分完成).
+_HEDGES = ("基本", "部分", "较", "较为", "初步", "大体")
 
 
 @lru_cache(maxsize=8192)
 def qualitative_met(target: str, actual: str) -> bool | None:
     """Whether a qualitative actual reports the target achieved; None when it cannot tell.
+
+    The target negated in the actual (不完整 for 完整) is not met; the target hedged (基本完整)
+    cannot be told. A target that is itself a negation (无重大事故) is met by its own words
+    only: 未发生重大事故 says nothing against it.
 
     Cached: it depends on the two texts only, and the same pairs recur in every submission."""
     t, a = normalize_text(target), normalize_text(actual)
@@ -93,9 +101,14 @@ def qualitative_met(target: str, actual: str) -> bool | None:
         return None
     if a == t:
         return True
-    if a.startswith(_NOT_MET_PREFIXES) or a in ("否", "无"):
-        return False
-    if (t and t in a) or a in _MET_WORDS:
+    if not t.startswith(("无", *_NEGATIONS)):
+        if a.startswith(_NOT_MET_PREFIXES) or a in ("否", "无"):
+            return False
+        if t and any(word + t in a for word in _NEGATIONS):
+            return False
+    if t and t in a:
+        return None if any(word + t in a for word in _HEDGES) else True
+    if a in _MET_WORDS:
         return True
     return None
 
