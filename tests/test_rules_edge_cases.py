@@ -110,3 +110,23 @@ def test_basically_complete_is_not_said_to_equal_the_target(seed: Submission,
     sub = _variant(seed, {f"{COMPLETENESS}.actual": "基本完整", f"{COMPLETENESS}.score": "1.5",
                           f"{COMPLETENESS}.deviation": "个别项目未细化"})
     assert "QUALITATIVE_BAND" not in evaluate(sub, jinxian).codes()
+
+
+@pytest.mark.parametrize(("target", "actual", "suggested"), [
+    ("≥0%", "-25.43%", "0"), ("≥0%", "0%", "4"), ("≥0%", "3%", "4"),
+    ("≥-5%", "-10%", "0"), ("≥-5%", "-5%", "4"), ("0%", "-1%", "0"),
+])
+def test_higher_with_a_target_of_zero_or_below(target: str, actual: str, suggested: str) -> None:
+    """正向 with a target of 0 (同比增长≥0%) or below: full when met, else 0. Any actual got
+    full marks (a fall of 25.43% against ≥0% among them): actual/target × 分值 has no meaning."""
+    assert suggest(None, target, actual, Decimal(4)).suggested == Decimal(suggested)
+
+
+def test_growth_below_a_zero_target_is_not_full_marks(seed: Submission, jinxian: Framework) -> None:
+    sub = _variant(seed, {"indicators.1.groups.0.items.2.name": "规模以上工业产值增长率",
+                          "indicators.1.groups.0.items.2.target": "≥0%",
+                          "indicators.1.groups.0.items.2.actual": "-25.43%"})
+    ev = evaluate(sub, jinxian)
+    row = next(r for r in ev.indicators if r.name == "规模以上工业产值增长率")
+    assert (row.rule, row.suggested) == ("higher", Decimal("0.00"))
+    assert "SCORE_RULE_MISMATCH" in ev.codes()

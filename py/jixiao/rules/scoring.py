@@ -47,8 +47,10 @@ def _clamp(value: Decimal, maximum: Decimal) -> Decimal:
 
 # `_higher` and `_lower` answer rounded; rounding a rounded value again changed nothing.
 def _higher(target: Decimal, actual: Decimal, maximum: Decimal) -> Decimal:
-    if actual >= target or target <= ZERO:
+    if actual >= target:
         return round2(maximum)
+    if target <= ZERO:  # actual/target means nothing here: as 反向's target of 0, met or nothing
+        return ZERO_2
     return _clamp(actual / target * maximum, maximum)
 
 
