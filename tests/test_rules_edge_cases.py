@@ -130,3 +130,16 @@ def test_growth_below_a_zero_target_is_not_full_marks(seed: Submission, jinxian:
     row = next(r for r in ev.indicators if r.name == "规模以上工业产值增长率")
     assert (row.rule, row.suggested) == ("higher", Decimal("0.00"))
     assert "SCORE_RULE_MISMATCH" in ev.codes()
+
+
+@pytest.mark.parametrize(("target", "said"), [("较高", "年度指标值“较高”不是数值"), ("", "年度指标值为空")])
+def test_words_target_under_a_numeric_rule_names_the_target(
+        seed: Submission, jinxian: Framework, target: str, said: str) -> None:
+    """政府采购执行率 is scored 正向 by the framework. With 年度指标值 '较高' (or blank) and
+    全年完成值 '95%', the message said 年度指标值“较高”是数值，全年完成值“95%”不是: the reverse."""
+    ev = evaluate(_variant(seed, {f"{PROCUREMENT}.target": target}), jinxian)
+    assert "VALUE_NOT_NUMERIC" not in ev.codes()
+    hits = [f for f in ev.findings if f.code == "TARGET_NOT_NUMERIC"]
+    assert [f.path for f in hits] == [f"{PROCUREMENT}.target"]
+    assert said in hits[0].message and "正向" in hits[0].message
+    assert "全年完成值“95%”不是" not in hits[0].message

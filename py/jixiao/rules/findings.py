@@ -62,6 +62,9 @@ REGISTRY: dict[str, Code] = {
     "VALUE_NOT_NUMERIC": Code(
         "warning", "{what}：年度指标值“{target}”是数值，全年完成值“{actual}”不是，无法按规则计分",
         "年度指标值为数值而全年完成值不是"),
+    "TARGET_NOT_NUMERIC": Code(
+        "warning", "{what}：指标体系规定按“{rule}”规则计分，但年度指标值{target}，无法计算建议得分",
+        "按数值规则计分的指标，年度指标值不是数值"),
     "FRAMEWORK_DIFFERS": Code("warning", "{what}", "填报的权重或分值与指标体系规定不同"),
     "UNKNOWN_LEVEL1": Code(
         "error", "一级指标“{name}”不在指标体系“{framework}”中", "一级指标不在指标体系中"),

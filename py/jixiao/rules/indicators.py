@@ -86,6 +86,11 @@ def _check_item(out: list[Finding], index: FrameworkIndex, level_name: str, grou
         elif problem == "not_numeric" and not is_blank(item.actual):
             out.append(finding("VALUE_NOT_NUMERIC", f"{path}.actual", what=what,
                                target=item.target.strip(), actual=item.actual.strip()))
+        elif problem == "target_not_numeric" and not (is_blank(item.target) and is_blank(item.actual)):
+            target = item.target.strip()
+            out.append(finding("TARGET_NOT_NUMERIC", f"{path}.target", what=what,
+                               rule=RULE_NAMES[kind or ""],
+                               target=f"“{target}”不是数值" if target else "为空"))
     if score is not None:
         if score < ZERO:
             out.append(finding("SCORE_NEGATIVE", f"{path}.score", what=what, score=plain(score)))

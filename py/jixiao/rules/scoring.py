@@ -25,7 +25,7 @@ class Outcome(NamedTuple):
 
     kind: str | None
     suggested: Decimal | None = None
-    problem: str | None = None  # "unit" | "not_numeric" | None
+    problem: str | None = None  # "unit" | "not_numeric" | "target_not_numeric" | None
     met: bool | None = None  # qualitative: True met, False not met, None unknown
 
 
@@ -128,8 +128,10 @@ def suggest(rule: Rule | None, target_text: str, actual_text: str,
         kind = _KIND_OF_COMPARATOR.get(target.comparator, "equal")  # type: ignore[arg-type]
     if kind == "qualitative" or maximum is None:
         return _outcome(Outcome, (kind, None, None, qualitative_met(target_text, actual_text)))
+    if target is None and kind not in ("proportional", "tiers"):  # the framework's numeric rule
+        return _outcome(Outcome, (kind, None, "target_not_numeric", None))
     actual = parse_measure(actual_text)
-    if actual is None or (target is None and kind not in ("proportional", "tiers")):
+    if actual is None:
         return _outcome(Outcome, (kind, None, "not_numeric", None))
     if target is not None and target.unit != actual.unit and not actual.bare_zero:
         return _outcome(Outcome, (kind, None, "unit", None))
