@@ -1,0 +1,76 @@
+"""The 填报 page for keyboard and screen-reader users, in Debian's Chromium through Playwright.
+
+What such a user depends on: every box in the table says which row it belongs to ("预算完成率
+得分", not a bare "得分"); the add/remove buttons say which group or row; the engine's start-up
+and the results are announced politely, once, not per percent or keystroke; and the focus stays
+where the user is when the page changes under it.
+
+Names are read from Chromium's accessibility tree (``get_by_role`` matches the computed name).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from browser_fixtures import open_form, poll_until, wait_drafts
+
+pytestmark = pytest.mark.browser
+
+FORM = "#jixiao-form"
+BUDGET_RATE = "indicators.0.groups.1.items.0.score"  # 管理指标 / 预算执行管理 / 预算完成率（2分）
+
+
+def path_of(locator: Any) -> str:
+    return str(locator.get_attribute("data-path"))
+
+
+def test_every_box_in_the_table_names_its_row(site_server: str, page_logged: Any) -> None:
+    page = page_logged
+    open_form(page, site_server + "/fill.html")
+    wait_drafts(page)  # the drafts bar re-renders the tree from the templates: names must survive it
+    form = page.locator(FORM)
+
+    def box(name: str, role: str = "textbox") -> str:
+        found = form.get_by_role(role, name=name, exact=True)  # type: ignore[arg-type]
+        assert found.count() == 1, (name, found.count())
+        return path_of(found)
+
+    # 三级 rows: the indicator's name, then the column's official name.
+    assert box("预算完成率 得分") == BUDGET_RATE
+    assert box("预算完成率 分值") == "indicators.0.groups.1.items.0.max_score"
+    assert box("预算完成率 年度指标值") == "indicators.0.groups.1.items.0.target"
+    assert box("预算完成率 全年完成值") == "indicators.0.groups.1.items.0.actual"
+    assert box("预算完成率 偏差及原因分析") == "indicators.0.groups.1.items.0.deviation"
+    names = form.get_by_role("textbox", name="预算执行管理 三级指标", exact=True)  # the box's value says which
+    assert [path_of(names.nth(i)) for i in range(names.count())] == [
+        "indicators.0.groups.1.items.0.name", "indicators.0.groups.1.items.1.name"]
+    # 权重: which 一级; the funds: which row.
+    assert box("管理指标 权重") == "indicators.0.weight"
+    assert box("资金来源：（1）财政拨款 全年预算数") == "funds.fiscal.budget"
+    assert box("合计 执行率") == "funds.total.rate"
+    # No box in the table is left with a bare column name.
+    bare = {"得分", "分值", "年度指标值", "全年完成值", "偏差及原因分析", "权重", "全年预算数", "全年执行数", "执行率"}
+    for name in bare:
+        assert form.get_by_role("textbox", name=name, exact=True).count() == 0, name
+
+    # 添加三级指标 says which group; the new row's 删除 says which row, by the name as typed.
+    add = form.get_by_role("button", name="添加三级指标 预算执行管理", exact=True)
+    assert add.count() == 1
+    add.focus()
+    page.keyboard.press("Enter")
+    new_name = "indicators.0.groups.1.items.2.name"
+    poll_until(page, "(p) => document.activeElement?.dataset?.path === p", new_name, what="focus on the new row")
+    page.keyboard.type("自设指标")
+    assert box("自设指标 得分") == "indicators.0.groups.1.items.2.score"
+    remove = form.get_by_role("button", name="删除此行 自设指标", exact=True)
+    assert remove.count() == 1
+
+    # Removing it (confirmed: the row has content) puts the focus on its group's 添加 button.
+    page.once("dialog", lambda dialog: dialog.accept())
+    remove.focus()
+    page.keyboard.press("Enter")
+    poll_until(page, "() => document.activeElement?.dataset?.action === 'add-item'", what="focus after removal")
+    assert page.evaluate("() => document.activeElement.dataset.groupPath") == "indicators.0.groups.1"
+    assert form.get_by_role("textbox", name="自设指标 得分", exact=True).count() == 0
