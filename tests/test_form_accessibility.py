@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from browser_fixtures import open_form, poll_until, wait_drafts
+from browser_fixtures import open_form, poll_until, wait_drafts, wait_engine
 
 pytestmark = pytest.mark.browser
 
@@ -74,3 +74,34 @@ def test_every_box_in_the_table_names_its_row(site_server: str, page_logged: Any
     poll_until(page, "() => document.activeElement?.dataset?.action === 'add-item'", what="focus after removal")
     assert page.evaluate("() => document.activeElement.dataset.groupPath") == "indicators.0.groups.1"
     assert form.get_by_role("textbox", name="自设指标 得分", exact=True).count() == 0
+
+
+# Records every text the engine's status line (a live region) and the results announcer take.
+RECORD = """() => {
+  window.__jxSaid = { status: [], announce: [] };
+  const watch = (id, into) => {
+    const el = document.getElementById(id);
+    if (!el) return false;
+    new MutationObserver(() => window.__jxSaid[into].push(el.textContent))
+      .observe(el, { childList: true, characterData: true, subtree: true });
+    return true;
+  };
+  const start = () => { watch('jx-status', 'status'); watch('jx-announce', 'announce'); };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+}"""
+
+
+def test_start_up_is_announced_by_stage_not_by_percent(site_server: str, page_logged: Any) -> None:
+    page = page_logged
+    page.add_init_script(f"({RECORD})()")
+    open_form(page, site_server + "/fill.html")
+    wait_engine(page)
+
+    # The status line says each stage once; the percent is the progress bar's value.
+    said = page.evaluate("() => window.__jxSaid.status")
+    assert said and not any("%" in text for text in said), said
+    assert len(said) == len(set(said)) <= 6, said
+    bar = page.get_by_role("progressbar", name="评分引擎加载进度")
+    assert bar.get_attribute("aria-valuenow") == "100"
+    assert bar.get_attribute("aria-valuetext")

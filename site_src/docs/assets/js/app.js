@@ -49,15 +49,21 @@ function notifier(root) {
   };
 }
 
-function progress(root, fraction, text) {
+// The status line is a live region: it changes with the stage only, or a screen reader would read
+// out every percent (ten a second while downloading). The percent is the progress bar's value,
+// and shown beside the line for the eye.
+function progress(root, fraction, text, shownPercent = false) {
   const bar = root.querySelector("#jx-progress");
   const status = root.querySelector("#jx-status");
+  const figure = root.querySelector("#jx-progress-percent");
   if (bar && fraction !== null && fraction !== undefined) {
     const percent = Math.max(0, Math.min(100, Math.round(fraction * 100)));
     bar.setAttribute("aria-valuenow", String(percent));
+    if (text) bar.setAttribute("aria-valuetext", `${text.replace(/[…。.]+$/, "")} ${percent}%`);
     bar.style.setProperty("--jx-progress", `${percent}%`);
+    if (figure) figure.textContent = shownPercent ? `${percent}%` : "";
   }
-  if (status && text) status.textContent = text;
+  if (status && text && status.textContent !== text) status.textContent = text;
 }
 
 async function startEngine(root, onReady) {
@@ -86,8 +92,7 @@ async function startEngine(root, onReady) {
   engine.onprogress = ({ stage, fraction, message }) => {
     root.dataset.engineStage = stage;
     const words = (message || STAGES[stage] || stage).replace(/[…。.]+$/, "");
-    const percent = typeof fraction === "number" ? `（${Math.round(fraction * 100)}%）` : "";
-    progress(root, fraction, stage === "ready" ? words : `${words}${percent}…`);
+    progress(root, fraction, stage === "ready" ? words : `${words}…`, stage !== "ready");
   };
   engine.ready.then((ready) => {
     root.dataset.enginePhases = JSON.stringify(ready?.phases || {}); // for benchmarks/bench_portal.py
