@@ -10,11 +10,12 @@ Names are read from Chromium's accessibility tree (``get_by_role`` matches the c
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from browser_fixtures import open_form, poll_until, wait_drafts, wait_engine
+from browser_fixtures import import_seed_draft, open_form, poll_until, wait_drafts, wait_engine, wait_total
 
 pytestmark = pytest.mark.browser
 
@@ -92,7 +93,8 @@ RECORD = """() => {
 }"""
 
 
-def test_start_up_is_announced_by_stage_not_by_percent(site_server: str, page_logged: Any) -> None:
+def test_start_up_and_results_are_announced_politely_and_the_focus_stays(
+        site_server: str, page_logged: Any, tmp_path: Path) -> None:
     page = page_logged
     page.add_init_script(f"({RECORD})()")
     open_form(page, site_server + "/fill.html")
@@ -105,3 +107,48 @@ def test_start_up_is_announced_by_stage_not_by_percent(site_server: str, page_lo
     bar = page.get_by_role("progressbar", name="评分引擎加载进度")
     assert bar.get_attribute("aria-valuenow") == "100"
     assert bar.get_attribute("aria-valuetext")
+
+    import_seed_draft(page, tmp_path)
+    wait_total(page, "98")
+    poll_until(page, "() => document.getElementById('jx-announce').textContent.includes('总分 98')",
+               what="the seed's result announced")
+
+    # Typing a score, key by key: the result is announced once, after the pause, with the
+    # finding now on the focused field.
+    page.evaluate("() => { window.__jxSaid.announce = []; }")
+    score = page.locator(f'{FORM} [data-path="{BUDGET_RATE}"]')
+    score.focus()
+    page.keyboard.press("Control+A")
+    for key in ("1", "0", "Backspace"):
+        page.keyboard.press(key)
+        page.wait_for_timeout(150)
+    poll_until(page, "() => window.__jxSaid.announce.length > 0", what="an announcement")
+    page.wait_for_timeout(2000)
+    announced = page.evaluate("() => window.__jxSaid.announce")
+    assert len(announced) == 1, announced
+    assert announced[0].startswith("总分 97，等级 优；错误 "), announced
+    assert "本项：警告：“预算完成率”" in announced[0], announced  # its aria-describedby message
+    assert score.get_attribute("aria-describedby")
+
+    # A finding, by keyboard: Enter moves the focus to its field.
+    finding = page.locator(f'[data-testid=findings] button[data-target-path="{BUDGET_RATE}"]').first
+    finding.focus()
+    page.keyboard.press("Enter")
+    poll_until(page, "(p) => document.activeElement?.dataset?.path === p", BUDGET_RATE, what="focus on the field")
+
+    # The list is rebuilt while a keyboard user is in it (a change scored meanwhile): the focus
+    # stays on that finding rather than falling back to the top of the page.
+    finding.focus()
+    before = page.evaluate("() => document.querySelector('#jx-findings-list').dataset.signature")
+    page.evaluate("""(p) => {
+      const el = document.querySelector(`#jixiao-form [data-path="${p}"]`);
+      el.value = '1';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }""", "indicators.0.groups.1.items.1.score")  # 三公经费控制率 2 → 1: a new finding in the list
+    poll_until(page, "(b) => document.querySelector('#jx-findings-list').dataset.signature !== b", before,
+               what="the findings list rebuilt")
+    inside = page.evaluate("""() => {
+      const el = document.activeElement;
+      return { inList: !!el.closest('#jx-findings-list'), target: el.dataset.targetPath || null };
+    }""")
+    assert inside == {"inList": True, "target": BUDGET_RATE}, inside

@@ -195,6 +195,42 @@ function missingGroup(list, missing) {
   return item;
 }
 
+/** The list was rebuilt under a keyboard user's focus: focus the same finding again (or the fold,
+ * or the next finding, or the count), so the focus does not fall back to the top of the page. */
+function keepFocus(list, was, count) {
+  const buttons = [...list.querySelectorAll("button[data-target-path]")];
+  const next = (was.tagName === "SUMMARY" && list.querySelector("summary"))
+    || buttons.find((b) => b.dataset.targetPath === was.dataset.targetPath && b.textContent === was.textContent)
+    || buttons.find((b) => b.dataset.targetPath === was.dataset.targetPath)
+    || buttons[0] || count;
+  if (!next) return;
+  if (next === count && !count.hasAttribute("tabindex")) count.setAttribute("tabindex", "-1");
+  next.focus({ preventScroll: true });
+}
+
+// What a screen reader hears when the result changes: total, grade and counts, said politely once
+// typing pauses (never per keystroke), and only when they changed. The focused field's own
+// findings come with them: its description changed, which a screen reader does not read out.
+const ANNOUNCE_AFTER_MS = 1200;
+
+function announce(root, evaluation, findings) {
+  const box = root.querySelector("#jx-announce");
+  if (!box) return;
+  const errors = findings.filter((f) => f.severity === "error").length;
+  const summary = `总分 ${text(evaluation.total)}，等级 ${text(evaluation.grade)}；` +
+    (findings.length ? `错误 ${errors} 项，警告 ${findings.length - errors} 项` : "未发现问题");
+  clearTimeout(box._jxTimer);
+  box._jxTimer = setTimeout(() => {
+    if (summary === box.dataset.said) return;
+    box.dataset.said = summary;
+    const el = document.activeElement;
+    const ids = el?.matches?.(CONTROLS) && root.contains(el) ? (el.getAttribute("aria-describedby") || "").split(/\s+/) : [];
+    const here = ids.map((id) => document.getElementById(id))
+      .filter((msg) => msg?.classList.contains("jx-msg")).map((msg) => msg.textContent);
+    box.textContent = here.length ? `${summary}。本项：${here.join("；")}` : summary;
+  }, ANNOUNCE_AFTER_MS);
+}
+
 function renderSummary(root, findings) {
   const list = root.querySelector("#jx-findings-list");
   const count = root.querySelector("#jx-findings-count");
@@ -215,7 +251,9 @@ function renderSummary(root, findings) {
   const items = folded
     ? [...errors.filter((f) => f.code !== "MISSING_REQUIRED").map(findingItem), missingGroup(list, missing)]
     : errors.map(findingItem);
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
   list.replaceChildren(...items, ...warnings.map(findingItem));
+  if (focused) keepFocus(list, focused, count);
   if (!list.dataset.bound) {
     list.dataset.bound = "1";
     list.addEventListener("click", (event) => {
@@ -253,6 +291,7 @@ export function showEvaluation(root, evaluation, ruleNames = {}) {
   const findings = evaluation.findings || [];
   markFindings(root, findings);
   renderSummary(root, findings);
+  announce(root, evaluation, findings);
   root.dataset.evaluatedSeq = String(Number(root.dataset.evaluatedSeq || 0) + 1);
   root.dataset.evaluatedAt = performance.now().toFixed(1); // for benchmarks/bench_portal.py
   root.dataset.firstEvaluatedAt ||= root.dataset.evaluatedAt;
