@@ -143,3 +143,18 @@ def test_words_target_under_a_numeric_rule_names_the_target(
     assert [f.path for f in hits] == [f"{PROCUREMENT}.target"]
     assert said in hits[0].message and "正向" in hits[0].message
     assert "全年完成值“95%”不是" not in hits[0].message
+
+
+def test_wrapped_level_and_group_names_are_the_framework_s(seed: Submission,
+                                                           jinxian: Framework) -> None:
+    """A cell wrapped in Word or Excel: '管理\\n指标' was an unknown 一级指标 (error), and under
+    '部门预算\\n管理' 在职人员控制率 lost its 扣分 rule: 101% was suggested 1.49 by the inferred
+    反向 rule instead of 1 (and the right score 1 was flagged)."""
+    staff = "indicators.0.groups.4.items.0"  # 在职人员控制率（1.5分）, 扣分 0.5 per point over
+    sub = _variant(seed, {"indicators.0.name": "管理\n指标", "indicators.0.groups.4.name": "部门预算　管理",
+                          f"{staff}.actual": "101%", f"{staff}.score": "1", f"{staff}.deviation": "超编",
+                          "total": "97.5"})
+    ev = evaluate(sub, jinxian)
+    assert "UNKNOWN_LEVEL1" not in ev.codes() and "SCORE_RULE_MISMATCH" not in ev.codes()
+    row = next(r for r in ev.indicators if r.path == staff)
+    assert (row.rule, row.suggested) == ("deduction", Decimal("1.00"))

@@ -38,7 +38,14 @@ def indicator_key(name: str) -> str:
     """An indicator's name without its '（2分）' label, full-width folded, white space dropped.
 
     Cached: the same names come back in every submission."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", split_label(name)[0]))
+    return name_key(split_label(name)[0])
+
+
+@lru_cache(maxsize=1024)
+def name_key(name: str) -> str:
+    """A 一级 or 二级 name as the framework is looked up by: full-width folded, white space
+    dropped, so a cell wrapped in Word or Excel ('管理\n指标', '部门预算　管理') is still found."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +66,8 @@ _MAX_ROWS = 4096
 
 @dataclass(frozen=True)
 class FrameworkIndex:
-    levels: dict[str, Level1Def]
-    known: dict[tuple[int, str], dict[str, KnownIndicator]]  # (id of the level, group name) → key → known
+    levels: dict[str, Level1Def]  # name_key(name) → level
+    known: dict[tuple[int, str], dict[str, KnownIndicator]]  # (id of the level, name_key(group)) → key → known
     # (id, path, what) of each required leaf section, for its MISSING_REQUIRED finding
     required_sections: tuple[tuple[str, str, str], ...]
     top_band: QualitativeBand | None
@@ -73,13 +80,13 @@ class FrameworkIndex:
     checked: dict[tuple[str, ...], tuple[IndicatorResult, tuple[Finding, ...]]]
 
     def level1(self, name: str) -> Level1Def | None:
-        return self.levels.get(name)
+        return self.levels.get(name_key(name))
 
     def row_facts(self, level_name: str, group: str, name: str, custom: bool) -> RowFacts:
         key = (level_name, group, name, custom)
         facts = self.rows.get(key)
         if facts is None:
-            known = None if custom else self.known_indicator(self.levels.get(level_name), group, name)
+            known = None if custom else self.known_indicator(self.level1(level_name), group, name)
             short, label = split_label(name)
             facts = RowFacts(short, label, f"“{short or '（未命名指标）'}”", name.strip(),
                              is_blank(name), None if known is None else known.max_score,
@@ -92,7 +99,7 @@ class FrameworkIndex:
     def known_indicator(self, level: Level1Def | None, group: str, name: str) -> KnownIndicator | None:
         if level is None:
             return None
-        names = self.known.get((id(level), group))
+        names = self.known.get((id(level), name_key(group)))
         return None if names is None else names.get(indicator_key(name))
 
 
@@ -100,9 +107,9 @@ def _build(fw: Framework) -> FrameworkIndex:
     levels: dict[str, Level1Def] = {}
     known: dict[tuple[int, str], dict[str, KnownIndicator]] = {}
     for level in fw.levels:
-        levels.setdefault(level.name, level)
+        levels.setdefault(name_key(level.name), level)
         for group in level.groups:
-            names = known.setdefault((id(level), group.name), {})
+            names = known.setdefault((id(level), name_key(group.name)), {})
             for item in group.indicators:
                 names.setdefault(indicator_key(item.name), item)
     bands = fw.qualitative_bands
