@@ -158,3 +158,21 @@ def test_wrapped_level_and_group_names_are_the_framework_s(seed: Submission,
     assert "UNKNOWN_LEVEL1" not in ev.codes() and "SCORE_RULE_MISMATCH" not in ev.codes()
     row = next(r for r in ev.indicators if r.path == staff)
     assert (row.rule, row.suggested) == ("deduction", Decimal("1.00"))
+
+
+def test_proportional_without_percent_or_target_gives_no_suggestion(national: Framework) -> None:
+    """预算执行率 (按比例) with a blank 年度指标值 and a 全年完成值 of '98.5' (no %): the rate
+    was taken as 0 and 0 suggested against the unit's 7, an error of the checker's own."""
+    from jixiao.samples import random_submission
+
+    doc = random_submission(7, national).model_dump(mode="json")
+    row = doc["indicators"][0]["groups"][0]["items"][0]
+    row.update(target="", actual="98.5", score="6.9", deviation="部分项目未支付")
+    ev = evaluate(Submission.model_validate(doc), national)
+    result = next(r for r in ev.indicators if r.path == "indicators.0.groups.0.items.0")
+    assert (result.rule, result.suggested) == ("proportional", None)
+    assert "indicators.0.groups.0.items.0.score" not in [f.path for f in ev.findings]
+    assert [f.code for f in ev.findings if f.path == "indicators.0.groups.0.items.0.target"] == [
+        "TARGET_NOT_NUMERIC"]
+    assert suggest(national.levels[0].groups[0].indicators[0].rule, "", "98.5%",
+                   Decimal(7)).suggested == Decimal("6.90")

@@ -135,6 +135,9 @@ def suggest(rule: Rule | None, target_text: str, actual_text: str,
         return _outcome(Outcome, (kind, None, "not_numeric", None))
     if target is not None and target.unit != actual.unit and not actual.bare_zero:
         return _outcome(Outcome, (kind, None, "unit", None))
+    if kind == "proportional" and target is None and actual.unit != "%" and not actual.bare_zero:
+        # A rate needs its %, or a target to be measured against: '98.5' alone is neither.
+        return _outcome(Outcome, (kind, None, "target_not_numeric", None))
     return _outcome(Outcome, (kind, _suggested(rule, kind, target, actual, maximum), None, None))
 
 
