@@ -176,3 +176,16 @@ def test_proportional_without_percent_or_target_gives_no_suggestion(national: Fr
         "TARGET_NOT_NUMERIC"]
     assert suggest(national.levels[0].groups[0].indicators[0].rule, "", "98.5%",
                    Decimal(7)).suggested == Decimal("6.90")
+
+
+def test_level1_subtotal_above_weight_says_weight(seed: Submission, jinxian: Framework) -> None:
+    """The 一级 row has a 权重, not a 分值: '一级指标“满意度指标”的得分 11 超过分值 10' named the
+    wrong column."""
+    sat = "indicators.3.groups.0.items.0"
+    ev = evaluate(_variant(seed, {f"{sat}.max_score": "12", f"{sat}.score": "11",
+                                  f"{sat}.deviation": "样本少"}), jinxian)
+    level = [f.message for f in ev.findings if (f.code, f.path) == ("SCORE_EXCEEDS_MAX", "indicators.3")]
+    assert level == ["一级指标“满意度指标”的得分小计 11 超过权重 10"]
+    row = _variant(seed, {f"{sat}.score": "11"})
+    assert [f.message for f in evaluate(row, jinxian).findings if f.path == f"{sat}.score"] == [
+        "“提升群众满意率”的得分 11 超过分值 10"]

@@ -21,7 +21,7 @@ class Code:
 
 REGISTRY: dict[str, Code] = {
     "SCORE_EXCEEDS_MAX": Code(
-        "error", "{what}的得分 {score} 超过分值 {max}", "得分高于分值（或一级指标小计高于权重）"),
+        "error", "{what}的{scored} {score} 超过{limit} {max}", "得分高于分值（或一级指标小计高于权重）"),
     "SCORE_NEGATIVE": Code("error", "{what}的得分 {score} 为负数", "得分为负数"),
     "SCORE_RULE_MISMATCH": Code(
         "warning", "{what}：按“{rule}”规则建议得分 {suggested}，填报得分 {score}",

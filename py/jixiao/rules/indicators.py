@@ -95,8 +95,8 @@ def _check_item(out: list[Finding], index: FrameworkIndex, level_name: str, grou
         if score < ZERO:
             out.append(finding("SCORE_NEGATIVE", f"{path}.score", what=what, score=plain(score)))
         elif maximum is not None and score > maximum:
-            out.append(finding("SCORE_EXCEEDS_MAX", f"{path}.score", what=what,
-                               score=plain(score), max=plain(maximum)))
+            out.append(finding("SCORE_EXCEEDS_MAX", f"{path}.score", what=what, scored="得分",
+                               score=plain(score), limit="分值", max=plain(maximum)))
         else:
             if suggested is not None and score != suggested:
                 out.append(finding(
@@ -176,8 +176,8 @@ def check_tree(tree: list[Level1], fw: Framework) -> TreeResult:
                                what=f"一级指标“{lv.name}”下各指标分值之和 {plain(max_sum)} "
                                     f"不等于权重 {plain(lv.weight)}"))
         if lv.weight is not None and score_sum > lv.weight:
-            out.append(finding("SCORE_EXCEEDS_MAX", lpath, what=f"一级指标“{lv.name}”",
-                               score=plain(score_sum), max=plain(lv.weight)))
+            out.append(finding("SCORE_EXCEEDS_MAX", lpath, what=f"一级指标“{lv.name}”", scored="得分小计",
+                               score=plain(score_sum), limit="权重", max=plain(lv.weight)))
         res.level1.append(trusted_model(Level1Result, {
             "max_sum": max_sum, "name": lv.name, "path": lpath, "score_sum": score_sum,
             "weight": lv.weight}))
