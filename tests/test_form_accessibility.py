@@ -152,3 +152,46 @@ def test_start_up_and_results_are_announced_politely_and_the_focus_stays(
       return { inList: !!el.closest('#jx-findings-list'), target: el.dataset.targetPath || null };
     }""")
     assert inside == {"inList": True, "target": BUDGET_RATE}, inside
+
+
+def test_arrowing_through_the_draft_list_opens_only_the_draft_picked(site_server: str, page_logged: Any) -> None:
+    """A closed <select> changes, and fires "change", on every arrow key: each draft passed on
+    the way was opened, the whole form rewritten under the user. Now Enter (or leaving the list)
+    opens the draft the keys picked; the mouse still opens at once."""
+    page = page_logged
+    open_form(page, site_server + "/fill.html")
+    draft = "() => document.querySelector('#jixiao-form').dataset.draftId"
+    first = wait_drafts(page)
+    ids = [first]
+    for _ in range(2):  # three drafts in all, the newest opened
+        page.get_by_role("button", name="新建", exact=True).click()
+        ids.append(poll_until(page, f"(ids) => !ids.includes(({draft})()) && ({draft})()", ids, what="a new draft"))
+    order = page.evaluate("() => [...document.querySelectorAll('#jx-draft-select option')].map((o) => o.value)")
+    assert sorted(order) == sorted(ids) and page.evaluate(draft) == ids[-1]
+    opened: list[str] = []
+    page.expose_function("jxOpened", lambda draft_id: opened.append(draft_id))
+    page.evaluate("""() => {
+      const root = document.querySelector('#jixiao-form');
+      new MutationObserver(() => window.jxOpened(root.dataset.draftId))
+        .observe(root, { attributes: true, attributeFilter: ['data-draft-id'] });
+    }""")
+
+    select = page.get_by_role("combobox", name="草稿", exact=True)
+    assert select.get_attribute("aria-describedby")
+    select.focus()
+    here = order.index(ids[-1])
+    assert here in (0, 2), order  # the newest draft is at one end of the list
+    step, target = ("ArrowDown", order[2]) if here == 0 else ("ArrowUp", order[0])
+    page.keyboard.press(step)
+    page.keyboard.press(step)
+    page.wait_for_timeout(500)
+    assert page.evaluate(draft) == ids[-1] and not opened, opened  # nothing opened on the way
+    page.keyboard.press("Enter")
+    poll_until(page, f"(t) => ({draft})() === t", target, what="the picked draft opened")
+    page.wait_for_timeout(300)
+    assert opened == [target], opened
+    assert page.evaluate("() => document.activeElement.id") == "jx-draft-select"
+
+    # The mouse (a pick from the open list) opens at once.
+    page.select_option("#jx-draft-select", ids[-1])
+    poll_until(page, f"(t) => ({draft})() === t", ids[-1], what="the draft picked by mouse opened")

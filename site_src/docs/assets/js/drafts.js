@@ -520,10 +520,40 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
 
   const exportNow = () => downloadSubmission(orderLike(readSubmission(root), formConfig(root).blank));
 
-  select.addEventListener("change", async () => {
+  // A closed list changes on every arrow key (and fires "change"): opening each draft passed on the
+  // way would rewrite the whole form under a keyboard user. A draft picked by keys opens on Enter,
+  // or when the focus leaves the list; one picked with the mouse (or from the open list) at once.
+  const openPicked = async () => {
+    picked = false;
+    if (current && select.value === current.id) return;
     await autosaver.flush();
     const draft = await loadDraft(select.value);
     if (draft) await open(draft);
+  };
+  let stepping = false; // the last key moves through a closed list
+  let picked = false; // a draft picked by keys, not yet opened
+  select.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && picked) {
+      event.preventDefault();
+      openPicked();
+      return;
+    }
+    stepping = !event.altKey && (event.key.length === 1 && event.key !== " " ||
+      ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"].includes(event.key));
+  });
+  select.addEventListener("pointerdown", () => { stepping = false; });
+  select.addEventListener("change", () => {
+    const byKeys = stepping;
+    stepping = false; // one key, one change: what comes next may be the mouse's
+    if (!byKeys) {
+      openPicked();
+      return;
+    }
+    picked = true;
+    setState(root.dataset.draftState, "按回车键打开所选草稿");
+  });
+  select.addEventListener("blur", () => {
+    if (picked) openPicked();
   });
   const rename = async () => {
     const name = nameInput.value.trim();
