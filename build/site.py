@@ -77,7 +77,6 @@ check = _sibling("check")
 portable_mod = _sibling("portable")
 startup_mod = _sibling("startup")
 snapshot_mod = _sibling("snapshot")
-theme_css = _sibling("theme_css")
 
 
 class SiteBuildError(RuntimeError):
@@ -280,12 +279,6 @@ def _prune(b: _Build) -> None:
     b.say(f"删去 {len(doomed)} 个用不到的文件")
 
 
-def _theme_css(b: _Build) -> None:
-    """Material's stylesheet without the rules no page or script of this site can match (build/theme_css.py)."""
-    for line in theme_css.slim_site(b.out):
-        b.say(line)
-
-
 def _runtime(b: _Build) -> None:
     assert b.pyodide is not None
     runtime.copy_runtime(b.pyodide, b.out / "pyodide")
@@ -385,8 +378,6 @@ STEPS: tuple[Step, ...] = (
     Step("stage", "准备页面源文件", ("site_src/", "mkdocs.yml", "framework"), ("staging/",), _stage),
     Step("pages", "生成页面", ("staging/",), ("*.html", "assets/", "search/"), _pages),
     Step("prune", "精简", ("*.map", "sitemap.xml", "assets/javascripts/lunr/"), (), _prune),
-    Step("theme_css", "精简主题样式表", ("*.html", "assets/**/*.js", "assets/stylesheets/main.*.min.css"),
-         ("assets/stylesheets/main.*.min.css",), _theme_css),
     Step("runtime", "复制 Python 运行环境", ("pyodide npm",), ("pyodide/*.mjs", "pyodide/*.wasm", "pyodide/*.zip"),
          _runtime),
     Step("wheels", "打包并预编译 Python 包", ("locked wheels", "locked sdists", "py/jixiao/"), ("pyodide/*.whl",),
@@ -412,8 +403,7 @@ def _package_version() -> str:
 
 def _tool_versions() -> dict[str, str]:
     found = {}
-    for dist in ("mkdocs", "mkdocs-material", "pymdown-extensions", "pyodide-lock", "packaging", "setuptools",
-                 "tinycss2"):
+    for dist in ("mkdocs", "mkdocs-material", "pymdown-extensions", "pyodide-lock", "packaging", "setuptools"):
         try:
             found[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
