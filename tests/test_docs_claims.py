@@ -235,7 +235,8 @@ def test_user_pages_have_no_unfilled_placeholders(page: str) -> None:
     ("反向", "≤5%", "6%", "8.00"), ("反向", "≤5%", "10%", "0.00"), ("反向", "≤0%", "0%", "10.00"),
     ("反向", "≤0%", "1%", "0.00"),
     # 等于: "相等得满分；不相等的按正向计算"
-    ("等于", "83家", "83家", "10.00"), ("等于", "80家", "60家", "7.50"),
+    ("等于", "83家", "83家", "10.00"), ("等于", "80家", "60家", "7.50"), ("等于", "0起", "2起", "0.00"),
+    ("等于", "0起", "0起", "10.00"),
     # "全年完成值照抄年度指标值的写法（如目标 `≥95%`、完成 `≥95%`），视为达到目标"
     ("正向", "≥95%", "≥95%", "10.00"),
 ])
@@ -247,6 +248,6 @@ def test_the_guide_tables_suggested_scores(kind: str, target: str, actual: str, 
 
     guide = text(DOCS / "guide.md")
     row = next(line for line in guide.splitlines() if line.startswith(f"| {kind}"))
-    assert "目标为 0" in row or kind == "等于"
+    assert "目标为 0" in row
     outcome = suggest(None, target, actual, Decimal(10))
     assert outcome.suggested == Decimal(expected), (kind, target, actual, outcome)

@@ -111,6 +111,8 @@ VARIANTS: list[tuple[str, Callable[[dict[str, object]], None], str, str]] = [
      "REPORT_TABLE_MISMATCH", "report.figures.staffing.actual"),
     ("数值目标的文字完成值", _set(f"{OUTPUT_TASK3}.actual", "基本完成"),
      "VALUE_NOT_NUMERIC", f"{OUTPUT_TASK3}.actual"),
+    ("完成值写成未达到目标的范围", _set("indicators.1.groups.0.items.1.actual", "<95%"),
+     "VALUE_IS_RANGE", "indicators.1.groups.0.items.1.actual"),
     ("数值规则的文字指标值", _set("indicators.0.groups.5.items.0.target", "较高"),
      "TARGET_NOT_NUMERIC", "indicators.0.groups.5.items.0.target"),
     ("分值与体系不同", _many(_set(f"{CARRYOVER}.max_score", "2"), _set(f"{CARRYOVER}.score", "2")),

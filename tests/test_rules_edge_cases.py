@@ -189,3 +189,35 @@ def test_level1_subtotal_above_weight_says_weight(seed: Submission, jinxian: Fra
     row = _variant(seed, {f"{sat}.score": "11"})
     assert [f.message for f in evaluate(row, jinxian).findings if f.path == f"{sat}.score"] == [
         "“提升群众满意率”的得分 11 超过分值 10"]
+
+
+@pytest.mark.parametrize(("target", "actual", "suggested"), [
+    ("0起", "2起", "0.00"), ("0起", "0起", "4.00"), ("0", "3", "0.00"), ("0%", "1.5%", "0.00")])
+def test_equal_to_a_target_of_zero_is_met_only_by_zero(target: str, actual: str, suggested: str) -> None:
+    """等于 with a target of 0 (安全事故 0起): '2起' got full marks, as 正向 took any count ≥ 0
+    to meet it. Now as 反向's target of 0: only 0 is full marks."""
+    assert suggest(None, target, actual, Decimal(4)).suggested == Decimal(suggested)
+
+
+@pytest.mark.parametrize(("target", "actual"), [
+    ("≥95%", "<95%"), ("≥95%", "≤95%"), ("≥95%", "≥90%"), ("≤5%", "≥5%"), ("≤5%", ">5%")])
+def test_an_actual_written_as_a_range_short_of_the_target_gets_no_suggestion(target: str, actual: str) -> None:
+    """'<95%' against '≥95%' was read as 95 and suggested full marks; a range short of the target
+    says nothing of how far short it is."""
+    outcome = suggest(None, target, actual, Decimal(4))
+    assert (outcome.suggested, outcome.problem) == (None, "actual_range")
+
+
+@pytest.mark.parametrize(("target", "actual"), [("≥95%", "≥95%"), ("≥95%", ">96%"), ("≤5%", "≤4%"), ("≤5%", "<5%")])
+def test_a_range_within_the_target_still_meets_it(target: str, actual: str) -> None:
+    assert suggest(None, target, actual, Decimal(4)).suggested == Decimal("4.00")
+
+
+def test_a_range_short_of_the_target_is_named_on_the_actual(seed: Submission, jinxian: Framework) -> None:
+    task2 = "indicators.1.groups.0.items.1"  # 任务2：完成企业兑现各项政策奖励, ≥95% / ≥95%, 3 of 3
+    ev = evaluate(_variant(seed, {f"{task2}.actual": "<95%"}), jinxian)
+    hits = [f for f in ev.findings if f.code == "VALUE_IS_RANGE"]
+    assert [(f.path, f.severity) for f in hits] == [(f"{task2}.actual", "warning")]
+    assert "“<95%”是一个范围" in hits[0].message and "请填写实际完成的数值" in hits[0].message
+    row = next(r for r in ev.indicators if r.path == task2)
+    assert row.suggested is None

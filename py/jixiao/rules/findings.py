@@ -65,6 +65,10 @@ REGISTRY: dict[str, Code] = {
     "TARGET_NOT_NUMERIC": Code(
         "warning", "{what}：指标体系规定按“{rule}”规则计分，但年度指标值{target}，无法计算建议得分",
         "按数值规则计分的指标，年度指标值不是数值"),
+    "VALUE_IS_RANGE": Code(
+        "warning", "{what}：全年完成值“{actual}”是一个范围，说明不了比年度指标值“{target}”差多少，"
+        "无法计算建议得分，请填写实际完成的数值",
+        "全年完成值写成未达到年度指标值的范围（如目标 ≥95%、完成 ≤90%）"),
     "FRAMEWORK_DIFFERS": Code("warning", "{what}", "填报的权重或分值与指标体系规定不同"),
     "UNKNOWN_LEVEL1": Code(
         "error", "一级指标“{name}”不在指标体系“{framework}”中", "一级指标不在指标体系中"),

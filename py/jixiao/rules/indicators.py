@@ -86,6 +86,9 @@ def _check_item(out: list[Finding], index: FrameworkIndex, level_name: str, grou
         elif problem == "not_numeric" and not is_blank(item.actual):
             out.append(finding("VALUE_NOT_NUMERIC", f"{path}.actual", what=what,
                                target=item.target.strip(), actual=item.actual.strip()))
+        elif problem == "actual_range":
+            out.append(finding("VALUE_IS_RANGE", f"{path}.actual", what=what,
+                               target=item.target.strip(), actual=item.actual.strip()))
         elif problem == "target_not_numeric" and not (is_blank(item.target) and is_blank(item.actual)):
             target = item.target.strip()
             out.append(finding("TARGET_NOT_NUMERIC", f"{path}.target", what=what,

@@ -25,7 +25,7 @@ class Outcome(NamedTuple):
 
     kind: str | None
     suggested: Decimal | None = None
-    problem: str | None = None  # "unit" | "not_numeric" | "target_not_numeric" | None
+    problem: str | None = None  # "unit" | "not_numeric" | "target_not_numeric" | "actual_range" | None
     met: bool | None = None  # qualitative: True met, False not met, None unknown
 
 
@@ -68,6 +68,13 @@ _TIER_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
 
 def _tier_hit(op: str, value: Decimal, bound: Decimal) -> bool:
     return _TIER_OPS[op](value, bound)
+
+
+def _range_short_of(target: Measure | None, actual: Measure) -> bool:
+    """An actual written as a range (`<95%`, `≤95%`, `>5%`) against a ≥/≤ target that the range
+    does not wholly meet: its number is a bound, and says nothing of how far short it fell."""
+    return (target is not None and target.comparator in _KIND_OF_COMPARATOR
+            and actual.comparator in _KIND_OF_COMPARATOR and not _meets_by_comparator(target, actual))
 
 
 def _meets_by_comparator(target: Measure, actual: Measure) -> bool:
@@ -138,6 +145,9 @@ def suggest(rule: Rule | None, target_text: str, actual_text: str,
     if kind == "proportional" and target is None and actual.unit != "%" and not actual.bare_zero:
         # A rate needs its %, or a target to be measured against: '98.5' alone is neither.
         return _outcome(Outcome, (kind, None, "target_not_numeric", None))
+    if _range_short_of(target, actual) and kind in ("higher", "lower", "deduction"):
+        # '<95%' against '≥95%' is a bound, not a value: taken as 95 it scored full marks.
+        return _outcome(Outcome, (kind, None, "actual_range", None))
     return _outcome(Outcome, (kind, _suggested(rule, kind, target, actual, maximum), None, None))
 
 
@@ -170,4 +180,6 @@ def _suggested(rule: Rule | None, kind: str, target: Measure | None, actual: Mea
         return _lower(target.value, value, maximum)
     if kind == "equal" and value == target.value:
         return round2(maximum)
+    if kind == "equal" and target.value == ZERO:  # '0起' against '2起': as 反向's target of 0, not 正向's
+        return ZERO_2
     return _higher(target.value, value, maximum)
