@@ -387,6 +387,23 @@ def test_framework_page(jinxian: Framework, national: Framework) -> None:
     assert "正向（越高越好）" in markdown.markdown(render_framework_page(jinxian), extensions=MD_EXTENSIONS)
 
 
+def test_framework_page_names_the_rule_the_checker_reads_off_the_target(jinxian: Framework) -> None:
+    """An indicator the framework gives no rule is scored by its target's wording: 提升群众满意率
+    ('提升') is checked as 定性 (a band for the score), where the page said 按填报得分."""
+    from jixiao.model.framework import RULE_NAMES
+    from jixiao.rules.scoring import suggest
+
+    text = render_framework_page(jinxian)
+    unruled = [k for level in jinxian.levels for group in level.groups for k in group.indicators
+               if k.rule is None and k.target]
+    assert unruled
+    for known in unruled:
+        kind = suggest(None, known.target, known.target, Decimal(10)).kind
+        row = next(line for line in text.splitlines() if line.startswith(f"| {known.name} |"))
+        assert f"“{known.target}”为{RULE_NAMES[kind or '']}" in row, row
+    assert "按填报得分" not in text
+
+
 def test_framework_page_escapes_framework_text(jinxian: Framework) -> None:
     evil = "<script>x</script> | *bold* [link](http://x) `code` {: .c}"
     level = jinxian.levels[0]

@@ -21,10 +21,12 @@ from ..catalog import framework_ids
 from ..model.base import Model
 from ..model.blank import blank_submission
 from ..model.framework import RULE_NAMES, Framework, KnownIndicator, Section
+from ..model.measures import parse_measure
 from ..model.numbers import plain
 from ..model.submission import Staffing, Submission
 from ..rules.findings import REGISTRY
 from ..rules.indicators import split_label
+from ..rules.scoring import infer_kind
 
 # Table order of the 整体支出规模 rows: the paper's four, then their 合计 (the model's `total`).
 FUND_ROWS: list[tuple[str, str]] = [
@@ -219,8 +221,10 @@ _OPS = {"<=": "≤", "<": "<", "=": "=", ">=": "≥", ">": ">"}
 
 def _rule_text(known: KnownIndicator) -> str:
     rule = known.rule
-    if rule is None:
-        return "—（按填报得分）"
+    if rule is None:  # the checker reads the rule off the target the unit writes (rules/scoring.py)
+        if not known.target:
+            return "按年度指标值的写法判断"
+        return f"按年度指标值的写法判断（“{known.target}”为{RULE_NAMES[infer_kind(parse_measure(known.target))]}）"
     name = RULE_NAMES[rule.kind]
     if rule.kind == "deduction" and rule.step is not None and rule.loss is not None:
         return f"{name}：每超过 {plain(rule.step)} 扣 {plain(rule.loss)} 分，扣完为止"
