@@ -182,6 +182,113 @@ def test_roster_workflow_end_to_end(work: Path) -> None:
     assert run("verify", f"out/{BUNDLE}", "--roster", "missing.json").exit_code == 2
 
 
+def _supervisor_with_unit(env: dict[str, str]) -> str:
+    """sup.key owns roster.json, which enrols unit.key for 360124-KGX from 2022-01-01; out/ holds the
+    unit's bundle signed 2022-03-01. The unit key's fingerprint is returned."""
+    assert run("keygen", "-o", "unit.key", "--unit-code", "360124-KGX").exit_code == 0
+    assert run("keygen", "-o", "sup.key", "--passphrase-env", "PW", env=env).exit_code == 0
+    assert run("roster", "init", "roster.json", "--key", "sup.key", "--name", "进贤县财政局",
+               "--passphrase-env", "PW", env=env).exit_code == 0
+    added = run("roster", "add", "roster.json", "--key", "sup.key", "--passphrase-env", "PW",
+                "--unit-code", "360124-KGX", "--unit-name", "科工信局", "--key-file", "unit.key",
+                "--valid-from", "2022-01-01", env=env)
+    assert added.exit_code == 0, added.output
+    assert run("bundle", "seed.json", "--key", "unit.key", "-o", "out/", "--signed-at", SIGNED_AT).exit_code == 0
+    return str(json.loads(Path("unit.key").read_text("utf-8"))["fingerprint"])
+
+
+def test_roster_retire_keeps_what_was_signed_before(work: Path) -> None:
+    """A unit whose key is lost asks for it to be taken out of use. Revoking was the only way, and
+    it refused the bundle handed in months before, so the unit dropped out of 附件4. 停用 ends the
+    key's validity on a day: what it signed up to that day still verifies and consolidates."""
+    env = {"PW": "财政局口令"}
+    unit_fp = _supervisor_with_unit(env)
+    digits = unit_fp.replace(" ", "").upper()  # typed without the groups: the same key
+
+    def retire(*extra: str) -> Result:
+        return run("roster", "retire", "roster.json", "--key", "sup.key", "--passphrase-env", "PW",
+                   "--unit-code", "360124-KGX", "--fingerprint", digits, *extra, env=env)
+
+    retired = retire("--date", "2022-03-01")
+    assert retired.exit_code == 0, retired.output
+    assert retired.stdout == (f"已停用：360124-KGX 的公钥 {unit_fp}，停用日期 2022-03-01。"
+                              f"2022-03-01 及以前签署的材料仍然有效，之后签署的不予通过\n")
+    listed = run("roster", "list", "roster.json")
+    assert listed.exit_code == 0 and "名册签名有效" in listed.stdout, listed.output
+    line = next(line for line in listed.stdout.splitlines() if unit_fp in line)
+    assert line.endswith("\t2022-01-01 至 2022-03-01\t已停用（停用日期 2022-03-01；此后签署的不予通过）")
+    as_json = json.loads(run("roster", "list", "roster.json", "--json").stdout)
+    entry = as_json["units"]["360124-KGX"][0]
+    assert (entry["status"], entry["valid_to"], entry["revoked_on"]) == ("retired", "2022-03-01", None)
+    ok = run("verify", f"out/{BUNDLE}", "--roster", "roster.json")
+    assert ok.exit_code == 0 and "已于 2022-03-01 停用" in ok.stdout, ok.output
+    summed = run("consolidate", "out", "--roster", "roster.json", "-o", "附件4.xlsx")
+    assert summed.exit_code == 0 and Path("附件4.xlsx").exists(), summed.output
+
+    # Refused, and the roster is left as it was: later, the same day, a day in the future.
+    before = Path("roster.json").read_bytes()
+    for extra, words in ((("--date", "2022-04-01"), "停用日期只能提前，不能推后到 2022-04-01"),
+                         (("--date", "2022-03-01"), "已于 2022-03-01 停用，无需重复停用"),
+                         (("--date", "2999-01-01"), "停用日期 2999-01-01 晚于今天"),
+                         (("--date", "2022-3-1x"), "停用日期“2022-3-1x”不是日期")):
+        refused = retire(*extra)
+        assert refused.exit_code == 2 and refused.stderr.startswith("无法停用公钥：") and words in refused.stderr, \
+            refused.output
+        assert Path("roster.json").read_bytes() == before
+
+    earlier = retire("--date", "2022-02-28")
+    assert earlier.exit_code == 0 and "停用日期 2022-02-28（停用日期由 2022-03-01 提前为 2022-02-28）" in earlier.stdout
+    after = run("verify", f"out/{BUNDLE}", "--roster", "roster.json")
+    assert after.exit_code == 1, after.output
+    assert "已停用（停用日期 2022-02-28 之后签署）：签名日期 2022-03-01" in after.stdout
+    refused_sum = run("consolidate", "out", "--roster", "roster.json", "-o", "again.xlsx")
+    assert refused_sum.exit_code == 2 and "已停用（停用日期 2022-02-28 之后签署）" in refused_sum.output
+
+    # Found leaked after all: revoking a retired key refuses what it signed before too.
+    revoked = run("roster", "revoke", "roster.json", "--key", "sup.key", "--passphrase-env", "PW",
+                  "--unit-code", "360124-KGX", "--fingerprint", unit_fp, "--date", "2022-06-01", env=env)
+    assert revoked.exit_code == 0 and "含注销前签署的材料" in revoked.stdout, revoked.output
+    listed = run("roster", "list", "roster.json")
+    assert "\t已注销（2022-06-01；所签材料一律不予通过，含注销前签署的）" in listed.stdout, listed.output
+    gone = run("verify", f"out/{BUNDLE}", "--roster", "roster.json")
+    assert gone.exit_code == 1 and "已于 2022-06-01 注销" in gone.stdout and "含注销前签署的材料" in gone.stdout
+    no_retire = retire("--date", "2022-02-01")
+    assert no_retire.exit_code == 2 and "已于 2022-06-01 注销：注销比停用更严" in no_retire.stderr
+
+
+def test_roster_retire_refuses_unknown_keys_and_early_dates(work: Path) -> None:
+    env = {"PW": "财政局口令"}
+    unit_fp = _supervisor_with_unit(env)
+    before = Path("roster.json").read_bytes()
+    common = ("roster", "retire", "roster.json", "--key", "sup.key", "--passphrase-env", "PW")
+    for extra, words in (
+            (("--unit-code", "360124-XXX", "--fingerprint", unit_fp), "名册中没有单位 360124-XXX"),
+            (("--unit-code", "360124-KGX", "--fingerprint", "0" * 64), "名下没有指纹为 0000 0000"),
+            (("--unit-code", "360124-KGX", "--fingerprint", unit_fp, "--date", "2021-12-31"),
+             "停用日期 2021-12-31 早于该公钥的启用日期 2022-01-01")):
+        refused = run(*common, *extra, env=env)
+        assert refused.exit_code == 2 and words in refused.stderr, refused.output
+    assert run("roster", "retire", "roster.json", "--key", "unit.key", "--unit-code", "360124-KGX",
+               "--fingerprint", unit_fp).stderr.startswith("无法停用公钥：这把密钥不是名册所有者的")
+    assert Path("roster.json").read_bytes() == before
+    today = run(*common, "--unit-code", "360124-KGX", "--fingerprint", unit_fp, env=env)
+    china_today = datetime.datetime.now(datetime.UTC).astimezone(CHINA).date()
+    assert today.exit_code == 0 and f"停用日期 {china_today}。" in today.stdout, today.output
+
+
+def test_roster_help_tells_retire_from_revoke(work: Path) -> None:
+    """`revoke --help` told supervisors to revoke a lost key (“如私钥丢失”), which refuses every
+    bundle the unit handed in before."""
+    revoke = run("roster", "revoke", "--help").stdout.replace("\n", "").replace(" ", "")
+    assert "私钥丢失" not in revoke and "如私钥丢失" not in revoke
+    assert "含注销前签署的材料" in revoke and "jixiaorosterretire停用" in revoke
+    retire = run("roster", "retire", "--help").stdout.replace("\n", "").replace(" ", "")
+    assert "签名日期由签名者自己填写" in retire and "请改用jixiaorosterrevoke注销" in retire
+    assert "当天及以前签署的材料仍然通过" in retire
+    group = run("roster", "--help").stdout
+    assert "retire" in group and "停用日期前签署的材料仍然有效" in group and "一律不予通过" in group
+
+
 def test_roster_init_refuses_overwrite(work: Path) -> None:
     assert run("keygen", "-o", "sup.key").exit_code == 0
     assert run("roster", "init", "r.json", "--key", "sup.key", "--name", "局").exit_code == 0

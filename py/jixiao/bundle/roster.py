@@ -1,7 +1,11 @@
 """The supervisor's roster of unit keys: unit code → enrolled public keys, signed by the supervisor.
 
 A supervisor enrols a unit's key from the stamped 公钥登记表 (the fingerprint typed from paper
-is checked against the key), and revokes it when the unit loses it. The roster file is an
+is checked against the key). A key that is lost or no longer used, with no sign that anyone else
+has it, is retired (停用) on a day: what it signed up to that day still counts, nothing later
+does. A key that may be in other hands (leaked, stolen, copied) is revoked (注销): nothing it ever
+signed counts, earlier material included, since a signing date is the signer's own word and
+whoever holds the key can write any date. The roster file is an
 envelope of type `application/vnd.jixiao.roster+json; version=1` signed by the supervisor's
 own key (the `owner`), so an edit by anyone else shows: a roster whose signature is missing
 or invalid is reported and never trusted. Dates are calendar days in China time (UTC+8), the
@@ -47,7 +51,8 @@ class Entry(KeyRecord):
     unit_name: str = ""
     valid_from: date
     valid_to: date | None = None
-    status: Literal["active", "revoked"] = "active"
+    # "retired" (停用): valid to `valid_to`, the day it was retired; "revoked" (注销): never valid.
+    status: Literal["active", "retired", "revoked"] = "active"
     revoked_on: date | None = None
     note: str = ""
 
@@ -148,16 +153,54 @@ def enrol(doc: RosterDoc, unit_code: str, key: PublicKey, *, unit_name: str, val
     return doc.model_copy(update={"units": {**doc.units, code: entries}, "updated_at": updated_at})
 
 
-def revoke(doc: RosterDoc, unit_code: str, fingerprint: str, on: date, updated_at: str = "") -> RosterDoc:
+def _find(doc: RosterDoc, unit_code: str, fingerprint: str) -> tuple[str, list[Entry], int]:
     code = unit_code.strip()
     entries = list(doc.units.get(code, []))
     for index, entry in enumerate(entries):
         if entry.fingerprint == fingerprint:
-            if entry.status == "revoked":
-                raise InputError(f"该公钥已于 {entry.revoked_on} 注销")
-            entries[index] = entry.model_copy(update={"status": "revoked", "revoked_on": on})
-            return doc.model_copy(update={"units": {**doc.units, code: entries}, "updated_at": updated_at})
-    raise InputError(f"名册中单位 {code or '（空）'} 名下没有指纹为 {group_hex(fingerprint)} 的公钥")
+            return code, entries, index
+    if code not in doc.units:
+        raise InputError(f"名册中没有单位 {code or '（空）'}")
+    raise InputError(f"名册中单位 {code} 名下没有指纹为 {group_hex(fingerprint)} 的公钥")
+
+
+def revoke(doc: RosterDoc, unit_code: str, fingerprint: str, on: date, updated_at: str = "") -> RosterDoc:
+    """注销: the key may be in other hands, so nothing it signed counts, whatever date it claims.
+    A retired key may still be revoked (found to have leaked after all)."""
+    code, entries, index = _find(doc, unit_code, fingerprint)
+    entry = entries[index]
+    if entry.status == "revoked":
+        raise InputError(f"该公钥已于 {entry.revoked_on} 注销")
+    entries[index] = entry.model_copy(update={"status": "revoked", "revoked_on": on})
+    return doc.model_copy(update={"units": {**doc.units, code: entries}, "updated_at": updated_at})
+
+
+def retire(doc: RosterDoc, unit_code: str, fingerprint: str, on: date, updated_at: str = "") -> RosterDoc:
+    """停用: the key is lost or no longer used, not known to be leaked. Its validity ends on `on`
+    (its `valid_to`): material signed up to that day still counts, later material does not.
+
+    The day can only end the validity earlier, never later: a later day would let material
+    signed after the key was declared out of use count again. So retiring again to a later day,
+    or past an end date the key already had, is refused; retiring again to an earlier day (the
+    key turned out to be lost before it was reported) is allowed."""
+    code, entries, index = _find(doc, unit_code, fingerprint)
+    entry = entries[index]
+    if entry.status == "revoked":
+        raise InputError(f"该公钥已于 {entry.revoked_on} 注销：注销比停用更严（用它签署的材料一律不予通过，"
+                         f"含注销前签署的），不能改为停用")
+    if on < entry.valid_from:
+        raise InputError(f"停用日期 {on} 早于该公钥的启用日期 {entry.valid_from}：停用日期应在启用日期当天或之后")
+    if entry.status == "retired":
+        if on == entry.valid_to:
+            raise InputError(f"该公钥已于 {entry.valid_to} 停用，无需重复停用")
+        if entry.valid_to is not None and on > entry.valid_to:
+            raise InputError(f"该公钥已于 {entry.valid_to} 停用：停用日期只能提前，不能推后到 {on}"
+                             f"（推后会让停用后签署的材料重新通过）")
+    elif entry.valid_to is not None and on > entry.valid_to:
+        raise InputError(f"该公钥的有效期已于 {entry.valid_to} 截止：停用日期 {on} 不能晚于它"
+                         f"（晚于它会让截止后签署的材料重新通过）")
+    entries[index] = entry.model_copy(update={"status": "retired", "valid_to": on})
+    return doc.model_copy(update={"units": {**doc.units, code: entries}, "updated_at": updated_at})
 
 
 def check_key(roster: Roster, unit_code: str, key: PublicKey, signed_at: datetime) -> tuple[bool, str]:
@@ -177,10 +220,18 @@ def check_key(roster: Roster, unit_code: str, key: PublicKey, signed_at: datetim
         return False, f"名册中没有为单位编码 {unit_code or '（空）'} 登记该公钥{listed}"
     day = signed_at.astimezone(CHINA).date()
     if entry.status == "revoked":
-        return False, f"该公钥已于 {entry.revoked_on or '（日期不详）'} 注销，不再可信"
+        return False, (f"该公钥已于 {entry.revoked_on or '（日期不详）'} 注销（可能已落入他人之手），"
+                       f"用它签署的材料一律不予通过，含注销前签署的材料")
+    if entry.status == "retired" and entry.valid_to is None:  # never written by `retire`
+        return False, "名册中该公钥标为停用，却没有停用日期，不能确认签名是否在停用之前"
     if day < entry.valid_from:
         return False, f"签名日期 {day} 早于该公钥的启用日期 {entry.valid_from}"
     if entry.valid_to is not None and day > entry.valid_to:
+        if entry.status == "retired":
+            return False, (f"该公钥已停用（停用日期 {entry.valid_to} 之后签署）：签名日期 {day} 在停用日期之后，"
+                           f"不予通过；该公钥在停用日期当天及以前签署的材料仍然有效")
         return False, f"签名日期 {day} 晚于该公钥的有效期截止日 {entry.valid_to}（已过期）"
     until = f"至 {entry.valid_to}" if entry.valid_to else "起长期有效"
+    if entry.status == "retired":
+        until += f"（已于 {entry.valid_to} 停用，签名日期不晚于停用日期）"
     return True, f"名册中单位 {unit_code}（{entry.unit_name}）登记的公钥，{entry.valid_from} {until}"

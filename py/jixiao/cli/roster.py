@@ -1,5 +1,10 @@
 """The supervisor's key roster: unit code → registered public keys, validity and status, signed by
-the supervisor's own key (init, add, revoke, list)."""
+the supervisor's own key (init, add, retire, revoke, list).
+
+Two ways to take a key out of use, and they are not interchangeable: `retire` (停用) ends its
+validity on a day, so what it signed up to that day still counts (a key lost or no longer used);
+`revoke` (注销) makes everything it ever signed fail, earlier material included (a key that may be
+in other hands: a signing date is the signer's own word)."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Group, china_today, d
 from .files import load_key, read_roster, read_small, replace, write_new
 
 
-@click.group(cls=Group, short_help="维护主管部门的公钥名册（init/add/revoke/list）",
+@click.group(cls=Group, short_help="维护主管部门的公钥名册（init/add/retire/revoke/list）",
            help="维护主管部门的公钥名册：单位编码 → 登记的公钥、有效期与状态。名册由主管部门自己的密钥签名，"
            "核验时（jixiao verify --roster）名册签名缺失或无效即判为未通过。")
 def roster() -> None:
@@ -119,12 +124,59 @@ def roster_add(path: str, keyfile: str, unit_code: str, unit_name: str, public_k
                    f"可用 --valid-from 指定登记表上的日期）", err=True)
 
 
-@roster.command("revoke", help="注销名册中某单位的一把公钥（如私钥丢失）；此后用它签名的材料一律不予通过。")
+RETIRE_HELP = (
+    "停用名册中某单位的一把公钥：用于密钥丢失（如清除了浏览器数据、重装系统、硬盘损坏）或换用新密钥后不再使用，"
+    "且私钥没有落入他人之手。停用日期（--date，默认今天）当天及以前签署的材料仍然通过，之后签署的不予通过。"
+    "注意：签名日期由签名者自己填写，拿到私钥的人可以填一个停用前的日期；私钥若可能已被复制或落入他人之手"
+    "（泄露、被盗、密钥文件外传、存有私钥的电脑遗失），请改用 jixiao roster revoke 注销。"
+    "停用日期不能早于启用日期、不能晚于今天；已停用的公钥只能把停用日期提前，不能推后；已注销的公钥不能改为停用。")
+
+REVOKE_HELP = (
+    "注销名册中某单位的一把公钥：用于私钥可能已落入他人之手（泄露、被盗、密钥文件外传、存有私钥的电脑遗失）。"
+    "注销后，用它签名的材料一律不予通过，含注销前签署的材料（签名日期由签名者自己填写，不能据此区分先后），"
+    "该单位已交的材料须用新密钥重新签名后再交。密钥只是丢失或不再使用、私钥没有落入他人之手时，"
+    "请用 jixiao roster retire 停用。")
+
+
+@roster.command("retire", help=RETIRE_HELP, short_help="停用一把公钥（丢失或不再使用）：停用日期前签署的材料仍然有效")
 @click.argument("path", metavar="ROSTER")
 @_ROSTER_KEY_OPTION
 @click.option("--unit-code", required=True, help="单位编码")
-@click.option("--fingerprint", required=True, help="要注销的公钥指纹")
-@click.option("--date", "on", default=None, help="注销日期（默认今天）")
+@click.option("--fingerprint", required=True, help="要停用的公钥指纹（可四位一组书写）")
+@click.option("--date", "on", default=None,
+              help="停用日期（默认今天）：当天及以前签署的材料仍然通过，之后签署的不予通过")
+@PASSPHRASE_OPTION
+@guard(lambda kw: "无法停用公钥：")
+def roster_retire(path: str, keyfile: str, unit_code: str, fingerprint: str, on: str | None,
+                  passphrase_env: str | None) -> None:
+    from ..bundle.keys import group_hex, parse_fingerprint
+    from ..bundle.roster import retire
+
+    digits = parse_fingerprint(fingerprint)
+    today = china_today()
+    day = _parse_day(on, "停用日期") or today
+    if day > today:
+        raise InputError(f"停用日期 {day} 晚于今天 {today}：停用的是已经丢失或不再使用的密钥，"
+                         f"停用日期应为今天或更早")
+    key = load_key(keyfile, passphrase_env)
+    doc = _roster_for_update(path, key)
+    code = unit_code.strip()
+    before = next((e for e in doc.units.get(code, []) if e.fingerprint == digits), None)
+    doc = retire(doc, unit_code, digits, day, updated_at=now_text())
+    _save(path, doc, key)
+    earlier = ""
+    if before is not None and before.status == "retired":  # `retire` allows only an earlier day
+        earlier = f"（停用日期由 {before.valid_to} 提前为 {day}）"
+    click.echo(f"已停用：{one_line(code)} 的公钥 {group_hex(digits)}，停用日期 {day}{earlier}。"
+               f"{day} 及以前签署的材料仍然有效，之后签署的不予通过")
+
+
+@roster.command("revoke", help=REVOKE_HELP, short_help="注销一把公钥（可能泄露）：用它签署的材料一律不予通过")
+@click.argument("path", metavar="ROSTER")
+@_ROSTER_KEY_OPTION
+@click.option("--unit-code", required=True, help="单位编码")
+@click.option("--fingerprint", required=True, help="要注销的公钥指纹（可四位一组书写）")
+@click.option("--date", "on", default=None, help="注销日期（默认今天；只作记录，注销前签署的材料同样不予通过）")
 @PASSPHRASE_OPTION
 @guard(lambda kw: "无法注销公钥：")
 def roster_revoke(path: str, keyfile: str, unit_code: str, fingerprint: str, on: str | None,
@@ -138,7 +190,8 @@ def roster_revoke(path: str, keyfile: str, unit_code: str, fingerprint: str, on:
     day = _parse_day(on, "注销日期") or china_today()
     doc = revoke(doc, unit_code, digits, day, updated_at=now_text())
     _save(path, doc, key)
-    click.echo(f"已注销：{one_line(unit_code)} 的公钥 {group_hex(digits)}（{day}）")
+    click.echo(f"已注销：{one_line(unit_code.strip())} 的公钥 {group_hex(digits)}（{day}）。"
+               f"用它签署的材料一律不予通过，含注销前签署的材料；该单位已交的材料须用新密钥重新签名后再交")
 
 
 @roster.command("list", help="列出名册中登记的单位与公钥，并核验名册本身的签名（签名无效时退出码为 1）。")
@@ -160,7 +213,15 @@ def roster_list(path: str, as_json: bool) -> None:
         for code, entries in sorted(doc.units.items()):
             for entry in entries:
                 until = entry.valid_to or "长期"
-                status = "有效" if entry.status == "active" else f"已注销（{entry.revoked_on}）"
+                status = _status_text(entry)
                 click.echo(f"{one_line(code)}\t{one_line(entry.unit_name)}\t{entry.alg}\t{group_hex(entry.fingerprint)}\t"
                            f"{entry.valid_from} 至 {until}\t{status}")
     sys.exit(EXIT_OK if loaded.trusted else EXIT_ERRORS)
+
+
+def _status_text(entry: Any) -> str:
+    if entry.status == "revoked":
+        return f"已注销（{entry.revoked_on}；所签材料一律不予通过，含注销前签署的）"
+    if entry.status == "retired":
+        return f"已停用（停用日期 {entry.valid_to}；此后签署的不予通过）"
+    return "有效"
