@@ -99,6 +99,22 @@ def test_keysheet_is_a_printable_page_with_fingerprint_and_qr(work: Path) -> Non
     assert run("keysheet", "unit.key", "-o", "sheet.html").exit_code == 2  # no overwrite
 
 
+def test_key_sheet_and_keys_page_ask_to_retire_a_lost_key(work: Path) -> None:
+    """The sheet said "原公钥请主管部门注销" for a key merely lost: revoking refuses every bundle the
+    unit handed in before. A lost key is retired (停用); only one that may be in other hands is
+    revoked (注销), and then what it signed before fails too."""
+    assert run("keygen", "-o", "unit.key", "--unit-code", "360124-KGX", "--unit-name", "科工信局").exit_code == 0
+    assert run("keysheet", "unit.key", "-o", "sheet.html").exit_code == 0
+    html = Path("sheet.html").read_text("utf-8")
+    assert "原公钥请主管部门注销" not in html
+    assert "并请主管部门<b>停用</b>原公钥；停用日期当天及以前用原公钥签署的材料仍然有效" in html
+    assert "私钥可能落入他人之手" in html and "请主管部门<b>注销</b>原公钥" in html and "含注销前签署的材料" in html
+    keys = (Path(__file__).resolve().parents[1] / "site_src" / "docs" / "keys.md").read_text("utf-8")
+    lost, leaked = keys.split("**停用**")[1], keys.split("**注销**")[1]
+    assert "`jixiao roster retire`" in lost and "仍然有效" in lost and "不必重交" in lost
+    assert "`jixiao roster revoke`" in leaked and "包括注销前已经交出的" in leaked
+
+
 def test_bundle_into_a_folder_and_refuse_overwrite(work: Path) -> None:
     assert run("keygen", "-o", "unit.key").exit_code == 0
     made = run("bundle", "seed.json", "--key", "unit.key", "-o", "out/", "--signed-at", SIGNED_AT)
