@@ -334,6 +334,28 @@ def test_example() -> None:
     assert missing.stderr.count("\n") == 1 and missing.stdout == ""
 
 
+def _commands(group: click.Group, parent: click.Context) -> list[tuple[click.Command, click.Context]]:
+    found = []
+    for name, command in group.commands.items():
+        ctx = click.Context(command, info_name=name, parent=parent)
+        found.append((command, ctx))
+        if isinstance(command, click.Group):
+            found += _commands(command, ctx)
+    return found
+
+
+def test_usage_lines_bracket_the_optional_arguments() -> None:
+    """`jixiao example --help` showed "jixiao example [OPTIONS] NAME", as if NAME were required;
+    without it the command lists the examples."""
+    assert " example [OPTIONS] [NAME]\n" in run("example", "--help").output
+    for command, ctx in _commands(cli, click.Context(cli, info_name="jixiao")):
+        usage = " ".join(command.collect_usage_pieces(ctx))
+        for param in command.get_params(ctx):
+            if isinstance(param, click.Argument):
+                bare = (param.metavar or param.name or "").strip("[]")
+                assert (f"[{bare}" in usage) == (not param.required), (ctx.command_path, usage)
+
+
 # --- documentation ---------------------------------------------------------------------------
 
 def test_every_command_and_option_has_chinese_help() -> None:

@@ -5,6 +5,7 @@ Chinese line naming the folder, never "程序内部错误".
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from jixiao.bundle import build_bundle
 from jixiao.bundle.keys import key_file_json
 from jixiao.bundle.roster import enrol, new_roster, roster_json
 from jixiao.cli import cli
+from jixiao.io.errors import InputError
 
 # A unit name that, printed raw, moves the cursor up two lines and wipes them, rings the bell,
 # clears the screen with an 8-bit CSI and reverses the rest of the line.
@@ -169,6 +171,38 @@ def test_an_output_in_a_read_only_folder_says_so(work: Path) -> None:
     finally:
         ro.chmod(0o755)
     assert not any(ro.iterdir())
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_output_where_nothing_can_be_made_says_why_in_chinese(work: Path) -> None:
+    """`-o /proc/x.xlsx` printed "无法创建 /proc/x.xlsx（No such file or directory）": the system's
+    English inside a Chinese line, and the folder is there (it is one where nothing can be made)."""
+    assert _refused(run("consolidate", "bund", "-o", "/proc/x.xlsx"), "无法创建 /proc/x.xlsx（该位置不允许新建文件）")
+    assert _refused(run("consolidate", "bund", "-o", "/proc/sub/c.xlsx"),
+                    "无法创建文件夹 /proc/sub（该位置不允许新建文件夹）")
+    assert _refused(run("keygen", "-o", "/proc/k.key"), "无法创建 /proc/k.key（该位置不允许新建文件）")
+
+
+@pytest.mark.parametrize(("code", "reason"), [
+    (errno.ENOENT, "所在文件夹不存在"), (errno.EIO, "磁盘或设备读写出错"), (errno.EROFS, "所在磁盘只读"),
+    (errno.EACCES, "没有写入权限"), (errno.ENOSYS, "系统错误 ENOSYS"),
+], ids=["ENOENT", "EIO", "EROFS", "EACCES", "ENOSYS"])
+def test_every_write_failure_is_told_in_chinese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int,
+                                                 reason: str) -> None:
+    """Whatever the system says, the line names the path and a Chinese reason, never its English."""
+    from jixiao.cli.files import write_new
+
+    (tmp_path / "here").mkdir()
+    target = tmp_path / ("missing" if code == errno.ENOENT else "here") / "c.xlsx"
+
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(InputError) as caught:
+        write_new(target, b"")
+    monkeypatch.undo()
+    assert caught.value.message == f"无法创建 {target}（{reason}）"
 
 
 # --- "-" as an output -------------------------------------------------------------------------------------------

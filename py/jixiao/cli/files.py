@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -13,6 +14,35 @@ from ..io.errors import InputError, cannot_write
 from ..io.files import read_at_most
 
 KEY_FILE_LIMIT = 1_000_000
+
+# Why a file or folder could not be made, for the errors io.errors.cannot_write leaves to the
+# system's own (English) words.
+_MORE_WRITE_REASONS = {
+    errno.EINVAL: "名称无效（含该磁盘不允许的字符）",
+    errno.EIO: "磁盘或设备读写出错",
+    errno.EBUSY: "文件或设备正被占用",
+    errno.ETXTBSY: "文件正被占用",
+    errno.EFBIG: "文件过大",
+    errno.ELOOP: "路径中的符号链接过多或成环",
+    errno.EMFILE: "打开的文件过多",
+    errno.ENFILE: "打开的文件过多",
+    errno.ENODEV: "该位置不是可写入的磁盘",
+    errno.ENXIO: "该位置不是可写入的磁盘",
+    errno.EOPNOTSUPP: "该磁盘不支持此操作",
+}
+
+
+def _why_not(exc: OSError, path: Path, what: str) -> str:
+    """Why the `what` (文件/文件夹) at `path` could not be created, always in Chinese."""
+    if exc.errno == errno.ENOENT:
+        # The folder it goes in is missing, or is one where nothing can be made (/proc, /sys).
+        return "所在文件夹不存在" if not path.parent.is_dir() else f"该位置不允许新建{what}"
+    if exc.errno in _MORE_WRITE_REASONS:
+        return _MORE_WRITE_REASONS[exc.errno]
+    reason = cannot_write(exc, path)
+    if reason in (exc.strerror, str(exc)):  # the system's own words: name the error instead
+        return f"系统错误 {errno.errorcode.get(exc.errno or 0, exc.errno)}"
+    return reason
 
 
 def passphrase_from_env(env_name: str | None) -> str | None:
@@ -35,7 +65,7 @@ def write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
     except FileExistsError:
         raise InputError(f"{path} 已存在：不会覆盖已有文件，请换一个文件名或先移走原文件") from None
     except OSError as exc:
-        raise InputError(f"无法创建 {path}（{cannot_write(exc, path)}）") from None
+        raise InputError(f"无法创建 {path}（{_why_not(exc, path, '文件')}）") from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
 
@@ -68,7 +98,7 @@ def make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"无法创建文件夹 {folder}（{cannot_write(exc, folder)}）") from None
+        raise InputError(f"无法创建文件夹 {folder}（{_why_not(exc, folder, '文件夹')}）") from None
 
 
 def check_writable(folder: Path) -> None:

@@ -65,7 +65,7 @@ def print_report(submission: Submission, result: Evaluation) -> None:
 
 
 @click.command(cls=Command, help="输出内置示例自评表（JSON）；不带 NAME 时列出全部示例。")
-@click.argument("name", metavar="NAME", required=False)
+@click.argument("name", metavar="[NAME]", required=False)
 @guard(lambda kw: "")
 def example(name: str | None) -> None:
     if name is None:
