@@ -35,6 +35,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 NODE_RUNNER = Path(__file__).with_name("pyodide_node.mjs")
+NODE_MISSING = ("没有安装 Node.js（找不到 node 命令）：构建站点要用它运行 Pyodide 预编译 Python 模块。"
+                "请安装 Node.js 20 或更新版本（Debian 软件包 nodejs；在 Debian 上运行 ./dev serve 会自动安装）")
 MODES = ("none", "alongside", "sourceless")
 
 _COMPILE_SCRIPT = """\
@@ -90,7 +92,7 @@ def _run_in_pyodide(script: str, wheels: list[Path], pyodide: Path, what: str) -
     """Run ``script`` in the pinned Pyodide under Node (``wheels`` installed); its stdout is JSON."""
     node = shutil.which("node")
     if node is None:
-        raise PrecompileError(f"node is not installed: cannot run Pyodide to precompile {what}")
+        raise PrecompileError(NODE_MISSING)
     with tempfile.TemporaryDirectory(prefix="jixiao-precompile-") as tmp:
         script_path = Path(tmp) / "compile.py"
         script_path.write_text(script, encoding="utf-8")
