@@ -203,23 +203,45 @@ def _dev_case(dev: str, name: str) -> str:
     return match.group(1)
 
 
+def _needs(dev: str, name: str) -> set[str]:
+    """The Debian packages `./dev NAME` installs when missing: its `NAME_needs` function's
+    `missing+=(…)`, and those of the `*_needs` it calls."""
+    match = re.search(rf"^{name}_needs\(\) \{{\n(.*?)^\}}", dev, flags=re.S | re.M)
+    assert match, f"./dev has no {name}_needs"
+    body = match.group(1)
+    packages = set(re.findall(r"missing\+=\(([\w-]+)\)", body))
+    for called in re.findall(r"^\s*(\w+)_needs$", body, flags=re.M):
+        packages |= _needs(dev, called)
+    return packages
+
+
+def _readme_says_installs(readme: str, command: str) -> set[str]:
+    match = re.search(rf"`{re.escape(command)}` installs\s(.*?)[;.]", readme, flags=re.S)
+    assert match, f"the README should say what `{command}` installs"
+    return set(re.findall(r"`([\w-]+)`", match.group(1)))
+
+
 def test_readme_first_commands_are_what_ci_runs_and_say_what_they_install() -> None:
+    """The rule: the README starts with two commands that do all the set-up on a fresh machine,
+    and says what each installs; ./dev installs exactly that, .ci/run runs the second."""
     readme = text(REPO / "README.md")
     dev = text(REPO / "dev")
     first = re.search(r"```bash\n(.*?)```", readme, flags=re.S)
-    assert first is not None
+    assert first is not None and readme.index(first.group(0)) < readme.index("\n## ")
     commands = [line.split("#")[0].strip() for line in first.group(1).splitlines()]
     assert commands == ["./dev serve", "./dev test"]
     assert re.search(r"^exec \./dev test$", text(REPO / ".ci" / "run"), flags=re.M)
-    packages = re.findall(r"missing\+=\(([\w-]+)\)", dev)
-    assert "nodejs" in packages
-    for package in packages:
-        assert f"`{package}`" in readme, f"./dev test installs {package}: the README should name it"
-    if "setup_system" not in _dev_case(dev, "serve"):
-        # The site build runs Pyodide under Node (build/precompile.py, build/snapshot.py).
-        assert "`./dev serve` installs no system package" in readme
-    if "python3-venv" not in dev:
-        assert "python3-venv" in readme
+    for name in ("serve", "test"):
+        case = _dev_case(dev, name)
+        # Each installs its own packages before anything else (the venv comes after python3-venv).
+        assert case.index(f"setup_system {name}\n") < case.index("setup_python\n"), name
+        assert _readme_says_installs(readme, f"./dev {name}") == _needs(dev, name), name
+    # Serving builds the site (Pyodide under Node); every command makes a venv.
+    assert {"python3-venv", "nodejs"} <= _needs(dev, "serve") < _needs(dev, "test")
+    # Nothing tells the reader to install something first: the commands do it.
+    assert "neither command installs" not in readme and "installs no system package" not in readme
+    node_major = re.search(r"^NODE_MAJOR=(\d+)", dev, flags=re.M)
+    assert node_major and f"Node.js {node_major.group(1)} or newer" in readme
 
 
 @pytest.mark.parametrize("page", [p.name for p in USER_PAGES])
