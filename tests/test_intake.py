@@ -338,3 +338,63 @@ def test_a_unit_name_with_hidden_characters_is_not_in_the_bundle_download_name(c
     assert response.status_code == 200, response.text
     name = unquote(response.headers["content-disposition"].split("UTF-8''", 1)[1])
     assert name == "2021-360124-RTL-某单位gpj.exe.zip", ascii(name)
+
+
+def test_the_roster_file_is_read_again_when_jixiao_roster_changes_it(site: Path, store: Store,
+                                                                      tmp_path: Path) -> None:
+    """`serve --roster`: the supervisor enrols a unit's key (or retires or revokes one) with `jixiao roster`
+    while the server runs, as keys.md describes. The server had read the roster once at start: the unit just
+    enrolled was refused ("名册中没有该单位", and told to correct and re-export) until a restart, and a key
+    revoked went on being accepted. A roster changed into one that cannot be trusted stops the intake (503,
+    the portal retries) rather than falling back to the old one."""
+    from jixiao.bundle.keys import key_file_json
+    from jixiao.bundle.roster import load_roster
+
+    owner_file = tmp_path / "主管部门密钥.json"
+    owner_file.write_text(key_file_json(supervisor(), None, unit_code="360124-KGX", unit_name="主管部门",
+                                        created_at="2022-01-01T00:00:00Z"), encoding="utf-8")
+    roster = tmp_path / "名册.json"
+    runner = CliRunner()
+
+    def jixiao(*args: str) -> None:
+        result = runner.invoke(cli, [*args, str(roster), "--key", str(owner_file)])
+        assert result.exit_code == 0, result.output
+
+    jixiao("roster", "init", "--name", "进贤县科技和工业信息化局")
+    code = UNITS[0][0]
+    routes = intake_routes(store, TOKEN, review_key=supervisor(), roster=load_roster(roster.read_bytes()),
+                           roster_path=roster)
+    with TestClient(create_app(site, extra_routes=routes)) as client:
+        _, first = unit_bundle(code)
+        status, body = post(client, first)
+        assert status == 422 and "名册中没有该单位" in str(body["message"]), body
+
+        key = unit_key_for(code)
+        jixiao("roster", "add", "--unit-code", code, "--unit-name", UNITS[0][1], "--public-key", key.public.text(),
+               "--valid-from", "2021-01-01")
+        status, body = post(client, first)
+        assert status == 201 and body["unit_code"] == code, body
+        assert [r.unit_code for r in store.latest(2021)] == [code]
+
+        jixiao("roster", "revoke", "--unit-code", code, "--fingerprint", key.public.fingerprint_hex)
+        _, later = unit_bundle(code, signed_at="2022-03-02T10:00:00+08:00")
+        status, body = post(client, later)
+        assert status == 422 and "注销" in str(body["message"]), body
+        # The dashboard's 附件4 judges by the same roster: the revoked key's bundle is not summarised.
+        response = client.get("/api/admin/summary.json?year=2021", headers=ADMIN)
+        assert response.status_code == 400 and "没有" in response.json()["message"], response.text
+
+        # A roster edited by hand to take the revocation back (its signature no longer holds): nothing is
+        # accepted until the file is put right.
+        good = roster.read_bytes()
+        forged = json.loads(good)
+        forged["payload"] = base64.b64encode(base64.b64decode(forged["payload"]).replace(
+            b'"revoked"', b'"active"', 1)).decode()
+        roster.write_text(json.dumps(forged), encoding="utf-8")
+        _, other = unit_bundle(UNITS[1][0])
+        status, body = post(client, other)
+        assert status == 503 and body["status"] == "busy" and "名册" in str(body["message"]), body
+        assert store.count() == 1
+        roster.write_bytes(good)
+        status, body = post(client, other)
+        assert status == 422 and "名册中没有该单位" in str(body["message"]), body

@@ -161,3 +161,25 @@ def test_bad_options_are_one_chinese_line(site: Path, tmp_path: Path) -> None:
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate", encoding="utf-8")
     assert "证书或私钥无法使用" in _fails(site, "--cert", str(junk), "--key", str(junk))
+
+
+def test_a_key_enrolled_while_the_server_runs_is_accepted_without_a_restart(site: Path, tmp_path: Path) -> None:
+    """keys.md's order: the unit makes its key on the portal, hands in the 公钥登记表, the supervisor enrols it
+    with `jixiao roster add` — beside the running `serve --roster`. The server had read the roster at start
+    and refused the unit ("名册中没有该单位", telling it to correct and re-export) until it was restarted."""
+    from bundle_helpers import unit_key
+
+    owner = tmp_path / "主管部门密钥.json"
+    owner.write_text(key_file_json(supervisor()), encoding="utf-8")
+    roster = tmp_path / "名册.json"
+    subprocess.run([JIXIAO, "roster", "init", str(roster), "--key", str(owner), "--name", "主管部门"], check=True,
+                   capture_output=True)
+    with serve(site, "--store", str(tmp_path / "intake.sqlite"), "--roster", str(roster),
+               env=_env(JIXIAO_SUPERVISOR_TOKEN="roster-token-0123")) as base:
+        refused = httpx.post(base + "/api/bundles", content=own_bundle()[1], headers=ZIP)
+        assert refused.status_code == 422 and "名册中没有该单位" in refused.json()["message"], refused.text
+        subprocess.run([JIXIAO, "roster", "add", str(roster), "--key", str(owner), "--unit-code", "360124-KGX",
+                        "--unit-name", "进贤县科技和工业信息化局", "--public-key", unit_key().public.text(),
+                        "--valid-from", "2021-01-01"], check=True, capture_output=True)
+        accepted = httpx.post(base + "/api/bundles", content=own_bundle()[1], headers=ZIP)
+        assert accepted.status_code == 201, accepted.text

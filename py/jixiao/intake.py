@@ -31,6 +31,12 @@ the browser says it comes from elsewhere (`Origin`, `Sec-Fetch-Site`); a JSON ca
 `application/json`, which no page on another site can send without a CORS preflight this
 server never grants (415 otherwise); a form POST must also carry the page's token, and the
 payload sha256 of the bundle the page showed (409 when the unit has resubmitted since).
+
+A roster given as a file (`roster_path`, what `jixiao serve --roster` passes) is read again when
+the file changes, so a key enrolled, retired or revoked with `jixiao roster` beside the running
+server counts at once, at the intake and in the dashboard's 附件4 and reviews. A changed roster
+that cannot be trusted (unreadable, its signature broken, another owner) is not used: bundles are
+refused with 503 (the portal's queue retries) until the file is put right.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ import os
 import re
 import secrets
 import stat
+import sys
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,7 +66,7 @@ from starlette.routing import BaseRoute, Route
 
 from .bundle.keys import PrivateKey
 from .bundle.payload import in_china
-from .bundle.roster import Roster
+from .bundle.roster import Roster, load_roster
 from .consolidate.check import UnitFacts, check_bundle
 from .consolidate.review import Review, ReviewError, latest_reviews, make_review, sign_review
 from .consolidate.summary import SCORE_RULES, DepartmentSummary, SummaryError, build_summary, summary_json
@@ -141,23 +149,85 @@ def _facts(row: BundleRow) -> dict[str, Any]:
             "reasons": row.reasons}
 
 
+class RosterProblem(Exception):
+    """The roster file changed and the new one cannot be used (the message says why, in Chinese)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RosterFile:
+    """The roster named by `serve --roster`, read again whenever the file's bytes change (`jixiao
+    roster add/retire/revoke` rewrite it whole; a roster is a few kB, so reading it for each bundle
+    costs next to nothing beside checking the bundle). A new version counts only if it is readable,
+    its signature holds and its owner is the one the server started with; otherwise `current` raises
+    `RosterProblem` until the file is put right: nothing is accepted under a roster that may have
+    been tampered with, nor under the old one, which may still list a key since revoked."""
+
+    def __init__(self, path: Path, roster: Roster) -> None:
+        self.path = path
+        self.owner = roster.doc.owner.fingerprint
+        self._roster = roster
+        self._bytes: bytes | None = None  # unknown: the first call reads the file and compares
+        self._problem: str | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> Roster:
+        with self._lock:
+            try:
+                data: bytes | None = self.path.read_bytes()
+                failure = None
+            except OSError as exc:
+                data, failure = None, f"公钥名册 {self.path} 无法读取（{exc.strerror or exc}）"
+            if failure is not None:
+                self._bytes, self._problem = None, failure
+            elif data != self._bytes:
+                self._bytes = data
+                self._problem = self._load(data or b"")
+            if self._problem is not None:
+                raise RosterProblem(self._problem)
+            return self._roster
+
+    def _load(self, data: bytes) -> str | None:
+        where = f"公钥名册 {self.path} 已更改，但"
+        try:
+            roster = load_roster(data)
+        except InputError as exc:
+            return f"{where}{exc.message}"
+        if roster.problem is not None:
+            return f"{where}{roster.problem}"
+        if roster.doc.owner.fingerprint != self.owner:
+            return f"{where}所有者不是启动时的名册所有者：请核实名册来源，必要时重新启动服务"
+        self._roster = roster
+        return None
+
+
+ROSTER_BUSY = "主管部门的公钥名册暂时不可用，这份材料尚未收到：请稍后重新提交（本页会自动重试）"
+
+
 class Intake:
     """The routes' shared state: the store, the credential, the supervisor's key and roster."""
 
     def __init__(self, store: Store, credential: str, *, review_key: PrivateKey | None = None,
-                 roster: Roster | None = None, max_bytes: int = MAX_BODY, deep: bool = False,
-                 reviewer: str = "", rule: str = "weighted") -> None:
+                 roster: Roster | None = None, roster_path: Path | None = None, max_bytes: int = MAX_BODY,
+                 deep: bool = False, reviewer: str = "", rule: str = "weighted") -> None:
         if not credential or len(credential) < 8:
             raise ValueError("管理口令至少 8 个字符")
         self.store = store
         self.credential = credential.encode("utf-8")
         self.review_key = review_key
         self.roster = roster
+        self.roster_file = RosterFile(roster_path, roster) if roster is not None and roster_path is not None else None
         self.max_bytes = max_bytes
         self.deep = deep
         self.reviewer = reviewer
         self.rule = rule
         self.form_token = hmac.new(self.credential, b"jixiao-admin-form", hashlib.sha256).hexdigest()
+
+    def current_roster(self) -> Roster | None:
+        """The roster as its file now stands (see `RosterFile`); raises `RosterProblem`."""
+        return self.roster_file.current() if self.roster_file is not None else self.roster
 
     # --- units: POST /api/bundles ---
 
@@ -188,7 +258,12 @@ class Intake:
         if stored is not None:
             return _json(200, "这份材料此前已收到，无需重复提交", status="already_stored", **_facts(stored))
         name = unquote(request.headers.get("x-filename", ""))[:200]
-        checked = await run_in_threadpool(check_bundle, name or "upload", data, self.roster, deep=self.deep)
+        try:
+            roster = await run_in_threadpool(self.current_roster)
+        except RosterProblem as exc:
+            print(f"收件暂停：{exc.message}", file=sys.stderr, flush=True)  # the operator's remedy, not the unit's
+            return _busy_response(ROSTER_BUSY)
+        checked = await run_in_threadpool(check_bundle, name or "upload", data, roster, deep=self.deep)
         if not checked.ok:
             status = 400 if not checked.readable else 422
             return _json(status, f"未接收：{checked.reasons[0] if checked.reasons else '核验未通过'}", status="refused",
@@ -281,6 +356,10 @@ class Intake:
     def _units(self, year: int, unit_code: str | None = None) -> list[UnitFacts]:
         """The bundles in force for `year` (of one unit, when given), checked again from their stored bytes.
         Unit codes are compared as consolidation names units, without surrounding white space."""
+        try:
+            roster = self.current_roster()
+        except RosterProblem as exc:
+            raise SummaryError(exc.message) from None
         units: list[UnitFacts] = []
         for row in self.store.latest(year):
             if unit_code is not None and row.unit_code != unit_code:
@@ -288,7 +367,7 @@ class Intake:
             data = self.store.data(row.sha256)
             if data is None:
                 continue
-            checked = check_bundle(row.sha256, data, self.roster)
+            checked = check_bundle(row.sha256, data, roster)
             if checked.unit is not None:
                 units.append(checked.unit)
         return units
@@ -389,6 +468,8 @@ class Intake:
             return _busy_response(exc.message) if not form_post else refuse(503, exc.message)
         except ReviewError as exc:
             return refuse(422, exc.message)
+        except SummaryError as exc:  # the roster file changed and cannot be used (RosterProblem)
+            return refuse(503, exc.message)
         if form_post:
             return RedirectResponse(f"/admin/?year={review.doc.year}#u-{quote(review.doc.unit_code)}", status_code=303,
                                     headers={"Cache-Control": "no-store"})
@@ -549,11 +630,12 @@ def create_token_file(path: Path) -> tuple[str, bool]:
 
 
 def intake_routes(store: Store, credential: str, *, review_key: PrivateKey | None = None,
-                  roster: Roster | None = None, max_bytes: int = MAX_BODY, deep: bool = False,
-                  reviewer: str = "", rule: str = "weighted") -> list[BaseRoute]:
-    """The intake and supervisor routes, for `server.create_app(site_dir, extra_routes=…)`."""
-    intake = Intake(store, credential, review_key=review_key, roster=roster, max_bytes=max_bytes, deep=deep,
-                    reviewer=reviewer, rule=rule)
+                  roster: Roster | None = None, roster_path: Path | None = None, max_bytes: int = MAX_BODY,
+                  deep: bool = False, reviewer: str = "", rule: str = "weighted") -> list[BaseRoute]:
+    """The intake and supervisor routes, for `server.create_app(site_dir, extra_routes=…)`; with
+    `roster_path` (the file `roster` was read from) the roster follows the file's changes."""
+    intake = Intake(store, credential, review_key=review_key, roster=roster, roster_path=roster_path,
+                    max_bytes=max_bytes, deep=deep, reviewer=reviewer, rule=rule)
     guard = intake.guarded
 
     async def to_dashboard(request: Request) -> Response:

@@ -156,7 +156,8 @@ def _intake(store_path: str, token_file: str | None, review_key: str | None, ros
     lines[:0] = [f"收件已开启：单位在填报页导出签名材料后可直接提交（{{base}}/api/bundles），存入 {shown(path)}",
                  "主管部门管理页面：{base}/admin/（须凭管理口令；浏览器询问时用户名任意，密码填口令）", source]
     if roster is not None:
-        lines.append(f"公钥名册：{one_line(roster.doc.owner.name)}（单位公钥须登记在册才接收）")
+        lines.append(f"公钥名册：{one_line(roster.doc.owner.name)}（单位公钥须登记在册才接收；"
+                     f"用 jixiao roster 登记、停用或注销后即时生效，不必重新启动）")
     if signer is not None:
         lines.append(f"复核签名密钥：公钥指纹 {signer.public.fingerprint}")
         if roster is not None and roster.doc.owner.fingerprint != signer.public.fingerprint_hex:
@@ -164,7 +165,8 @@ def _intake(store_path: str, token_file: str | None, review_key: str | None, ros
                                      fg="yellow"))
     else:
         lines.append("未给出 --review-key：管理页面可查看和下载附件4，但不能签署复核意见")
-    return intake_routes(store, token, review_key=signer, roster=roster), lines
+    return intake_routes(store, token, review_key=signer, roster=roster,
+                         roster_path=Path(roster_path) if roster_path is not None else None), lines
 
 
 @click.command(cls=Command, short_help="生成公开网站：经核验的材料的公开版（脱敏、重新签名）",
