@@ -398,3 +398,18 @@ def test_the_roster_file_is_read_again_when_jixiao_roster_changes_it(site: Path,
         roster.write_bytes(good)
         status, body = post(client, other)
         assert status == 422 and "名册中没有该单位" in str(body["message"]), body
+
+
+def test_the_dashboard_says_how_each_bundle_came_in_chinese(client: TestClient, store: Store, tmp_path: Path) -> None:
+    """最近收到的材料's 方式 column showed the store's own words: http, cli, folder."""
+    assert post(client, own_bundle()[1])[0] == 201
+    folder = tmp_path / "U盘"
+    folder.mkdir()
+    name, data = unit_bundle(UNITS[0][0])
+    (folder / name).write_bytes(data)
+    result = CliRunner().invoke(cli, ["store", "add", str(store.path), str(folder)])
+    assert result.exit_code == 0, result.output
+    recent = client.get("/admin/", headers=ADMIN).text.split("最近收到的材料")[1]
+    cells = re.findall(r'<td class="c">([^<]*)</td>', recent)
+    assert "在线提交" in cells and "命令行收存（文件夹）" in cells, cells
+    assert not {"http", "cli", "folder"} & set(cells), cells
