@@ -413,3 +413,47 @@ def test_the_dashboard_says_how_each_bundle_came_in_chinese(client: TestClient, 
     cells = re.findall(r'<td class="c">([^<]*)</td>', recent)
     assert "在线提交" in cells and "命令行收存（文件夹）" in cells, cells
     assert not {"http", "cli", "folder"} & set(cells), cells
+
+
+def test_a_bundle_whose_key_was_retired_since_it_arrived_is_listed_not_dropped(site: Path, store: Store,
+                                                                               tmp_path: Path) -> None:
+    """The 本级 lost its key and the supervisor retired it from the day it was lost, a day before the
+    bundle it had submitted. The dashboard's 附件4 then dropped the unit without a word (its note even said
+    no 本级 had submitted), where `jixiao consolidate` on the same store lists the bundle and why; and a unit
+    with an older bundle still valid lost its row, where consolidate takes that older one."""
+    from bundle_helpers import unit_key
+    from jixiao.bundle.keys import key_file_json
+    from jixiao.bundle.roster import load_roster
+
+    owner_file = tmp_path / "主管部门密钥.json"
+    owner_file.write_text(key_file_json(supervisor(), None), encoding="utf-8")
+    roster = tmp_path / "名册.json"
+    runner = CliRunner()
+
+    def jixiao(*args: str) -> None:
+        result = runner.invoke(cli, [*args, str(roster), "--key", str(owner_file)])
+        assert result.exit_code == 0, result.output
+
+    jixiao("roster", "init", "--name", "进贤县科技和工业信息化局")
+    keys = {"360124-KGX": unit_key(), UNITS[0][0]: unit_key_for(UNITS[0][0])}
+    for code, key in keys.items():
+        jixiao("roster", "add", "--unit-code", code, "--unit-name", code, "--public-key", key.public.text(),
+               "--valid-from", "2021-01-01")
+    routes = intake_routes(store, TOKEN, review_key=supervisor(), roster=load_roster(roster.read_bytes()),
+                           roster_path=roster)
+    with TestClient(create_app(site, extra_routes=routes)) as client:
+        older = unit_bundle(UNITS[0][0], signed_at="2022-02-20T10:00:00+08:00")[1]
+        newer = unit_bundle(UNITS[0][0])[1]  # 2022-03-01
+        for data in (own_bundle()[1], older, newer):  # own_bundle: 2022-03-01 too
+            assert post(client, data)[0] == 201
+        for code, key in keys.items():
+            jixiao("roster", "retire", "--unit-code", code, "--fingerprint", key.public.fingerprint_hex,
+                   "--date", "2022-02-28")
+        signed = client.get("/api/admin/summary.json?year=2021", headers=ADMIN)
+        assert signed.status_code == 200, signed.text
+        summary = read_summary(signed.content).summary
+    assert [(r.unit_code, r.signed_at[:10]) for r in summary.rows] == [(UNITS[0][0], "2022-02-20")]
+    listed = {r.name: r.reasons for r in summary.rejected}
+    assert len(listed) == 2, listed
+    assert all("已停用" in reasons[0] for reasons in listed.values()), listed
+    assert any("进贤县科技和工业信息化局（360124-KGX）" in name for name in listed), listed

@@ -69,7 +69,14 @@ from .bundle.payload import in_china
 from .bundle.roster import Roster, load_roster
 from .consolidate.check import UnitFacts, check_bundle
 from .consolidate.review import Review, ReviewError, latest_reviews, make_review, sign_review
-from .consolidate.summary import SCORE_RULES, DepartmentSummary, SummaryError, build_summary, summary_json
+from .consolidate.summary import (
+    SCORE_RULES,
+    DepartmentSummary,
+    RejectedInput,
+    SummaryError,
+    build_summary,
+    summary_json,
+)
 from .io.errors import InputError
 from .model.numbers import plain
 from .render.text import file_part
@@ -354,15 +361,26 @@ class Intake:
             "Cache-Control": "no-store"})
 
     def _units(self, year: int, unit_code: str | None = None) -> list[UnitFacts]:
-        """The bundles in force for `year` (of one unit, when given), checked again from their stored bytes.
-        Unit codes are compared as consolidation names units, without surrounding white space."""
+        return self._checked_units(year, unit_code)[0]
+
+    def _checked_units(self, year: int, unit_code: str | None = None
+                       ) -> tuple[list[UnitFacts], list[tuple[BundleRow, RejectedInput]]]:
+        """The bundles in force for `year` (of one unit, when given), checked again from their stored bytes
+        against the roster as it is now, and the newer ones that no longer verify (a key retired or revoked
+        since they arrived), with the reasons. As `jixiao consolidate` chooses from a store: per unit, the
+        latest bundle that verifies, by signing time, then arrival. Unit codes are compared as consolidation
+        names units, without surrounding white space."""
         try:
             roster = self.current_roster()
         except RosterProblem as exc:
             raise SummaryError(exc.message) from None
+        rows = sorted((r for r in self.store.bundles(year) if r.ok),  # newest arrival first: kept for ties
+                      key=lambda r: (r.signed_at or "", r.received_at or ""), reverse=True)
+        done: set[str] = set()
         units: list[UnitFacts] = []
-        for row in self.store.latest(year):
-            if unit_code is not None and row.unit_code != unit_code:
+        failed: list[tuple[BundleRow, RejectedInput]] = []
+        for row in rows:
+            if row.unit_code in done or (unit_code is not None and row.unit_code != unit_code):
                 continue
             data = self.store.data(row.sha256)
             if data is None:
@@ -370,7 +388,12 @@ class Intake:
             checked = check_bundle(row.sha256, data, roster)
             if checked.unit is not None:
                 units.append(checked.unit)
-        return units
+                done.add(row.unit_code)
+            else:
+                name = f"{row.unit_name}（{row.unit_code}）签名时间 {_beijing(row.signed_at)} 的材料"
+                failed.append((row, RejectedInput(name=name, sha256=row.sha256,
+                                                  reasons=[f"现在核验不通过：{r}" for r in checked.reasons[:3]])))
+        return units, failed
 
     def _reviews(self, year: int) -> dict[tuple[str, int], Any]:
         trusted = [self.review_key.public.fingerprint_hex] if self.review_key is not None else None
@@ -380,7 +403,7 @@ class Intake:
         """附件4 of one department: `department` as the dashboard groups units ("" for the units that
         named none), or None when the year's units all belong to one. Messages speak of the
         dashboard's links, not of the CLI's options."""
-        units = self._units(year)
+        units, failed = self._checked_units(year)
         names = sorted({u.department_name for u in units})
         if department is None:
             if len(names) > 1:
@@ -389,10 +412,14 @@ class Intake:
                                    f"请在主管部门工作台上用该部门的下载链接")
             department = names[0] if names else ""
         units = [u for u in units if u.department_name == department.strip()]
+        # A bundle that verified on arrival and fails now (its key retired or revoked since) is listed with
+        # its reasons, as `jixiao consolidate` lists it, never silently left out of the table.
+        refused = [item for row, item in failed if row.department.strip() == department.strip()]
         if not units:
-            raise SummaryError(f"{year} 年度没有{_department_words(department)}通过核验的材料")
+            raise SummaryError(f"{year} 年度没有{_department_words(department)}通过核验的材料"
+                               + (f"：{refused[0].name}{refused[0].reasons[0]}" if refused else ""))
         return build_summary(units, self._reviews(year), rule=_rule(rule), department=department.strip(),
-                             generated_at=_now())
+                             generated_at=_now(), rejected=refused)
 
     async def summary_xlsx(self, request: Request) -> Response:
         from .render.summary_xlsx import write_summary_xlsx
