@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -268,6 +269,8 @@ def test_pages_name_framework_fingerprints_and_redaction(published: Published, k
                      keys["publisher"].public.fingerprint, "公开版（脱敏副本）", "98", "优", "附件6", "附件7"):
         assert expected in html
     assert f"../downloads/{seed.slug}.zip" in html
+    # 整体执行率 as 附件4 and the county table give it (two decimals); it read 100% against their 100.00%.
+    assert re.search(r"整体执行率</th><td>100\.00%</td>", html), html
     index = (site / "2021" / "index.html").read_text(encoding="utf-8")
     assert f"../units/{seed.slug}.html" in index
     assert (site / "verify.html").read_text(encoding="utf-8").count("jixiao verify") >= 1

@@ -73,6 +73,11 @@ def _text(value: Decimal | None) -> str:
     return "—" if value is None else plain(value)
 
 
+def _rate(value: Decimal | None) -> str:
+    """执行率 with its two decimals, as 附件4, `jixiao check` and the county table show it."""
+    return "—" if value is None else f"{value:.2f}"
+
+
 @dataclass(frozen=True)
 class Entry:
     """One unit as listed on the indexes."""
@@ -113,7 +118,7 @@ def unit_page(entry: Entry, downloads: dict[str, str]) -> str:
         widths=[round(w * 100 / total, 2) for w in FORM_WIDTHS], framework=copy.framework,
         unit_fingerprints=copy.accepted.verdict.fingerprints, publisher=copy.publisher_fingerprint,
         original=content, original_sha256=copy.accepted.envelope_sha256, downloads=downloads,
-        execution_rate=_text(copy.evaluation.execution_rate), removed=bool(copy.removed))
+        execution_rate=_rate(copy.evaluation.execution_rate), removed=bool(copy.removed))
     title = safe_title(f"{entry.year}年度 {copy.submission.unit_name}", f"{entry.year}年度 {entry.slug}")
     return _page(title, body)
 
