@@ -75,9 +75,11 @@ def test_only_verified_latest_bundles_are_published(published: Published) -> Non
     inputs = published.inputs
     assert len(report.published) == 2
     rejected = {Path(r.source).name: r.reasons for r in report.rejected}
-    assert set(rejected) == {inputs["tampered"].name, inputs["older"].name}
+    assert set(rejected) == {inputs["tampered"].name}
     assert "签名无效" in rejected["tampered.zip"][0]
-    assert "更新的签名材料" in rejected["seed-older.zip"][0]
+    superseded = {Path(r.source).name: r.reasons for r in report.superseded}  # verified, not refused
+    assert set(superseded) == {inputs["older"].name}
+    assert "更新的签名材料" in superseded["seed-older.zip"][0]
 
 
 def test_private_fields_absent_from_every_byte(published: Published) -> None:

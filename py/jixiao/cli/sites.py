@@ -204,6 +204,8 @@ def publish(inputs: tuple[str, ...], output: str, keyfile: str, roster_path: str
                    f"总分 {entry.total}，等级 {entry.grade}{review} → units/{shown(entry.slug)}.html")
         if entry.slug in report.removed:
             click.echo(f"  已删去：{one_line('、'.join(report.removed[entry.slug][:8]))}")
+    for superseded in report.superseded:  # a resubmission's earlier bundle: normal, not a failure
+        click.echo(f"已被更新的材料取代：{shown(superseded.source)}（{one_line(superseded.reasons[0])}）")
     for title, items in (("未公开", report.rejected), ("复核意见未采用", report.refused_reviews)):
         for rejected in items:
             click.echo(click.style(f"{title}：{shown(rejected.source)}", fg="red", bold=True), err=True)
@@ -211,7 +213,8 @@ def publish(inputs: tuple[str, ...], output: str, keyfile: str, roster_path: str
                 click.echo(f"  ✗ {one_line(reason)}", err=True)
     reviewed = sum(1 for entry in report.published if entry.review)
     click.echo(f"公开网站：{shown(report.out_dir)}（{len(report.published)} 个单位，其中 {reviewed} 个附复核分数；"
-               f"未公开 {len(report.rejected)} 份，复核意见未采用 {len(report.refused_reviews)} 份）；"
+               f"未公开 {len(report.rejected)} 份，复核意见未采用 {len(report.refused_reviews)} 份，"
+               f"被更新材料取代 {len(report.superseded)} 份）；"
                f"公开版签名公钥指纹：{key.public.fingerprint}")
     problems = report.rejected or report.refused_reviews
     sys.exit(EXIT_ERRORS if problems or not report.published else EXIT_OK)

@@ -65,6 +65,7 @@ class Collected:
 
     accepted: list[Accepted] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    superseded: list[Rejected] = field(default_factory=list)  # verified, but a newer one of the unit counts
     reviews: list[tuple[str, Review]] = field(default_factory=list)
     refused_reviews: list[Rejected] = field(default_factory=list)
 
@@ -187,7 +188,7 @@ def collect(inputs: list[Path], roster: Roster | None) -> Collected:
         if older is not None:
             newer, stale = ((result, older) if result.content.signed_at > older.content.signed_at
                             else (older, result))
-            out.rejected.append(Rejected(stale.source, [
+            out.superseded.append(Rejected(stale.source, [
                 f"同一单位同一年度已有更新的签名材料（{newer.source}，签名时间 {newer.content.signed_at}）"]))
             result = newer
         latest[key] = result

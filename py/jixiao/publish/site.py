@@ -83,6 +83,7 @@ class PublishReport:
     out_dir: Path
     published: list[pages.Entry] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    superseded: list[Rejected] = field(default_factory=list)  # verified, a newer one of the same unit published
     refused_reviews: list[Rejected] = field(default_factory=list)  # listed; publishing goes on
     removed: dict[str, list[str]] = field(default_factory=dict)  # slug → what redaction removed
     log: list[str] = field(default_factory=list)
@@ -250,6 +251,7 @@ def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: s
     report = PublishReport(out_dir)
     found = collect(list(inputs), roster)
     report.rejected = found.rejected
+    report.superseded = found.superseded
     scores, refused = reviews.match(found.accepted, found.reviews)
     report.refused_reviews = found.refused_reviews + refused
     scores.update(review_scores or {})
