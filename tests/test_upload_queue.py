@@ -198,3 +198,46 @@ def test_plain_http_intranet_host(browser: Any, intake_site: tuple[str, Store], 
         assert store.count() == 1 and store.get(sha) is not None
     finally:
         chromium.close()
+
+
+def test_a_unit_not_yet_enrolled_is_told_what_to_do_and_resubmits_after_enrolment(
+        built_site: Path, browser: Any, tmp_path: Path) -> None:
+    """The year's order: the unit makes its key on the portal and submits before the supervisor has enrolled
+    it. The refusal said "请改正后重新导出并提交", which no correction by the unit can satisfy; it now says to
+    hand in the 公钥登记表, and once the supervisor enrols the key (`jixiao roster add` beside the running
+    server), 重新提交 of the same file is accepted."""
+    from click.testing import CliRunner
+
+    from consolidate_helpers import supervisor, unit_key_for
+    from jixiao.bundle.keys import key_file_json
+    from jixiao.bundle.roster import load_roster
+    from jixiao.cli import cli
+
+    owner = tmp_path / "主管部门密钥.json"
+    owner.write_text(key_file_json(supervisor(), None), encoding="utf-8")
+    roster = tmp_path / "名册.json"
+    made = CliRunner().invoke(cli, ["roster", "init", str(roster), "--key", str(owner), "--name", "主管部门"])
+    assert made.exit_code == 0, made.output
+    name, data = unit_bundle("360124-KGX-01")
+    path = tmp_path / name
+    path.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    with Store(tmp_path / "intake.sqlite") as store, serving(create_app(built_site, extra_routes=intake_routes(
+            store, TOKEN, roster=load_roster(roster.read_bytes()), roster_path=roster))) as base:
+        context = browser.new_context(service_workers="block")
+        page = context.new_page()
+        page.goto(f"{base}/fill.html")
+        poll_until(page, "() => document.querySelector('#jx-upload')?.dataset.intake === 'available'",
+                   what="intake found")
+        page.set_input_files("[data-testid=upload-file]", str(path))
+        refused = wait_item(page, sha, "refused")
+        assert "《公钥登记表》" in refused["message"] and "重新提交" in refused["message"], refused
+        assert "请改正后重新导出" not in refused["message"], refused
+        result = CliRunner().invoke(cli, ["roster", "add", str(roster), "--key", str(owner), "--unit-code",
+                                          "360124-KGX-01", "--unit-name", "进贤县科技情报研究所", "--public-key",
+                                          unit_key_for("360124-KGX-01").public.text(), "--valid-from", "2021-01-01"])
+        assert result.exit_code == 0, result.output
+        page.locator(f'[data-testid=upload-item][data-sha256="{sha}"]').get_by_role("button", name="重新提交").click()
+        wait_item(page, sha, "sent")
+        assert store.get(sha) is not None
+        context.close()

@@ -115,6 +115,21 @@ def _department_part(summary: DepartmentSummary) -> str:
     return file_part(summary.department, 60, NO_DEPARTMENT) if summary.department else NO_DEPARTMENT
 
 
+def _refusal_advice(reasons: list[str]) -> str | None:
+    """What a unit refused over the roster should do (the portal shows it instead of "correct and export
+    again", which does not help a key that is merely not enrolled yet); None for any other refusal."""
+    about = next((r for r in reasons if r.startswith("公钥未通过名册核对")), None)
+    if about is None:
+        return None
+    if "注销" in about or "已停用" in about:
+        return ("这把签名密钥已不能使用：请生成新的签名密钥，把新的《公钥登记表》盖章交主管部门登记后，"
+                "重新导出签名材料再提交。")
+    if "名册中没有" in about:
+        return ("本单位的签名公钥尚未登记：请把盖章的《公钥登记表》交主管部门登记，"
+                "登记后点“重新提交”即可，不必重新导出。")
+    return "请与主管部门核对公钥登记（单位编码、公钥指纹、启用日期）后再提交。"
+
+
 UNIT_BUSY = "服务器暂时忙，这份材料尚未收到：请稍后重新提交（本页会自动重试）"
 
 
@@ -273,8 +288,9 @@ class Intake:
         checked = await run_in_threadpool(check_bundle, name or "upload", data, roster, deep=self.deep)
         if not checked.ok:
             status = 400 if not checked.readable else 422
+            advice = _refusal_advice(checked.reasons)
             return _json(status, f"未接收：{checked.reasons[0] if checked.reasons else '核验未通过'}", status="refused",
-                         sha256=sha, reasons=checked.reasons)
+                         sha256=sha, reasons=checked.reasons, **({"advice": advice} if advice else {}))
         too_late = signed_after_receipt(checked, received)
         if too_late is not None:
             return _json(422, f"未接收：{too_late}", status="refused", sha256=sha, reasons=[too_late])

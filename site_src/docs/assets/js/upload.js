@@ -308,7 +308,7 @@ export function initUpload(root, { notify } = {}) {
       next.message = `服务器暂时无法接收（HTTP ${response.status}${said}），${clock(next.next_at)} 自动重试（第 ${attempts} 次尝试）。`;
     } else {
       Object.assign(next, { state: "refused", status_code: response.status, refused_at: Date.now(),
-        message: `主管部门的服务器拒收（HTTP ${response.status}）：${body?.message || "未说明原因"}。请改正后重新导出并提交。`,
+        message: `主管部门的服务器拒收（HTTP ${response.status}）：${body?.message || "未说明原因"}。${body?.advice || "请改正后重新导出并提交。"}`,
         reasons: Array.isArray(body?.reasons) ? body.reasons.map(String) : [] });
     }
     await save(next);
