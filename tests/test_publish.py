@@ -273,6 +273,8 @@ def test_pages_name_framework_fingerprints_and_redaction(published: Published, k
     assert f"../downloads/{seed.slug}.zip" in html
     # 整体执行率 as 附件4 and the county table give it (two decimals); it read 100% against their 100.00%.
     assert re.search(r"整体执行率</th><td>100\.00%</td>", html), html
+    # 单位签名时间 in Beijing time, as the dashboard gives it (the bundle holds 2022-03-01T02:00:00Z).
+    assert "单位签名时间</th><td>2022-03-01 10:00:00（北京时间）</td>" in html
     index = (site / "2021" / "index.html").read_text(encoding="utf-8")
     assert f"../units/{seed.slug}.html" in index
     assert (site / "verify.html").read_text(encoding="utf-8").count("jixiao verify") >= 1

@@ -207,6 +207,8 @@ def test_store_list_shows_only_a_review_that_counts_for_the_listed_bundle(tmp_pa
     assert runner.invoke(cli, ["store", "add", db, str(later), *with_roster]).exit_code == 0  # resubmitted
     row, line = listed()
     assert row["review_score"] is None and "需重新复核" in row["review_note"], row
+    # Signing times as the dashboard shows them, in Beijing time (the JSON keeps the stored text).
+    assert "签名 2022-03-05 10:00:00" in line and row["signed_at"] == "2022-03-05T02:00:00Z", (line, row)
     assert "复核 —（需重新复核" in line and "复核 90" not in line, line
     assert in_summary() is None
 

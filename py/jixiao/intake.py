@@ -65,7 +65,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from .bundle.keys import PrivateKey
-from .bundle.payload import in_china
+from .bundle.payload import beijing_time
 from .bundle.roster import Roster, load_roster
 from .consolidate.check import UnitFacts, check_bundle
 from .consolidate.review import Review, ReviewError, latest_reviews, make_review, sign_review
@@ -146,13 +146,6 @@ def _form_refused(http_status: int, message: str, back: str = "/admin/") -> HTML
             f'<body><h1>复核未记录</h1><p role="alert">{html.escape(message)}</p>'
             f'<p><a href="{html.escape(back)}">返回主管部门工作台</a></p></body></html>')
     return HTMLResponse(page, status_code=http_status, headers=ADMIN_HEADERS)
-
-
-def _beijing(text: str | None) -> str:
-    """A stored ISO time as a supervisor reads it, in Beijing time ('2026-11-28 23:58:27'); as
-    stored when it cannot be read (it is shown, never trusted)."""
-    moment = in_china(text) if text else None
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else (text or "")
 
 
 def _now() -> str:
@@ -406,7 +399,7 @@ class Intake:
                 units.append(checked.unit)
                 done.add(row.unit_code)
             else:
-                name = f"{row.unit_name}（{row.unit_code}）签名时间 {_beijing(row.signed_at)} 的材料"
+                name = f"{row.unit_name}（{row.unit_code}）签名时间 {beijing_time(row.signed_at)} 的材料"
                 failed.append((row, RejectedInput(name=name, sha256=row.sha256,
                                                   reasons=[f"现在核验不通过：{r}" for r in checked.reasons[:3]])))
         return units, failed
@@ -534,7 +527,7 @@ class Intake:
         if unit is None:
             raise ReviewError(f"没有单位 {code} {year} 年度通过核验的材料，无法复核")
         if shown and shown != unit.payload_sha256:
-            raise Outdated(f"{unit.unit_name}（{code}）已提交新的签名材料（签名时间 {_beijing(unit.signed_at)}），"
+            raise Outdated(f"{unit.unit_name}（{code}）已提交新的签名材料（签名时间 {beijing_time(unit.signed_at)}），"
                            f"与您看到的不是同一份，复核未记录：请刷新页面，核对新材料后再复核")
         indicators = fields.get("indicators") or {}
         if not isinstance(indicators, dict):
@@ -570,7 +563,7 @@ class Intake:
             })
         recent = self.store.bundles()[:20]
         return bundle_environment().get_template("dashboard.html").render(
-            year=year, years=years, departments=departments, recent=recent, token=self.form_token, local=_beijing,
+            year=year, years=years, departments=departments, recent=recent, token=self.form_token, local=beijing_time,
             can_review=self.review_key is not None, rules=SCORE_RULES, rule=self.rule,
             reviewer_fp=self.review_key.public.fingerprint if self.review_key is not None else "")
 

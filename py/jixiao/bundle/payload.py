@@ -92,6 +92,14 @@ def in_china(text: str) -> datetime | None:
     return moment.astimezone(CHINA) if moment.tzinfo is not None else None
 
 
+def beijing_time(text: str | None) -> str:
+    """A stored ISO time as people here read it, in Beijing time ('2026-11-28 23:58:27'): the
+    browser signs in UTC ('…Z'), the CLI at +08:00, and both are one clock to a reader. As stored
+    when it cannot be read (it is shown, never trusted)."""
+    moment = in_china(text) if text else None
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else (text or "")
+
+
 def redact(submission: Submission, framework: Framework) -> Submission:
     """Blank every field the framework marks private (dotted paths such as 'contact.phone')."""
     data = submission.model_dump(mode="json")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import click
 
+from ..bundle.payload import beijing_time
 from ..io.errors import InputError
 from ..model.numbers import plain
 from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Command, Group, dumps, guard, now_text, one_line, shown
@@ -357,7 +358,7 @@ def store_add(store_path: str, inputs: tuple[str, ...], roster_path: str | None,
                 inserted, row = db.add_bundle(data, checked, how=how, filename=path.name, deep=deep)
                 state = "已收存" if inserted else "已存在"
                 click.echo(f"{state} {shown(path)}：{one_line(row.unit_name)}（{one_line(row.unit_code)}）"
-                           f"{row.year} 年度，签名时间 {one_line(row.signed_at)}")
+                           f"{row.year} 年度，签名时间 {one_line(beijing_time(row.signed_at))}")
     sys.exit(EXIT_ERRORS if failed else EXIT_OK)
 
 
@@ -395,5 +396,6 @@ def store_list(store_path: str, year: int | None, roster_path: str | None, as_js
         return
     for r, count, score, note in listed:
         fields = (r.year, r.department, r.unit_code, r.unit_name, r.unit_kind, f"自评 {r.self_score or '—'}",
-                  f"复核 {score or '—'}{f'（{note}）' if note else ''}", f"签名 {r.signed_at}", f"共 {count} 份")
+                  f"复核 {score or '—'}{f'（{note}）' if note else ''}", f"签名 {beijing_time(r.signed_at)}",
+                  f"共 {count} 份")
         click.echo("\t".join(map(one_line, fields)))

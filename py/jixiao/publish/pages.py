@@ -22,6 +22,7 @@ from itertools import groupby
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from ..bundle.payload import beijing_time
 from ..model.numbers import plain
 from ..render.bundle_view import NOTES, form_view
 from ..render.report_html import indicator_rows
@@ -117,7 +118,8 @@ def unit_page(entry: Entry, downloads: dict[str, str]) -> str:
         entry=entry, view=view, rows=indicator_rows(view), header=HEADER, notes=NOTES,
         widths=[round(w * 100 / total, 2) for w in FORM_WIDTHS], framework=copy.framework,
         unit_fingerprints=copy.accepted.verdict.fingerprints, publisher=copy.publisher_fingerprint,
-        original=content, original_sha256=copy.accepted.envelope_sha256, downloads=downloads,
+        original=content, signed_at=beijing_time(content.signed_at),
+        original_sha256=copy.accepted.envelope_sha256, downloads=downloads,
         execution_rate=_rate(copy.evaluation.execution_rate), removed=bool(copy.removed))
     title = safe_title(f"{entry.year}年度 {copy.submission.unit_name}", f"{entry.year}年度 {entry.slug}")
     return _page(title, body)
