@@ -241,6 +241,17 @@ def test_the_latest_signature_counts_and_the_older_is_listed() -> None:
     assert len(outcome.summary.rows) == 4
 
 
+def test_a_superseded_bundle_of_the_same_file_name_is_told_apart_by_its_signing_time() -> None:
+    """A resubmission usually keeps its file name (it is made of the unit and the year): the line
+    named the same file twice. Both signing times now say which is which, in Beijing time."""
+    code = "360124-KGX-03"
+    outcome = consolidate([Source("单位.zip", data=unit_bundle(code, "2022-03-01T10:00:00+08:00")[1]),
+                           Source("单位.zip", data=unit_bundle(code, "2022-03-10T09:00:00+08:00")[1])])
+    assert outcome.superseded == [
+        "单位.zip（签名时间 2022-03-01 10:00:00）：进贤县工业园区服务中心（360124-KGX-03）2021 年度"
+        "已有更新的签名材料（单位.zip，签名时间 2022-03-10 09:00:00），此份不计"], outcome.superseded
+
+
 def test_mixed_years_and_departments_are_refused_until_chosen() -> None:
     other_year = build_bundle(unit_submission("360124-KGX-09", "下一年度单位", "10", "10", 90, year=2022),
                               framework(), unit_key_for("360124-KGX-09"), SIGNED_AT)

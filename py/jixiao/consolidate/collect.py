@@ -32,6 +32,7 @@ from typing import Any
 
 from ..bundle.archive import ArchiveError, open_zip
 from ..bundle.envelope import REVIEW_TYPE, SUBMISSION_TYPE, SUMMARY_TYPE
+from ..bundle.payload import beijing_time
 from ..bundle.roster import Roster
 from ..bundle.verify import MAX_FILE_BYTES
 from ..io.files import read_at_most
@@ -331,9 +332,10 @@ def pick_latest(checked: Sequence[Checked]) -> tuple[list[Checked], list[str]]:
             continue  # the same signed content twice (e.g. the zip and its .json): nothing to say
         newer, older = ((rank, item), held) if rank > held[0] else (held, (rank, item))
         best[key] = newer
-        superseded.append(f"{older[1].source}：{unit.unit_name}（{unit.unit_code}）{unit.year} 年度已有更新的签名材料"
-                          f"（{newer[1].source}，签名时间 {newer[1].unit.signed_at if newer[1].unit else ''}），"
-                          f"此份不计")
+        # Both signing times, in Beijing time: a resubmission often keeps its file name.
+        was, now = (beijing_time(x[1].unit.signed_at if x[1].unit else "") for x in (older, newer))
+        superseded.append(f"{older[1].source}（签名时间 {was}）：{unit.unit_name}（{unit.unit_code}）{unit.year} 年度"
+                          f"已有更新的签名材料（{newer[1].source}，签名时间 {now}），此份不计")
     return [item for _, item in best.values()], superseded
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..bundle.archive import ArchiveError, open_zip
 from ..bundle.envelope import SUBMISSION_TYPE, Envelope, parse_envelope
-from ..bundle.payload import SignedContent, parse_payload
+from ..bundle.payload import SignedContent, beijing_time, parse_payload
 from ..bundle.roster import Roster
 from ..bundle.verify import MAX_BUNDLE_ENTRIES, MAX_FILE_BYTES, Verdict, verify_file
 from ..consolidate.collect import STORE_SUFFIXES, kind_of
@@ -188,8 +188,9 @@ def collect(inputs: list[Path], roster: Roster | None) -> Collected:
         if older is not None:
             newer, stale = ((result, older) if result.content.signed_at > older.content.signed_at
                             else (older, result))
+            now, was = beijing_time(newer.content.signed_at), beijing_time(stale.content.signed_at)
             out.superseded.append(Rejected(stale.source, [
-                f"同一单位同一年度已有更新的签名材料（{newer.source}，签名时间 {newer.content.signed_at}）"]))
+                f"同一单位同一年度已有更新的签名材料（{newer.source}，签名时间 {now}；此份签名时间 {was}）"]))
             result = newer
         latest[key] = result
     out.accepted = sorted(latest.values(), key=lambda a: (-(a.content.submission.year or 0),
