@@ -66,3 +66,15 @@ def failures(verdict: Verdict) -> list[str]:
 
 def text_of(verdict: Verdict) -> str:
     return "\n".join(f"{c.status} {c.code} {c.message}" for c in verdict.checks)
+
+
+def set_path(doc: dict[str, object], path: str, value: object) -> None:
+    """Set a dotted path ('indicators.0.groups.1.items.0.score') in a submission's JSON."""
+    *parents, last = path.split(".")
+    node: object = doc
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]  # type: ignore[index]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value  # type: ignore[index]

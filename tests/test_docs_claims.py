@@ -181,7 +181,7 @@ def test_the_guide_says_which_report_figures_are_checked() -> None:
     assert evaluate(changed, framework).findings == evaluate(sub, framework).findings
 
 
-def test_keys_page_says_what_revoking_a_lost_key_does() -> None:
+def test_keys_page_says_what_revoking_a_key_does() -> None:
     """密钥 said that after the old key is revoked "已经交出的材料仍可用旧公钥核验": against the
     roster, a material signed before the revocation fails too (and drops out of 附件4)."""
     keys = text(DOCS / "keys.md")

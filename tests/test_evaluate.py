@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from bundle_helpers import set_path
 from jixiao import Framework, Submission, evaluate
 from jixiao.rules.findings import REGISTRY
 
@@ -58,14 +59,7 @@ def test_seed_suggestions_agree_with_its_scores(seed: Submission, jinxian: Frame
 
 def _set(path: str, value: object) -> Callable[[dict[str, object]], None]:
     def mutate(doc: dict[str, object]) -> None:
-        *parents, last = path.split(".")
-        node: object = doc
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node[key]  # type: ignore[index]
-        if isinstance(node, list):
-            node[int(last)] = value
-        else:
-            node[last] = value  # type: ignore[index]
+        set_path(doc, path, value)
     return mutate
 
 

@@ -11,7 +11,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -340,6 +340,22 @@ def test_a_unit_name_with_hidden_characters_is_not_in_the_bundle_download_name(c
     assert name == "2021-360124-RTL-某单位gpj.exe.zip", ascii(name)
 
 
+def roster_by_cli(tmp_path: Path, owner_file_text: str) -> tuple[Path, Callable[..., None]]:
+    """A roster made as a supervisor makes it, with `jixiao roster … --key`; returns its path and
+    `jixiao(*args)`, which runs one roster command on it (and asserts it succeeded)."""
+    owner_file = tmp_path / "主管部门密钥.json"
+    owner_file.write_text(owner_file_text, encoding="utf-8")
+    roster = tmp_path / "名册.json"
+    runner = CliRunner()
+
+    def jixiao(*args: str) -> None:
+        result = runner.invoke(cli, [*args, str(roster), "--key", str(owner_file)])
+        assert result.exit_code == 0, result.output
+
+    jixiao("roster", "init", "--name", "进贤县科技和工业信息化局")
+    return roster, jixiao
+
+
 def test_the_roster_file_is_read_again_when_jixiao_roster_changes_it(site: Path, store: Store,
                                                                       tmp_path: Path) -> None:
     """`serve --roster`: the supervisor enrols a unit's key (or retires or revokes one) with `jixiao roster`
@@ -350,17 +366,8 @@ def test_the_roster_file_is_read_again_when_jixiao_roster_changes_it(site: Path,
     from jixiao.bundle.keys import key_file_json
     from jixiao.bundle.roster import load_roster
 
-    owner_file = tmp_path / "主管部门密钥.json"
-    owner_file.write_text(key_file_json(supervisor(), None, unit_code="360124-KGX", unit_name="主管部门",
-                                        created_at="2022-01-01T00:00:00Z"), encoding="utf-8")
-    roster = tmp_path / "名册.json"
-    runner = CliRunner()
-
-    def jixiao(*args: str) -> None:
-        result = runner.invoke(cli, [*args, str(roster), "--key", str(owner_file)])
-        assert result.exit_code == 0, result.output
-
-    jixiao("roster", "init", "--name", "进贤县科技和工业信息化局")
+    roster, jixiao = roster_by_cli(tmp_path, key_file_json(supervisor(), None, unit_code="360124-KGX",
+                                                           unit_name="主管部门", created_at="2022-01-01T00:00:00Z"))
     code = UNITS[0][0]
     routes = intake_routes(store, TOKEN, review_key=supervisor(), roster=load_roster(roster.read_bytes()),
                            roster_path=roster)
@@ -425,16 +432,7 @@ def test_a_bundle_whose_key_was_retired_since_it_arrived_is_listed_not_dropped(s
     from jixiao.bundle.keys import key_file_json
     from jixiao.bundle.roster import load_roster
 
-    owner_file = tmp_path / "主管部门密钥.json"
-    owner_file.write_text(key_file_json(supervisor(), None), encoding="utf-8")
-    roster = tmp_path / "名册.json"
-    runner = CliRunner()
-
-    def jixiao(*args: str) -> None:
-        result = runner.invoke(cli, [*args, str(roster), "--key", str(owner_file)])
-        assert result.exit_code == 0, result.output
-
-    jixiao("roster", "init", "--name", "进贤县科技和工业信息化局")
+    roster, jixiao = roster_by_cli(tmp_path, key_file_json(supervisor(), None))
     keys = {"360124-KGX": unit_key(), UNITS[0][0]: unit_key_for(UNITS[0][0])}
     for code, key in keys.items():
         jixiao("roster", "add", "--unit-code", code, "--unit-name", code, "--public-key", key.public.text(),

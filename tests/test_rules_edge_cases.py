@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from bundle_helpers import set_path
 from jixiao import Framework, Submission, evaluate
 from jixiao.model.measures import parse_measure
 from jixiao.rules.scoring import qualitative_met, suggest
@@ -19,14 +20,7 @@ COMPLETENESS = "indicators.0.groups.0.items.0"  # 预算编制完整性（2分�
 def _variant(seed: Submission, changes: dict[str, object]) -> Submission:
     doc = seed.model_dump(mode="json")
     for path, value in changes.items():
-        *parents, last = path.split(".")
-        node: object = doc
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node[key]  # type: ignore[index]
-        if isinstance(node, list):
-            node[int(last)] = value
-        else:
-            node[last] = value  # type: ignore[index]
+        set_path(doc, path, value)
     return Submission.model_validate(doc)
 
 
