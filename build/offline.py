@@ -228,21 +228,31 @@ async function precache() {
 // milliseconds to run before it can answer anything; the page and Python's 20 MB need none of
 // it. The routes belong to this version: they apply once it is active, when its cache is whole.
 // Exact paths with no query, so "/" and anything else still go through the fetch handler.
+// The server's own paths (api/, admin/) go to the network, never through this worker: every tab
+// asks api/intake on load, and a request that starts the old worker while a new version is
+// being activated makes Chromium wait until the old worker has been idle for its timeout
+// (tens of seconds; under DevTools, five minutes) before the new version takes over.
 function staticRoutes(event) {
   if (typeof event.addRoutes !== "function" || typeof URLPattern !== "function") return;
   const literal = (text) => text.replace(/[\\:*?+(){}]/g, (c) => `\\${c}`); // URLPattern syntax
+  const at = (pathname, search) => new URLPattern({
+    protocol: ROOT.protocol.slice(0, -1), hostname: ROOT.hostname, port: ROOT.port, pathname, search });
   const or = Object.keys(FILES).map((path) => ({
-    urlPattern: new URLPattern({ protocol: ROOT.protocol.slice(0, -1), hostname: ROOT.hostname, port: ROOT.port,
-                                 pathname: literal(new URL(path, ROOT).pathname), search: "" }),
-    requestMethod: "GET",
+    urlPattern: at(literal(new URL(path, ROOT).pathname), ""), requestMethod: "GET",
   }));
-  const refused = (error) => console.warn("jixiao sw: static routes refused; the fetch handler serves all", error);
-  try {
-    const added = event.addRoutes({ condition: { or }, source: { cacheName: CACHE } });
-    event.waitUntil(Promise.resolve(added).catch(refused));
-  } catch (error) {
-    refused(error);
-  }
+  const server = ["api/*", "admin", "admin/*"].map((path) => ({
+    urlPattern: at(literal(ROOT.pathname) + path, "*"),
+  }));
+  const add = (rules, what) => {
+    const refused = (error) => console.warn(`jixiao sw: static routes (${what}) refused`, error);
+    try {
+      event.waitUntil(Promise.resolve(event.addRoutes(rules)).catch(refused));
+    } catch (error) {
+      refused(error);
+    }
+  };
+  add({ condition: { or }, source: { cacheName: CACHE } }, "the site's files; the fetch handler serves them");
+  add({ condition: { or: server }, source: "network" }, "the server's paths; the fetch handler passes them on");
 }
 
 self.addEventListener("install", (event) => {

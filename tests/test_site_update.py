@@ -36,6 +36,11 @@ OFFLINE_READY = "() => document.querySelector('#jixiao-form')?.dataset.offline =
 UPDATE_BUTTON = '#jx-notices [data-key="update"] button:not(.jx-dismiss)'
 REPLACED_BUTTON = '#jx-notices [data-key="replaced"] button:not(.jx-dismiss)'
 GUIDE_TEXT = "(name) => fetch(name).then((r) => r.text())"
+ASKING_THE_SERVER = "() => { window.jxAsking = setInterval(() => fetch('api/intake?retry=' + Date.now()), 100); }"
+ENGINE_LOADING = "() => { setInterval(() => fetch(new URL('../../version.json', location.href)), 20); }"
+# How Chromium's static routing answered each of those requests ("" if the worker's fetch handler ran).
+INTAKE_SOURCES = """() => performance.getEntriesByType("resource")
+  .filter((e) => e.name.includes("/api/intake?retry=")).map((e) => e.workerMatchedSourceType || "")"""
 
 
 def _rewrite_offline(site: Path) -> str:
@@ -108,8 +113,21 @@ def test_a_new_version_is_offered_then_taken_whole_and_other_tabs_are_told(
             assert MARK_OLD in page.evaluate(GUIDE_TEXT, GUIDE)
             assert not page.locator(REPLACED_BUTTON).count()
 
-        with third.expect_navigation():
+        # Meanwhile another tab keeps asking the server (a queued bundle's retries, the intake
+        # probe), and this tab's Python keeps loading files (as it loads the signing packages
+        # when the page is idle). A request that started the old service worker while Chromium
+        # swaps the versions would hold the switch until that worker had been idle for its
+        # timeout (under DevTools, five minutes): the server's paths go straight to the network,
+        # and the page stops its Python before it asks for the new version.
+        first.evaluate(ASKING_THE_SERVER)
+        poll_until(first, f"() => ({INTAKE_SOURCES})().length >= 10", what="the other tab asking the server")
+        engine = next(worker for worker in third.workers if worker.url.endswith("/worker.js"))
+        engine.evaluate(ENGINE_LOADING)
+        with third.expect_navigation(timeout=20_000):
             third.click(UPDATE_BUTTON)
+        sources = first.evaluate(INTAKE_SOURCES)
+        assert len(sources) >= 10 and set(sources) == {"network"}, sources
+        first.evaluate("() => clearInterval(window.jxAsking)")
         third.wait_for_selector("#jixiao-form [data-path]")
         wait_drafts(third)
         assert MARK_NEW in third.evaluate(GUIDE_TEXT, GUIDE)

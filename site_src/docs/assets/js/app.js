@@ -106,7 +106,13 @@ async function startEngine(root, onReady) {
   return engine;
 }
 
-async function startOffline(root, notify, beforeReload, after) {
+// Taking a new version: the service worker of the old one must stay stopped while Chromium swaps
+// them. Anything this page's Python worker fetches (it loads the signing packages while the page
+// is idle) goes through the old service worker and starts it again: Chromium then waits until it
+// has been idle for its timeout (tens of seconds) before the new version takes over.
+const SWITCHING = "正在切换到新版本，页面即将重新加载";
+
+async function startOffline(root, notify, beforeReload, after, stopEngine) {
   if (!window.isSecureContext) notify("insecure", INSECURE, { kind: "warning" });
   let module;
   try {
@@ -119,7 +125,15 @@ async function startOffline(root, notify, beforeReload, after) {
     onUpdateReady(apply) {
       notify("update", "网站已更新。", {
         kind: "info",
-        action: { label: "新版本已就绪，点击重新加载", run: async () => { await beforeReload(); apply(); } },
+        action: {
+          label: "新版本已就绪，点击重新加载",
+          run: async () => {
+            await beforeReload();
+            stopEngine(SWITCHING);
+            notify("update", `${SWITCHING}…`, { kind: "info" });
+            apply();
+          },
+        },
       });
     },
     onReplaced(reload) {
@@ -299,7 +313,7 @@ async function main(root) {
       evaluate();
     });
   }
-  startOffline(root, notify, () => drafts.flush(), started?.ready);
+  startOffline(root, notify, () => drafts.flush(), started?.ready, (reason) => started?.terminate(reason));
 }
 
 const root = document.getElementById("jixiao-form");

@@ -168,10 +168,10 @@ export class Engine {
     }
   }
 
-  /** Stop the worker; pending calls reject. */
-  terminate() {
+  /** Stop the worker; pending calls (and later ones) reject with `reason`. */
+  terminate(reason = "评分程序已停止") {
     if (this.#worker) this.#worker.terminate();
-    this.#fail("评分程序已停止");
+    this.#fail(reason);
   }
 
   #receive(message) {
