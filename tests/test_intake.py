@@ -402,6 +402,9 @@ def test_the_roster_file_is_read_again_when_jixiao_roster_changes_it(site: Path,
         status, body = post(client, other)
         assert status == 503 and body["status"] == "busy" and "名册" in str(body["message"]), body
         assert store.count() == 1
+        # The dashboard still opens, and says its verdicts are those on arrival, and why.
+        page = client.get("/admin/", headers=ADMIN)
+        assert page.status_code == 200 and "已更改，但" in page.text and "收到时的结果" in page.text, page.text
         roster.write_bytes(good)
         status, body = post(client, other)
         assert status == 422 and "名册中没有该单位" in str(body["message"]), body
@@ -420,6 +423,11 @@ def test_the_dashboard_says_how_each_bundle_came_in_chinese(client: TestClient, 
     cells = re.findall(r'<td class="c">([^<]*)</td>', recent)
     assert "在线提交" in cells and "命令行收存（文件夹）" in cells, cells
     assert not {"http", "cli", "folder"} & set(cells), cells
+
+
+def dashboard_rows(page: str) -> dict[str, str]:
+    """The dashboard's unit rows by unit code (each row's HTML)."""
+    return dict(re.findall(r'<tr id="u-([^"]+)">(.*?)</tr>', page, flags=re.S))
 
 
 def test_a_bundle_whose_key_was_retired_since_it_arrived_is_listed_not_dropped(site: Path, store: Store,
@@ -450,6 +458,13 @@ def test_a_bundle_whose_key_was_retired_since_it_arrived_is_listed_not_dropped(s
         signed = client.get("/api/admin/summary.json?year=2021", headers=ADMIN)
         assert signed.status_code == 200, signed.text
         summary = read_summary(signed.content).summary
+        # The dashboard says the same: its 核验 column had kept each verdict from the day it arrived.
+        page = client.get("/admin/", headers=ADMIN).text
+    rows = dashboard_rows(page)
+    own, unit = rows["360124-KGX"], rows[UNITS[0][0]]
+    assert "未通过" in own and "已停用" in own and "不计入附件4" in own and "签署复核" not in own, own
+    assert "2022-02-20 10:00:00" in unit and ">通过<" in unit and "签署复核" in unit, unit
+    assert "签名时间 2022-03-01 10:00:00 的较新材料现在核验不通过" in unit and "已停用" in unit, unit
     assert [(r.unit_code, r.signed_at[:10]) for r in summary.rows] == [(UNITS[0][0], "2022-02-20")]
     listed = {r.name: r.reasons for r in summary.rejected}
     assert len(listed) == 2, listed

@@ -67,7 +67,7 @@ from starlette.routing import BaseRoute, Route
 from .bundle.keys import PrivateKey
 from .bundle.payload import beijing_time
 from .bundle.roster import Roster, load_roster
-from .consolidate.check import UnitFacts, check_bundle
+from .consolidate.check import Checked, UnitFacts, check_bundle
 from .consolidate.review import Review, ReviewError, latest_reviews, make_review, sign_review
 from .consolidate.summary import (
     SCORE_RULES,
@@ -83,6 +83,7 @@ from .render.text import file_part
 from .store import BundleRow, ReviewRow, Store, StoreBusy, signed_after_receipt
 
 MAX_BODY = 5 * 1024 * 1024
+MAX_REMEMBERED_CHECKS = 5000  # stored bundles' verdicts kept per roster: tens of MB at most
 FORM_LIMIT = 64 * 1024  # a review: a score, a note of at most 2000 characters, per-indicator scores
 ACCEPTED_TYPES = {
     "application/zip", "application/x-zip-compressed", "application/json", "application/octet-stream",
@@ -239,6 +240,9 @@ class Intake:
         self.reviewer = reviewer
         self.rule = rule
         self.form_token = hmac.new(self.credential, b"jixiao-admin-form", hashlib.sha256).hexdigest()
+        self._checks: dict[str, Checked] = {}  # see _check_stored
+        self._checks_roster: Roster | None = None
+        self._checks_lock = threading.Lock()
 
     def current_roster(self) -> Roster | None:
         """The roster as its file now stands (see `RosterFile`); raises `RosterProblem`."""
@@ -370,10 +374,15 @@ class Intake:
             "Cache-Control": "no-store"})
 
     def _units(self, year: int, unit_code: str | None = None) -> list[UnitFacts]:
-        return self._checked_units(year, unit_code)[0]
+        return [unit for _, unit in self._checked_rows(year, unit_code)[0]]
 
     def _checked_units(self, year: int, unit_code: str | None = None
                        ) -> tuple[list[UnitFacts], list[tuple[BundleRow, RejectedInput]]]:
+        chosen, failed = self._checked_rows(year, unit_code)
+        return [unit for _, unit in chosen], failed
+
+    def _checked_rows(self, year: int, unit_code: str | None = None
+                      ) -> tuple[list[tuple[BundleRow, UnitFacts]], list[tuple[BundleRow, RejectedInput]]]:
         """The bundles in force for `year` (of one unit, when given), checked again from their stored bytes
         against the roster as it is now, and the newer ones that no longer verify (a key retired or revoked
         since they arrived), with the reasons. As `jixiao consolidate` chooses from a store: per unit, the
@@ -386,23 +395,42 @@ class Intake:
         rows = sorted((r for r in self.store.bundles(year) if r.ok),  # newest arrival first: kept for ties
                       key=lambda r: (r.signed_at or "", r.received_at or ""), reverse=True)
         done: set[str] = set()
-        units: list[UnitFacts] = []
+        chosen: list[tuple[BundleRow, UnitFacts]] = []
         failed: list[tuple[BundleRow, RejectedInput]] = []
         for row in rows:
             if row.unit_code in done or (unit_code is not None and row.unit_code != unit_code):
                 continue
-            data = self.store.data(row.sha256)
-            if data is None:
+            checked = self._check_stored(row.sha256, roster)
+            if checked is None:
                 continue
-            checked = check_bundle(row.sha256, data, roster)
             if checked.unit is not None:
-                units.append(checked.unit)
+                chosen.append((row, checked.unit))
                 done.add(row.unit_code)
             else:
                 name = f"{row.unit_name}（{row.unit_code}）签名时间 {beijing_time(row.signed_at)} 的材料"
                 failed.append((row, RejectedInput(name=name, sha256=row.sha256,
                                                   reasons=[f"现在核验不通过：{r}" for r in checked.reasons[:3]])))
-        return units, failed
+        return chosen, failed
+
+    def _check_stored(self, sha256: str, roster: Roster | None) -> Checked | None:
+        """A stored bundle checked against `roster`, remembered until the roster changes: the dashboard
+        shows every unit's verdict as it is now, and a county's bundles take seconds to check again."""
+        with self._checks_lock:
+            if self._checks_roster is not roster:
+                self._checks, self._checks_roster = {}, roster
+            checked = self._checks.get(sha256)
+        if checked is not None:
+            return checked
+        data = self.store.data(sha256)
+        if data is None:
+            return None
+        checked = check_bundle(sha256, data, roster)
+        with self._checks_lock:
+            if self._checks_roster is roster:
+                if len(self._checks) >= MAX_REMEMBERED_CHECKS:
+                    self._checks.clear()
+                self._checks[sha256] = checked
+        return checked
 
     def _reviews(self, year: int) -> dict[tuple[str, int], Any]:
         trusted = [self.review_key.public.fingerprint_hex] if self.review_key is not None else None
@@ -550,22 +578,47 @@ class Intake:
 
         years = self.store.years()
         year = year or (years[0] if years else None)
-        rows = self.store.latest(year) if year is not None else []
         reviews = self._reviews(year) if year is not None else {}
+        shown, problem = self._in_force(year) if year is not None else ([], None)
         departments: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
+        for row, now_failed, newer_failed in shown:
             review = reviews.get((row.unit_code, row.year or 0))
             stale = review is not None and review.doc.payload_sha256 != row.payload_sha256
             departments.setdefault(row.department, []).append({
                 "row": row, "versions": self.store.versions(row.unit_code, row.year or 0),
                 "review": review, "review_score": plain(review.score) if review is not None else "",
                 "stale": stale, "history": len(self.store.review_rows(row.unit_code, row.year)),
+                "now_failed": now_failed, "newer_failed": newer_failed,
             })
         recent = self.store.bundles()[:20]
         return bundle_environment().get_template("dashboard.html").render(
             year=year, years=years, departments=departments, recent=recent, token=self.form_token, local=beijing_time,
-            can_review=self.review_key is not None, rules=SCORE_RULES, rule=self.rule,
+            can_review=self.review_key is not None, rules=SCORE_RULES, rule=self.rule, roster_problem=problem,
             reviewer_fp=self.review_key.public.fingerprint if self.review_key is not None else "")
+
+    def _in_force(self, year: int) -> tuple[list[tuple[BundleRow, str | None, list[str]]], str | None]:
+        """Each unit's row on the dashboard, judged as 附件4 judges it: the bundle in force under the
+        roster as it is now (with the newer ones that no longer verify), or, when none verifies now, the
+        newest with the reason. Each verdict said 通过 from the day it arrived, even after the unit's key
+        was retired or revoked and 附件4 had stopped counting the bundle. When the roster cannot be
+        trusted, the verdicts on arrival, and why."""
+        try:
+            chosen, failed = self._checked_rows(year)
+        except SummaryError as exc:
+            return [(row, None, []) for row in self.store.latest(year)], exc.message
+        counted = {row.unit_code for row, _ in chosen}
+        newer: dict[str, list[str]] = {}
+        shown: dict[str, tuple[BundleRow, str | None, list[str]]] = {}
+        for row, item in failed:  # newest first
+            if row.unit_code in counted:
+                newer.setdefault(row.unit_code, []).append(
+                    f"签名时间 {beijing_time(row.signed_at)} 的较新材料{item.reasons[0]}，此份不计")
+            elif row.unit_code not in shown:
+                shown[row.unit_code] = (row, item.reasons[0].removeprefix("现在核验不通过："), [])
+        for row, _ in chosen:
+            shown[row.unit_code] = (row, None, newer.get(row.unit_code, []))
+        order = sorted(shown.values(), key=lambda s: (s[0].department, s[0].unit_kind != "本级", s[0].unit_code))
+        return order, None
 
     async def not_found(self, request: Request) -> Response:
         return _json(404, "没有这个管理功能")
