@@ -112,6 +112,13 @@ def test_start_up_and_results_are_announced_politely_and_the_focus_stays(
     wait_total(page, "98")
     poll_until(page, "() => document.getElementById('jx-announce').textContent.includes('总分 98')",
                what="the seed's result announced")
+    # Notices ("已导入…为新草稿") are added to a polite live region, so they are read out too: each
+    # had role="status" of its own, which most screen readers do not read when inserted whole.
+    notice = poll_until(page, """() => [...document.querySelectorAll('#jx-notices .jx-notice')]
+        .filter((n) => n.textContent.includes('已导入')).map((n) => ({
+          live: n.closest('[aria-live]')?.getAttribute('aria-live'), role: n.getAttribute('role') }))[0]""",
+                        what="the import notice")
+    assert notice == {"live": "polite", "role": None}, notice
 
     # Typing a score, key by key: the result is announced once, after the pause, with the
     # finding now on the focused field.

@@ -27,7 +27,9 @@ function notifier(root) {
     const note = document.createElement("div");
     note.className = `jx-notice jx-notice-${kind}`;
     note.dataset.key = key;
-    note.setAttribute("role", kind === "error" ? "alert" : "status");
+    // The box is a polite live region: a note added to it is read out (a role="status" note
+    // inserted whole is not, in most screen readers); an error interrupts.
+    if (kind === "error") note.setAttribute("role", "alert");
     const close = document.createElement("button");
     close.type = "button";
     close.className = "jx-dismiss";
