@@ -452,9 +452,17 @@ def test_a_bundle_whose_key_was_retired_since_it_arrived_is_listed_not_dropped(s
         newer = unit_bundle(UNITS[0][0])[1]  # 2022-03-01
         for data in (own_bundle()[1], older, newer):  # own_bundle: 2022-03-01 too
             assert post(client, data)[0] == 201
+        seen = re.search(r'name="payload_sha256" value="([0-9a-f]+)"',
+                         dashboard_rows(client.get("/admin/", headers=ADMIN).text)[UNITS[0][0]])
+        assert seen is not None
         for code, key in keys.items():
             jixiao("roster", "retire", "--unit-code", code, "--fingerprint", key.public.fingerprint_hex,
                    "--date", "2022-02-28")
+        # A review typed on the page from before: refused, and told why (not "a new bundle arrived").
+        late = client.post("/api/admin/reviews", headers=ADMIN, json={
+            "unit_code": UNITS[0][0], "year": 2021, "score": "90", "payload_sha256": seen.group(1)})
+        assert late.status_code == 409, late.text
+        assert "现在核验不通过，计入的是签名时间 2022-02-20 10:00:00 的材料" in late.json()["message"], late.text
         signed = client.get("/api/admin/summary.json?year=2021", headers=ADMIN)
         assert signed.status_code == 200, signed.text
         summary = read_summary(signed.content).summary

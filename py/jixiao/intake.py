@@ -555,8 +555,8 @@ class Intake:
         if unit is None:
             raise ReviewError(f"没有单位 {code} {year} 年度通过核验的材料，无法复核")
         if shown and shown != unit.payload_sha256:
-            raise Outdated(f"{unit.unit_name}（{code}）已提交新的签名材料（签名时间 {beijing_time(unit.signed_at)}），"
-                           f"与您看到的不是同一份，复核未记录：请刷新页面，核对新材料后再复核")
+            raise Outdated(f"{unit.unit_name}（{code}）{self._replaced_by(year, code, shown, unit)}，"
+                           f"复核未记录：请刷新页面，核对后再复核")
         indicators = fields.get("indicators") or {}
         if not isinstance(indicators, dict):
             raise ReviewError("indicators 应为“指标名称或路径: 复核得分”的对象")
@@ -568,6 +568,16 @@ class Intake:
             return sign_review(doc, key)
 
         return self.store.add_review_chained(unit.unit_code, year, sign)[0]
+
+    def _replaced_by(self, year: int, code: str, shown: str, unit: UnitFacts) -> str:
+        """Why the bundle a review page showed is no longer the one in force: a newer one arrived, or
+        (its key retired or revoked since) it no longer verifies and an older one counts again."""
+        seen = next((r for r in self.store.bundles(year) if r.payload_sha256 == shown and r.unit_code.strip() == code),
+                    None)
+        if seen is not None and (seen.signed_at or "") > (unit.signed_at or ""):
+            return (f"您看到的那份材料（签名时间 {beijing_time(seen.signed_at)}）现在核验不通过，"
+                    f"计入的是签名时间 {beijing_time(unit.signed_at)} 的材料")
+        return f"已提交新的签名材料（签名时间 {beijing_time(unit.signed_at)}），与您看到的不是同一份"
 
     async def dashboard(self, request: Request) -> Response:
         html = await run_in_threadpool(self._dashboard, _year(request.query_params.get("year")))
