@@ -225,8 +225,10 @@ async function precache() {
 
 // Chromium >= 123 (static routing): the browser answers requests for our files straight from
 // this version's cache, without starting this worker. On a cold start the worker takes tens of
-// milliseconds to run before it can answer anything; the page and Python's 20 MB need none of
-// it. The routes belong to this version: they apply once it is active, when its cache is whole.
+// milliseconds to run before it can answer anything; the page needs none of it. Requests from
+// the Python worker (a dedicated worker) do not use the routes in Chromium 156: they start this
+// worker and go through the fetch handler (measured through DevTools, session 14). The routes
+// belong to this version: they apply once it is active, when its cache is whole.
 // Exact paths with no query, so "/" and anything else still go through the fetch handler.
 // The server's own paths (api/, admin/) go to the network, never through this worker: every tab
 // asks api/intake on load, and a request that starts the old worker while a new version is
