@@ -376,17 +376,12 @@ class Intake:
     def _units(self, year: int, unit_code: str | None = None) -> list[UnitFacts]:
         return [unit for _, unit in self._checked_rows(year, unit_code)[0]]
 
-    def _checked_units(self, year: int, unit_code: str | None = None
-                       ) -> tuple[list[UnitFacts], list[tuple[BundleRow, RejectedInput]]]:
-        chosen, failed = self._checked_rows(year, unit_code)
-        return [unit for _, unit in chosen], failed
-
     def _checked_rows(self, year: int, unit_code: str | None = None
-                      ) -> tuple[list[tuple[BundleRow, UnitFacts]], list[tuple[BundleRow, RejectedInput]]]:
+                      ) -> tuple[list[tuple[BundleRow, UnitFacts]], list[tuple[BundleRow, list[str]]]]:
         """The bundles in force for `year` (of one unit, when given), checked again from their stored bytes
         against the roster as it is now, and the newer ones that no longer verify (a key retired or revoked
-        since they arrived), with the reasons. As `jixiao consolidate` chooses from a store: per unit, the
-        latest bundle that verifies, by signing time, then arrival. Unit codes are compared as consolidation
+        since they arrived), with at most three reasons. As `jixiao consolidate` chooses from a store: per
+        unit, the latest bundle that verifies, by signing time, then arrival. Unit codes are compared as consolidation
         names units, without surrounding white space."""
         try:
             roster = self.current_roster()
@@ -396,7 +391,7 @@ class Intake:
                       key=lambda r: (r.signed_at or "", r.received_at or ""), reverse=True)
         done: set[str] = set()
         chosen: list[tuple[BundleRow, UnitFacts]] = []
-        failed: list[tuple[BundleRow, RejectedInput]] = []
+        failed: list[tuple[BundleRow, list[str]]] = []
         for row in rows:
             if row.unit_code in done or (unit_code is not None and row.unit_code != unit_code):
                 continue
@@ -407,9 +402,7 @@ class Intake:
                 chosen.append((row, checked.unit))
                 done.add(row.unit_code)
             else:
-                name = f"{row.unit_name}（{row.unit_code}）签名时间 {beijing_time(row.signed_at)} 的材料"
-                failed.append((row, RejectedInput(name=name, sha256=row.sha256,
-                                                  reasons=[f"现在核验不通过：{r}" for r in checked.reasons[:3]])))
+                failed.append((row, checked.reasons[:3]))
         return chosen, failed
 
     def _check_stored(self, sha256: str, roster: Roster | None) -> Checked | None:
@@ -440,7 +433,8 @@ class Intake:
         """附件4 of one department: `department` as the dashboard groups units ("" for the units that
         named none), or None when the year's units all belong to one. Messages speak of the
         dashboard's links, not of the CLI's options."""
-        units, failed = self._checked_units(year)
+        chosen, failed = self._checked_rows(year)
+        units = [unit for _, unit in chosen]
         names = sorted({u.department_name for u in units})
         if department is None:
             if len(names) > 1:
@@ -451,7 +445,9 @@ class Intake:
         units = [u for u in units if u.department_name == department.strip()]
         # A bundle that verified on arrival and fails now (its key retired or revoked since) is listed with
         # its reasons, as `jixiao consolidate` lists it, never silently left out of the table.
-        refused = [item for row, item in failed if row.department.strip() == department.strip()]
+        refused = [RejectedInput(name=f"{row.unit_name}（{row.unit_code}）签名时间 {beijing_time(row.signed_at)} "
+                                      "的材料", sha256=row.sha256, reasons=[f"现在核验不通过：{r}" for r in reasons])
+                   for row, reasons in failed if row.department.strip() == department.strip()]
         if not units:
             raise SummaryError(f"{year} 年度没有{_department_words(department)}通过核验的材料"
                                + (f"：{refused[0].name}{refused[0].reasons[0]}" if refused else ""))
@@ -619,12 +615,12 @@ class Intake:
         counted = {row.unit_code for row, _ in chosen}
         newer: dict[str, list[str]] = {}
         shown: dict[str, tuple[BundleRow, str | None, list[str]]] = {}
-        for row, item in failed:  # newest first
+        for row, reasons in failed:  # newest first
             if row.unit_code in counted:
                 newer.setdefault(row.unit_code, []).append(
-                    f"签名时间 {beijing_time(row.signed_at)} 的较新材料{item.reasons[0]}，此份不计")
+                    f"签名时间 {beijing_time(row.signed_at)} 的较新材料现在核验不通过：{reasons[0]}，此份不计")
             elif row.unit_code not in shown:
-                shown[row.unit_code] = (row, item.reasons[0].removeprefix("现在核验不通过："), [])
+                shown[row.unit_code] = (row, reasons[0], [])
         for row, _ in chosen:
             shown[row.unit_code] = (row, None, newer.get(row.unit_code, []))
         order = sorted(shown.values(), key=lambda s: (s[0].department, s[0].unit_kind != "本级", s[0].unit_code))
