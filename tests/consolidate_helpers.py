@@ -83,6 +83,23 @@ def unit_bundle(code: str, signed_at: str = SIGNED_AT) -> tuple[str, bytes]:
     return build_bundle(unit_submission(*spec), framework(), unit_key_for(code), signed_at)
 
 
+def earlier_rules_envelope(code: str) -> bytes:
+    """The unit's signed .json as jixiao 0.1.0 would have made it, had its rules suggested another
+    score for 预算完成率: the evaluation differs from today's recomputation, and nothing was changed
+    after signing (the unit's own key signs it)."""
+    from jixiao.bundle.archive import prepare_bundle
+    from jixiao.bundle.envelope import SUBMISSION_TYPE, sign_payload
+    from jixiao.canonical import canonical_json
+
+    spec = next(u for u in UNITS if u[0] == code)
+    raw = json.loads(prepare_bundle(unit_submission(*spec), framework(), SIGNED_AT).payload)
+    raw["software"]["version"] = "0.1.0"
+    assert raw["evaluation"]["indicators"][2]["name"] == "预算完成率"
+    raw["evaluation"]["indicators"][2]["suggested"] = "1"
+    envelope = sign_payload(SUBMISSION_TYPE, canonical_json(raw), [unit_key_for(code)])
+    return envelope.to_json().encode("utf-8")
+
+
 def tamper_json(zip_bytes: bytes) -> bytes:
     """Change the signed payload in the zip's .json (a budget) without re-signing."""
     out = io.BytesIO()

@@ -20,6 +20,7 @@ from bundle_helpers import SIGNED_AT, framework, seed
 from consolidate_helpers import (
     DEPARTMENT,
     UNITS,
+    earlier_rules_envelope,
     own_bundle,
     supervisor,
     tampered_bundle,
@@ -239,6 +240,22 @@ def test_the_latest_signature_counts_and_the_older_is_listed() -> None:
     assert row.signed_at == "2022-03-10T01:00:00Z"
     assert len(outcome.superseded) == 1 and "已有更新的签名材料" in outcome.superseded[0]
     assert len(outcome.summary.rows) == 4
+
+
+def test_a_unit_signed_under_earlier_rules_is_counted_and_named_for_a_look() -> None:
+    """A rules change between a unit's signing and consolidation: the unit stays in 附件4 with the
+    figures of its signed submission, the same 合计, and a 需核对 line saying what differed."""
+    code = "360124-KGX-03"
+    kept = [s for s in sources(tampered=False) if code not in s.name]
+    outcome = consolidate([*kept, Source("earlier.json", data=earlier_rules_envelope(code))])
+    assert outcome.summary is not None and not outcome.rejected
+    row = next(r for r in outcome.summary.rows if r.unit_code == code)
+    assert (row.budget, row.executed, row.self_score) == (Decimal("300.00"), Decimal("270.00"), Decimal("90"))
+    assert len(row.flags) == 1 and row.flags[0].startswith("签名时用的是 jixiao 0.1.0")
+    assert outcome.summary.total == consolidate(sources(tampered=False)).summary.total  # type: ignore[union-attr]
+    check = openpyxl.load_workbook(io.BytesIO(write_summary_xlsx(outcome.summary)))[CHECK_SHEET]
+    lines = [[c.value for c in line] for line in check.iter_rows(min_row=2)]
+    assert ["需核对", "4. 进贤县工业园区服务中心（360124-KGX-03）", row.flags[0]] in lines
 
 
 def test_a_superseded_bundle_of_the_same_file_name_is_told_apart_by_its_signing_time() -> None:

@@ -315,11 +315,19 @@ def _checked_both_ways(data: bytes) -> tuple[object, object]:
     return fast, full
 
 
-@pytest.mark.parametrize("name", [*CRAFTED, "evaluation tampered"])
+def _signed_under_earlier_rules(payload: bytes) -> bytes:
+    doc = json.loads(_tampered_evaluation(payload))
+    doc["software"]["version"] = "0.1.0"
+    return canonical_json(doc)
+
+
+ALSO = {"evaluation tampered": _tampered_evaluation, "signed under earlier rules": _signed_under_earlier_rules}
+
+
+@pytest.mark.parametrize("name", [*CRAFTED, *ALSO])
 def test_the_shortcut_answers_as_the_full_path(name: str) -> None:
     """`_signed_as_recomputed` reads only part of the payload; every answer, facts included, is the full path's."""
-    make = CRAFTED.get(name, _tampered_evaluation)
-    fast, full = _checked_both_ways(_envelope(make(_seed_payload())))
+    fast, full = _checked_both_ways(_envelope({**CRAFTED, **ALSO}[name](_seed_payload())))
     assert fast == full
 
 

@@ -18,7 +18,8 @@ import openpyxl
 import pytest
 
 from bundle_helpers import SIGNED_AT, entries, framework, rezip, seed, seed_bundle, unit_key
-from consolidate_helpers import own_bundle, unit_bundle, unit_key_for
+from consolidate_helpers import earlier_rules_envelope, own_bundle, unit_bundle, unit_key_for
+from jixiao import __version__
 from jixiao.bundle import PrivateKey, verify_file
 from jixiao.bundle.archive import open_zip, prepare_bundle
 from jixiao.bundle.envelope import SUBMISSION_TYPE, sign_payload
@@ -116,6 +117,28 @@ def test_a_signed_but_wrong_evaluation_is_refused() -> None:
     assert checked.reasons[0].startswith("签名中的评分结果与复算不符") and "总分" in checked.reasons[0]
     verdict = verify_file("x.json", _signed_json(canonical_json(raw)))
     assert [c.message for c in verdict.checks if c.status == "fail"] == checked.reasons
+
+
+def test_an_evaluation_signed_under_earlier_rules_counts_recomputed_with_a_note() -> None:
+    """After an upgrade that changed a rule, a unit that signed before it is not sent back: its
+    submission is intact, so its row counts as recomputed, and the note says what differed. The
+    same difference under this version's name is a refusal (above); `verify` says the same thing."""
+    data = earlier_rules_envelope("360124-KGX-03")
+    checked = check_bundle("x.json", data)
+    assert checked.ok, checked.reasons
+    unit = checked.unit
+    assert unit is not None and (unit.self_score, unit.grade, str(unit.rate)) == (90, "优", "90.00")
+    [note] = unit.flags
+    assert note == (f"签名时用的是 jixiao 0.1.0，本程序为 {__version__}，评分规则有更新，复算结果与签名时不同："
+                    "指标“预算完成率”的建议得分：签名为 1，复算为 2。汇总按本程序复算的结果；"
+                    "如需一致，请该单位用当前版本重新导出签名材料")
+    verdict = verify_file("x.json", data)
+    assert verdict.ok
+    assert [(c.status, c.message) for c in verdict.checks if c.code == "EVALUATION"] == [("warn", note)]
+    same_version = json.loads(base64.b64decode(json.loads(data)["payload"]))
+    same_version["software"]["version"] = __version__
+    refused = check_bundle("x.json", _signed_json(canonical_json(same_version), unit_key_for("360124-KGX-03")))
+    assert refused.reasons == ["签名中的评分结果与复算不符：指标“预算完成率”的建议得分：签名为 1，复算为 2"]
 
 
 def test_non_canonical_or_public_copies_are_refused() -> None:

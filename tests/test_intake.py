@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 from bundle_helpers import SIGNED_AT, entries, framework
 from consolidate_helpers import (
     UNITS,
+    earlier_rules_envelope,
     own_bundle,
     supervisor,
     tampered_bundle,
@@ -163,6 +164,18 @@ def test_basic_auth_opens_the_dashboard(client: TestClient) -> None:
 def _submit_department(client: TestClient) -> None:
     for _, data in (own_bundle(), *(unit_bundle(code) for code, *_ in UNITS)):
         assert post(client, data)[0] == 201
+
+
+def test_a_bundle_signed_under_earlier_rules_is_stored_and_its_note_shown(client: TestClient) -> None:
+    """Stored and counted (its submission is signed and intact); the unit, and then the supervisor on
+    the dashboard, are told that the score was recomputed under today's rules, and what differed."""
+    status, body = post(client, earlier_rules_envelope("360124-KGX-03"), {"Content-Type": "application/json"})
+    assert status == 201, body
+    [note] = body["flags"]  # type: ignore[misc]
+    assert note.startswith("签名时用的是 jixiao 0.1.0") and "汇总按本程序复算的结果" in note
+    html = client.get("/admin/", headers=ADMIN).text
+    cell = re.search(r'<span class="ok">通过</span>(.*?)</td>', html)
+    assert cell is not None and f"需核对：{note}" in cell.group(1)
 
 
 def test_dashboard_reviews_and_downloads(client: TestClient, store: Store) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from browser_fixtures import add_test_page, load_build_module, site_sources, stand_in_renderer
+from jixiao import __version__
 from jixiao.catalog import example_json
 
 site = load_build_module("site")
@@ -75,7 +76,7 @@ def test_the_engine_starts_from_one_zip_and_nothing_compiled(built_site: Path) -
     # Bytecode where zipimport looks for it: beside the module, never in __pycache__.
     assert {"jixiao/__init__.py", "jixiao/__init__.pyc", "jixiao/browser.pyc", "jixiao/model/base.pyc"} <= names
     assert not [n for n in names if "__pycache__" in n]
-    assert {n.split("/")[0] for n in names} == {"jixiao", "jixiao-0.1.0.dist-info"}
+    assert {n.split("/")[0] for n in names} == {"jixiao", f"jixiao-{__version__}.dist-info"}
     assert any(n.startswith("jixiao/data/") and n.endswith(".json") for n in names)  # frameworks as resources
     # The progress bar counts what the first score waits for: the snapshot and the start-up zip,
     # not the standard library (written in after the engine is up).

@@ -606,8 +606,9 @@ class Intake:
         """Each unit's row on the dashboard, judged as 附件4 judges it: the bundle in force under the
         roster as it is now (with the newer ones that no longer verify), or, when none verifies now, the
         newest with the reason. Each verdict said 通过 from the day it arrived, even after the unit's key
-        was retired or revoked and 附件4 had stopped counting the bundle. When the roster cannot be
-        trusted, the verdicts on arrival, and why."""
+        was retired or revoked and 附件4 had stopped counting the bundle. A counted row's notes include
+        its 需核对 lines (a bundle signed under earlier rules, counted as recomputed, among them). When
+        the roster cannot be trusted, the verdicts on arrival, and why."""
         try:
             chosen, failed = self._checked_rows(year)
         except SummaryError as exc:
@@ -621,8 +622,8 @@ class Intake:
                     f"签名时间 {beijing_time(row.signed_at)} 的较新材料现在核验不通过：{reasons[0]}，此份不计")
             elif row.unit_code not in shown:
                 shown[row.unit_code] = (row, reasons[0], [])
-        for row, _ in chosen:
-            shown[row.unit_code] = (row, None, newer.get(row.unit_code, []))
+        for row, facts in chosen:  # and what 附件4 lists under 需核对 for the row
+            shown[row.unit_code] = (row, None, [*newer.get(row.unit_code, []), *(f"需核对：{f}" for f in facts.flags)])
         order = sorted(shown.values(), key=lambda s: (s[0].department, s[0].unit_kind != "本级", s[0].unit_code))
         return order, None
 

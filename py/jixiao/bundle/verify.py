@@ -233,9 +233,22 @@ def _recompute(verdict: Verdict, content: SignedContent, framework: Framework) -
         verdict.add("EVALUATION", "ok",
                     f"评分复算一致：总分 {verdict.total or '—'}，等级 {verdict.grade or '—'}")
         return
-    version = content.software.version
-    note = "" if version == __version__ else f"（签名时用的是 jixiao {version}，本程序为 {__version__}）"
-    verdict.add("EVALUATION", "fail", f"签名中的评分结果与复算不符{note}：{'；'.join(differences)}")
+    verdict.add("EVALUATION", *recomputed_otherwise(content.software.version, differences))
+
+
+def recomputed_otherwise(version: str, differences: list[str]) -> tuple[Status, str]:
+    """The verdict on a signed evaluation that `evaluate` no longer gives, the same in `verify` and
+    consolidation. Signed by this version of jixiao: changed after signing or computed wrongly, so it
+    fails. Signed by another version: the scoring rules differ between the two (the version moves
+    whenever they change, tests/test_rules_version.py), and the unit could not have signed the new
+    answer. Refusing would send every unit that signed before an upgrade back to export again for
+    nothing: its submission is signed and intact, and every figure consolidation counts is read from
+    the submission or recomputed from it. So it is a warning, and says which answer counts."""
+    listed = "；".join(differences) or "评分结果的写法不同"
+    if version == __version__:
+        return "fail", f"签名中的评分结果与复算不符：{listed}"
+    return "warn", (f"签名时用的是 jixiao {version[:20]}，本程序为 {__version__}，评分规则有更新，"
+                    f"复算结果与签名时不同：{listed}。汇总按本程序复算的结果；如需一致，请该单位用当前版本重新导出签名材料")
 
 
 def _verify_text(verdict: Verdict, text: str, roster: Roster | None

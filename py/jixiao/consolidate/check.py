@@ -40,7 +40,6 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
-from .. import __version__
 from ..bundle import crypto
 from ..bundle.archive import ArchiveError, SafeZip, open_zip
 from ..bundle.changes import evaluation_differences
@@ -48,7 +47,7 @@ from ..bundle.envelope import SUBMISSION_TYPE, EnvelopeError, pae, parse_envelop
 from ..bundle.keys import PublicKey
 from ..bundle.payload import PayloadError, parse_payload, parse_signed_at
 from ..bundle.roster import Roster, check_key
-from ..bundle.verify import MAX_BUNDLE_ENTRIES, MAX_FILE_BYTES, MAX_XLSX_ENTRIES, verify_file
+from ..bundle.verify import MAX_BUNDLE_ENTRIES, MAX_FILE_BYTES, MAX_XLSX_ENTRIES, recomputed_otherwise, verify_file
 from ..catalog import UnknownName, load_framework
 from ..model.evaluation import Evaluation
 from ..model.framework import Framework
@@ -430,13 +429,14 @@ def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple
     framework = _framework(raw["framework"], submission)
     recomputed = evaluate(submission, framework)
     dumped = recomputed.model_dump(mode="json")
+    notes: tuple[str, ...] = ()
     if dumped != raw["evaluation"]:
-        raise _Refused(_evaluation_problem(raw["evaluation"], recomputed, str(software["version"])))
+        notes = (_evaluation_problem(raw["evaluation"], recomputed, str(software["version"])),)
     if submission.year is None:
         raise _Refused("签名内容中没有年度")
     if not submission.unit_code.strip():
         raise _Refused("签名内容中没有单位编码：无法确定是哪个单位")
-    return _accepted(checked, submission, recomputed, signed_at, payload, valid), when
+    return _accepted(checked, submission, recomputed, signed_at, payload, valid, notes), when
 
 
 def _software_ok(software: Any) -> bool:
@@ -524,25 +524,29 @@ def _framework(ref: Any, submission: Submission) -> Framework:
 
 
 def _evaluation_problem(signed: Any, recomputed: Evaluation, version: str) -> str:
+    """The note for a signed evaluation that differs from the recomputed one (signed by another
+    version of jixiao: the unit's row counts, recomputed), or a refusal (`recomputed_otherwise`)."""
     try:
         differences = evaluation_differences(Evaluation.model_validate(signed), recomputed)
     except ValueError:
-        return "签名内容中的评分结果不符合格式"
-    note = "" if version == __version__ else f"（签名时用的是 jixiao {version[:20]}，本程序为 {__version__}）"
-    return f"签名中的评分结果与复算不符{note}：{'；'.join(differences) or '评分结果的写法不同'}"
+        raise _Refused("签名内容中的评分结果不符合格式") from None
+    status, message = recomputed_otherwise(version, differences)
+    if status == "fail":
+        raise _Refused(message)
+    return message
 
 
 def _accepted(checked: Checked, submission: Submission, recomputed: Evaluation, signed_at: str,
-              payload: bytes, valid: list[_Sig]) -> UnitFacts:
+              payload: bytes, valid: list[_Sig], notes: tuple[str, ...] = ()) -> UnitFacts:
     """What both paths report for a payload that passed (the full path named the unit earlier, so
     that its refusals can say whose bundle failed)."""
     checked.unit_code, checked.unit_name, checked.year = submission.unit_code, submission.unit_name, submission.year
     return _facts(submission, recomputed, signed_at, hashlib.sha256(payload).hexdigest(),
-                  tuple(hashlib.sha256(s.public).hexdigest() for s in valid), checked.with_indicators)
+                  tuple(hashlib.sha256(s.public).hexdigest() for s in valid), checked.with_indicators, notes)
 
 
 def _facts(sub: Submission, ev: Evaluation, signed_at: str, payload_sha256: str,
-           signers: tuple[str, ...], with_indicators: bool) -> UnitFacts:
+           signers: tuple[str, ...], with_indicators: bool, notes: tuple[str, ...] = ()) -> UnitFacts:
     total = ev.funds["total"]
     flags = tuple(f.message for f in ev.findings
                   if f.code in ROW_CODES and f.path.startswith(ROW_CODES[f.code]))
@@ -559,4 +563,4 @@ def _facts(sub: Submission, ev: Evaluation, signed_at: str, payload_sha256: str,
         framework_version=ev.framework.version, signed_at=signed_at, payload_sha256=payload_sha256,
         signers=signers, budget=total.budget, executed=total.executed, rate=total.rate,
         declared_total=sub.total, computed_total=ev.total, grade=ev.grade,
-        errors=len(ev.errors), warnings=len(ev.warnings), flags=(*missing, *flags), indicators=indicators)
+        errors=len(ev.errors), warnings=len(ev.warnings), flags=(*notes, *missing, *flags), indicators=indicators)
