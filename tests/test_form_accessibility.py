@@ -1,9 +1,10 @@
 """The 填报 page for keyboard and screen-reader users, in Debian's Chromium through Playwright.
 
 What such a user depends on: every box in the table says which row it belongs to ("预算完成率
-得分", not a bare "得分"); the add/remove buttons say which group or row; the engine's start-up
-and the results are announced politely, once, not per percent or keystroke; and the focus stays
-where the user is when the page changes under it.
+得分", not a bare "得分"; a row just added and not yet named says its group); the add/remove
+buttons say which group or row; the engine's start-up and the results are announced politely,
+once, not per percent or keystroke; and the focus stays where the user is when the page changes
+under it.
 
 Names are read from Chromium's accessibility tree (``get_by_role`` matches the computed name).
 """
@@ -63,8 +64,14 @@ def test_every_box_in_the_table_names_its_row(site_server: str, page_logged: Any
     page.keyboard.press("Enter")
     new_name = "indicators.0.groups.1.items.2.name"
     poll_until(page, "(p) => document.activeElement?.dataset?.path === p", new_name, what="focus on the new row")
+    # Until it has a name, the new row's boxes say whose group they are in, not a bare "得分".
+    unnamed = "预算执行管理下未命名的指标"
+    assert box(f"{unnamed} 得分") == "indicators.0.groups.1.items.2.score"
+    assert form.get_by_role("button", name=f"删除此行 {unnamed}", exact=True).count() == 1
     page.keyboard.type("自设指标")
     assert box("自设指标 得分") == "indicators.0.groups.1.items.2.score"
+    assert form.get_by_role("textbox", name=f"{unnamed} 得分", exact=True).count() == 0
+    assert box("预算完成率 得分") == BUDGET_RATE  # the named rows never carried the words
     remove = form.get_by_role("button", name="删除此行 自设指标", exact=True)
     assert remove.count() == 1
 

@@ -3,7 +3,7 @@
 // wait for Python. The engine and the offline cache are loaded with dynamic imports so that
 // a failure in either leaves the rest of the page working.
 
-import { formConfig, readSubmission, syncShown, addItem, removeItem } from "./form.js";
+import { formConfig, readSubmission, syncShown, nameUnnamed, addItem, removeItem } from "./form.js";
 import { showEvaluation } from "./results.js";
 import { initDrafts } from "./drafts.js";
 import { inputKey, recall, remember } from "./remembered.js";
@@ -258,6 +258,7 @@ async function main(root) {
     if (!el?.dataset?.path) return;
     root.dataset.inputAt = event.timeStamp.toFixed(1); // for benchmarks/bench_portal.py
     if (el.matches("[data-path=year], [data-path=unit_name]")) syncShown(root, el.dataset.path, el.value);
+    else if (/\.items\.\d+\.name$/.test(el.dataset.path)) nameUnnamed(root, el.dataset.path);
     changed(el.dataset.path);
   };
   root.addEventListener("input", onEdit);

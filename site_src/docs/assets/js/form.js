@@ -200,6 +200,19 @@ export function syncShown(root, path, value) {
   }
 }
 
+/** A 三级 row's boxes are named by its 三级指标 box ("预算完成率 得分"); while that box is empty
+ * (a row just added), by hidden words instead, so that a screen reader does not say a bare "得分".
+ * `path`: one row's name box (as typed), or every row's. */
+export function nameUnnamed(root, path = null) {
+  for (const el of root.querySelectorAll("[data-unnamed]")) {
+    if (path !== null && el.dataset.unnamed !== path) continue;
+    const box = control(root, el.dataset.unnamed);
+    const group = el.dataset.unnamed.replace(/\.items\.\d+\.name$/, ".name");
+    const groupName = root.querySelector(`[data-show="${group}"]`)?.textContent.trim() || "";
+    el.textContent = box && box.value.trim() === "" ? `${groupName}下未命名的指标` : "";
+  }
+}
+
 /** Make the form show `sub`: rebuild the tree to its shape, then fill every control. */
 export function writeSubmission(root, sub) {
   const mapPaths = formConfig(root).map_paths || [];
@@ -212,6 +225,7 @@ export function writeSubmission(root, sub) {
     const value = getPath(sub, el.dataset.show, mapPaths);
     el.textContent = value === null || value === undefined ? "" : String(value);
   }
+  nameUnnamed(root);
 }
 
 /** The current values (checked state for checkboxes) of the fields at `paths`, by path. */
