@@ -206,7 +206,7 @@ export function syncShown(root, path, value) {
 export function nameUnnamed(root, path = null) {
   for (const el of root.querySelectorAll("[data-unnamed]")) {
     if (path !== null && el.dataset.unnamed !== path) continue;
-    const box = control(root, el.dataset.unnamed);
+    const box = root.querySelector(`[data-path="${el.dataset.unnamed}"]`); // a path of ours: digits and dots
     const group = el.dataset.unnamed.replace(/\.items\.\d+\.name$/, ".name");
     const groupName = root.querySelector(`[data-show="${group}"]`)?.textContent.trim() || "";
     el.textContent = box && box.value.trim() === "" ? `${groupName}下未命名的指标` : "";
