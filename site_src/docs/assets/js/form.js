@@ -209,7 +209,8 @@ export function nameUnnamed(root, path = null) {
     const box = root.querySelector(`[data-path="${el.dataset.unnamed}"]`); // a path of ours: digits and dots
     const group = el.dataset.unnamed.replace(/\.items\.\d+\.name$/, ".name");
     const groupName = root.querySelector(`[data-show="${group}"]`)?.textContent.trim() || "";
-    el.textContent = box && box.value.trim() === "" ? `${groupName}下未命名的指标` : "";
+    const words = groupName ? `${groupName}下未命名的指标` : "未命名的指标";
+    el.textContent = box && box.value.trim() === "" ? words : "";
   }
 }
 
