@@ -587,14 +587,14 @@ class Intake:
         reviews = self._reviews(year) if year is not None else {}
         shown, problem = self._in_force(year) if year is not None else ([], None)
         departments: dict[str, list[dict[str, Any]]] = {}
-        for row, now_failed, newer_failed in shown:
+        for row, now_failed, notes in shown:
             review = reviews.get((row.unit_code, row.year or 0))
             stale = review is not None and review.doc.payload_sha256 != row.payload_sha256
             departments.setdefault(row.department, []).append({
                 "row": row, "versions": self.store.versions(row.unit_code, row.year or 0),
                 "review": review, "review_score": plain(review.score) if review is not None else "",
                 "stale": stale, "history": len(self.store.review_rows(row.unit_code, row.year)),
-                "now_failed": now_failed, "newer_failed": newer_failed,
+                "now_failed": now_failed, "notes": notes,
             })
         recent = self.store.bundles()[:20]
         return bundle_environment().get_template("dashboard.html").render(

@@ -431,7 +431,7 @@ def _check_payload(checked: Checked, payload: bytes, valid: list[_Sig]) -> tuple
     dumped = recomputed.model_dump(mode="json")
     notes: tuple[str, ...] = ()
     if dumped != raw["evaluation"]:
-        notes = (_evaluation_problem(raw["evaluation"], recomputed, str(software["version"])),)
+        notes = (_evaluation_note(raw["evaluation"], recomputed, str(software["version"])),)
     if submission.year is None:
         raise _Refused("签名内容中没有年度")
     if not submission.unit_code.strip():
@@ -523,7 +523,7 @@ def _framework(ref: Any, submission: Submission) -> Framework:
     return framework
 
 
-def _evaluation_problem(signed: Any, recomputed: Evaluation, version: str) -> str:
+def _evaluation_note(signed: Any, recomputed: Evaluation, version: str) -> str:
     """The note for a signed evaluation that differs from the recomputed one (signed by another
     version of jixiao: the unit's row counts, recomputed), or a refusal (`recomputed_otherwise`)."""
     try:

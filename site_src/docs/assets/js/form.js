@@ -204,8 +204,7 @@ export function syncShown(root, path, value) {
  * (a row just added), by hidden words instead, so that a screen reader does not say a bare "得分".
  * `path`: one row's name box (as typed), or every row's. */
 export function nameUnnamed(root, path = null) {
-  for (const el of root.querySelectorAll("[data-unnamed]")) {
-    if (path !== null && el.dataset.unnamed !== path) continue;
+  for (const el of root.querySelectorAll(path === null ? "[data-unnamed]" : `[data-unnamed="${path}"]`)) {
     const box = root.querySelector(`[data-path="${el.dataset.unnamed}"]`); // a path of ours: digits and dots
     const group = el.dataset.unnamed.replace(/\.items\.\d+\.name$/, ".name");
     const groupName = root.querySelector(`[data-show="${group}"]`)?.textContent.trim() || "";
