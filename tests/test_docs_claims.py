@@ -262,6 +262,8 @@ def test_user_pages_have_no_unfilled_placeholders(page: str) -> None:
     ("等于", "0起", "0起", "10.00"),
     # "全年完成值照抄年度指标值的写法（如目标 `≥95%`、完成 `≥95%`），视为达到目标"
     ("正向", "≥95%", "≥95%", "10.00"),
+    # `达到95%` is 正向; "全年完成值写“达到96%”的，按 96% 计算"; "“天”和“日”是同一个单位"
+    ("正向", "达到95%", "76%", "8.00"), ("正向", "≥98%", "达到96%", "9.80"), ("反向", "≤5天", "6日", "8.00"),
 ])
 def test_the_guide_tables_suggested_scores(kind: str, target: str, actual: str, expected: str) -> None:
     """The rules of 填报说明's table, each on an example worked by hand from the page's words."""

@@ -16,7 +16,7 @@ import pytest
 
 from jixiao import evaluate, load_example, load_framework
 from jixiao.model import numbers
-from jixiao.model.measures import _PREFIXES, _SUFFIXES, normalize_text, parse_measure
+from jixiao.model.measures import _PREFIXES, _SUFFIXES, REACH, normalize_text, parse_measure
 from jixiao.model.submission import Submission
 from jixiao.rules import index as index_module
 from jixiao.rules import indicators
@@ -69,17 +69,18 @@ def _reference_parse(text: str) -> tuple[str | None, Decimal, str] | None:
             break
     for word, comp in sorted(_SUFFIXES, key=lambda pair: -len(pair[0])):
         if body.endswith(word):
-            comparator = comparator or comp
+            comparator = comp if comparator in (None, REACH) else comparator  # 达到95%以上 is ≥95%
             body = body[: -len(word)]
             break
     match = re.match(r"^(?P<num>[+-]?(\d+(\.\d+)?|\.\d+))(?P<unit>[^\d.+-]{0,8})$", body)
-    return None if not match else (comparator, Decimal(match.group("num")), match.group("unit"))
+    unit = None if not match else {"日": "天"}.get(match.group("unit"), match.group("unit"))
+    return None if not match else (comparator, Decimal(match.group("num")), unit)
 
 
 def test_parse_measure_matches_the_loop_it_replaced() -> None:
     words = [w for w, _ in _PREFIXES] + [w for w, _ in _SUFFIXES] + [
         "１", "０", "．", "％", "%", "家", "万元", " ", "\n", "\u3000", ",", "1", "2", "0", ".",
-        "+", "-", "5", "完成", "未", "e"]
+        "+", "-", "5", "完成", "未", "e", "日", "天"]
     rng = random.Random(7)
     for _ in range(20000):
         text = "".join(rng.choice(words) for _ in range(rng.randint(0, 6)))

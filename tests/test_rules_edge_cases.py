@@ -215,3 +215,94 @@ def test_a_range_short_of_the_target_is_named_on_the_actual(seed: Submission, ji
     assert "“<95%”是一个范围" in hits[0].message and "请填写实际完成的数值" in hits[0].message
     row = next(r for r in ev.indicators if r.path == task2)
     assert row.suggested is None
+
+
+# --- How units write it, read as they mean it (0.3.0) ------------------------------------------
+
+TASK3 = "indicators.1.groups.0.items.2"  # 任务3：发展高新技术企业, 83家 / 83家, 2 of 2: a row the unit sets
+
+
+@pytest.mark.parametrize(("target", "actual", "suggested"), [
+    ("达到95%", "96%", "4.00"), ("达到95%", "95%", "4.00"), ("达到95%", "76%", "3.20"),
+    ("达95%以上", "90%", "3.79"), ("≥95%", "达到95%", "4.00"), ("≥98%", "达到49%", "2.00")])
+def test_reach_is_at_least_as_a_target_and_a_value_as_an_actual(target: str, actual: str, suggested: str) -> None:
+    """'达到95%' as a target was words (定性: no suggestion for any actual); as an actual it is the
+    value reached, not a range ('达到49%' against ≥98% is 49/98 of the points, not VALUE_IS_RANGE)."""
+    outcome = suggest(None, target, actual, Decimal(4))
+    assert (outcome.kind, outcome.suggested, outcome.problem) == ("higher", Decimal(suggested), None)
+
+
+def test_reach_written_as_a_range_is_still_a_range() -> None:
+    assert parse_measure("达到95%以上") == (">=", Decimal(95), "%")
+    assert suggest(None, "达到95%", "≤90%", Decimal(4)).problem == "actual_range"
+
+
+def test_ri_and_tian_are_one_unit(seed: Submission, jinxian: Framework) -> None:
+    """'≤5天' against '3日' was a unit mismatch (an error, no suggestion): both are days. Working
+    days are not calendar days, so 个工作日 stays its own unit."""
+    assert suggest(None, "≤5天", "3日", Decimal(2)).suggested == Decimal("2.00")
+    assert suggest(None, "≤5日", "6天", Decimal(2)).suggested == Decimal("1.60")
+    assert suggest(None, "≤5个工作日", "3天", Decimal(2)).problem == "unit"
+    ev = evaluate(_variant(seed, {f"{TASK3}.target": "≤5天", f"{TASK3}.actual": "3日"}), jinxian)
+    assert "UNIT_MISMATCH" not in ev.codes() and "SCORE_RULE_MISMATCH" not in ev.codes()
+
+
+@pytest.mark.parametrize(("target", "actual", "met"), [
+    ("优秀", "良好", False), ("良好", "优秀", True), ("优", "良", False), ("合格", "优秀", True),
+    ("合格", "不合格", False), ("良好", "较好", True), ("良好", "一般", False), ("中", "合格", True)])
+def test_ratings_are_read_on_their_scale(target: str, actual: str, met: bool) -> None:
+    assert qualitative_met(target, actual) is met
+
+
+def test_good_against_excellent_with_full_marks_is_named(seed: Submission, jinxian: Framework) -> None:
+    """良好 against a target of 优秀 could not be told, so full marks passed without a word."""
+    ev = evaluate(_variant(seed, {f"{COMPLETENESS}.target": "优秀", f"{COMPLETENESS}.actual": "良好"}), jinxian)
+    band = [f for f in ev.findings if f.code == "QUALITATIVE_BAND"]
+    assert [f.path for f in band] == [f"{COMPLETENESS}.score"] and "表明未达成" in band[0].message
+    above = evaluate(_variant(seed, {f"{COMPLETENESS}.target": "良好", f"{COMPLETENESS}.actual": "优秀"}), jinxian)
+    assert "QUALITATIVE_BAND" not in above.codes()
+
+
+@pytest.mark.parametrize("written", ["无", "无。", " 暂无 ", "/", "——", "没有", "无偏差"])
+def test_none_is_not_a_reason(seed: Submission, jinxian: Framework, written: str) -> None:
+    """A row that lost points with 偏差及原因分析 '无' passed as explained: it says there is none."""
+    ev = evaluate(_variant(seed, {f"{TASK3}.score": "1.5", f"{TASK3}.deviation": written}), jinxian)
+    hits = [f for f in ev.findings if f.code == "DEVIATION_REASON_MISSING" and f.path.startswith(TASK3)]
+    assert [(f.path, f.severity) for f in hits] == [(f"{TASK3}.deviation", "error")]
+    assert hits[0].message.endswith(f"须填写偏差及原因分析（“{written.strip()}”不是原因）")
+
+
+@pytest.mark.parametrize("written", ["无人申报，企业数未达目标", "市场原因", "无"])
+def test_a_reason_or_no_lost_points_is_not_asked_for(seed: Submission, jinxian: Framework, written: str) -> None:
+    score = "2" if written == "无" else "1.5"  # 无 beside full marks asks nothing
+    ev = evaluate(_variant(seed, {f"{TASK3}.score": score, f"{TASK3}.deviation": written}), jinxian)
+    assert not [f for f in ev.findings if f.code == "DEVIATION_REASON_MISSING" and f.path.startswith(TASK3)]
+
+
+def test_a_blank_reason_keeps_its_message(seed: Submission, jinxian: Framework) -> None:
+    ev = evaluate(_variant(seed, {f"{TASK3}.score": "1.5"}), jinxian)
+    hits = [f.message for f in ev.findings if f.code == "DEVIATION_REASON_MISSING" and f.path.startswith(TASK3)]
+    assert hits == ["“任务3：发展高新技术企业”得分 1.5 低于分值 2，须填写偏差及原因分析"]
+
+
+@pytest.mark.parametrize(("row", "blank", "asked"), [
+    ("other", "executed", "请填写资金来源：（2）其他资金的全年执行数"),
+    ("basic", "budget", "请填写资金结构：（1）基本支出的全年预算数"),
+    ("total", "executed", "请填写整体支出规模的全年执行数")])
+def test_half_a_fund_row_asks_for_the_other_half(seed: Submission, jinxian: Framework, row: str, blank: str,
+                                                 asked: str) -> None:
+    """A fund row with a 预算数 and no 执行数 (or the reverse) gave no rate and no word about it."""
+    changes: dict[str, object] = {f"funds.{row}.{blank}": None}
+    if row == "total":
+        changes.update({"funds.total.budget": "5479.62", "funds.total.rate": None})
+    ev = evaluate(_variant(seed, changes), jinxian)
+    missing = [(f.path, f.message) for f in ev.findings if f.code == "MISSING_REQUIRED"]
+    assert missing == [(f"funds.{row}.{blank}", asked)]
+
+
+def test_a_fund_row_left_whole_blank_asks_nothing(seed: Submission, jinxian: Framework) -> None:
+    """A unit with no 其他资金 leaves the row blank; the sources then add up without it."""
+    ev = evaluate(_variant(seed, {"funds.other.budget": None, "funds.other.executed": None,
+                                  "funds.other.rate": None, "funds.fiscal.budget": "5479.62",
+                                  "funds.fiscal.executed": "5479.62"}), jinxian)
+    assert [f for f in ev.findings if f.path.startswith("funds.")] == []

@@ -10,7 +10,7 @@ from .model.framework import Framework
 from .model.submission import Submission
 from .rules.evaluate import evaluate
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "Evaluation",

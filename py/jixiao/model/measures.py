@@ -2,7 +2,8 @@
 
 A cell is either a measure (an optional comparator, a number and a unit) or qualitative
 text. Units are compared as written — a mismatch is reported, never converted — except that
-a bare 0 matches any unit (the seed's 结转结余率 `≤5%` / `0`).
+a bare 0 matches any unit (the seed's 结转结余率 `≤5%` / `0`), and 日 is read as 天: two words
+for the same unit, not a conversion (个工作日 stays its own unit).
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from functools import lru_cache
 from typing import NamedTuple
 
 GE, LE, GT, LT, EQ = ">=", "<=", ">", "<", "="
+# 达到95% / 达95%: as a target it asks for at least 95%; as an actual it reports 95% reached, a
+# value rather than a range. The scoring rules read it by which side it stands on.
+REACH = "reach"
 
 # Longest words first so that 大于等于 wins over 大于.
 _PREFIXES: list[tuple[str, str]] = sorted(
     [
+        ("达到", REACH), ("达", REACH),
         (">=", GE), ("≥", GE), ("≧", GE), ("⩾", GE), ("不低于", GE), ("不少于", GE),
         ("大于等于", GE), ("大于或等于", GE), ("至少", GE), ("不小于", GE),
         ("<=", LE), ("≤", LE), ("≦", LE), ("⩽", LE), ("不高于", LE), ("不超过", LE),
@@ -37,6 +42,7 @@ _SUFFIXES: list[tuple[str, str]] = sorted(
     [("以上", GE), ("及以上", GE), ("以内", LE), ("以下", LE), ("及以下", LE)],
     key=lambda pair: -len(pair[0]))
 _SUFFIX_WORDS = tuple(word for word, _ in _SUFFIXES)
+_SAME_UNIT = {"日": "天"}
 _BODY = re.compile(r"^(?P<num>[+-]?(\d+(\.\d+)?|\.\d+))(?P<unit>[^\d.+-]{0,8})$")
 
 
@@ -84,7 +90,7 @@ def parse_measure(text: str | None) -> Measure | None:
     if body.endswith(_SUFFIX_WORDS):  # seldom: one call instead of four
         for word, comp in _SUFFIXES:
             if body.endswith(word):
-                if comparator is None:
+                if comparator is None or comparator == REACH:  # 达到95%以上 is ≥95%
                     comparator = comp
                 body = body[: -len(word)]
                 break
@@ -92,7 +98,7 @@ def parse_measure(text: str | None) -> Measure | None:
     if not match:
         return None
     unit = match.group("unit")
-    return Measure(comparator, Decimal(match.group("num")), unit)
+    return Measure(comparator, Decimal(match.group("num")), _SAME_UNIT.get(unit, unit))
 
 
 def is_blank(text: str | None) -> bool:

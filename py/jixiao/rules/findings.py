@@ -30,7 +30,7 @@ REGISTRY: dict[str, Code] = {
         "warning", "{what}：定性指标得分 {score}（占分值 {share}%）{problem}",
         "定性指标得分不在与完成情况相符的分档内"),
     "DEVIATION_REASON_MISSING": Code(
-        "error", "{what}得分 {score} 低于分值 {max}，须填写偏差及原因分析",
+        "error", "{what}得分 {score} 低于分值 {max}，须填写偏差及原因分析{written}",
         "扣分的指标未填写偏差及原因分析"),
     "WEIGHT_SUM_MISMATCH": Code(
         "error", "{what}", "一级指标权重之和不为总分，或某一级指标下分值之和不等于其权重"),

@@ -1,4 +1,7 @@
-"""Checks on 整体支出规模: rates, sums of sources and structure, execution over budget."""
+"""Checks on 整体支出规模: rates, sums of sources and structure, execution over budget.
+
+A row is filled whole or left blank (a source the unit does not have): one with a 全年预算数 and
+no 全年执行数, or the reverse, is asked for the other."""
 
 from __future__ import annotations
 
@@ -52,6 +55,10 @@ def check_funds(funds: Funds) -> tuple[dict[str, FundResult], Decimal | None, li
                 negative = True
                 findings.append(finding(
                     "AMOUNT_NEGATIVE", f"funds.{key}.{field}", what=f"{label}的{field_label}", value=plain(value)))
+        given = declared_row.budget is not None, declared_row.executed is not None
+        if given[0] != given[1]:  # half a row: its rate, and the sums it enters, say nothing
+            field, field_label = _FIELDS[given[0]]
+            findings.append(finding("MISSING_REQUIRED", f"funds.{key}.{field}", what=f"{label}的{field_label}"))
         rate = exact = None
         if budget is not None and executed is not None and not negative:
             exact = exact_percent(executed, budget)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from ..model.evaluation import Finding, IndicatorResult, Level1Result, trusted_model
 from ..model.framework import RULE_NAMES, Framework
-from ..model.measures import is_blank
+from ..model.measures import is_blank, normalize_text
 from ..model.numbers import HUNDRED, ZERO, plain, round2
 from ..model.submission import Indicator, Level1
 from .findings import finding
@@ -30,6 +30,20 @@ class TreeResult:
     findings: list[Finding] = field(default_factory=list)
     total: Decimal = ZERO
     scored: bool = False  # some row has a score
+
+
+# What a unit writes in 偏差及原因分析 when it has nothing to say: for a row that lost points it is
+# no explanation at all, as a blank cell is not (real systems refuse to save either).
+_NO_REASON = frozenset({"无", "暂无", "没有", "无偏差", "无原因", "不适用"})
+_NO_REASON_MARKS = "。.、，,;；:：/／\\-－—_…·"
+
+
+def _no_reason(text: str) -> str | None:
+    """'' for a blank cell, the words for one that says nothing (无, /, 暂无。); None for a reason."""
+    if is_blank(text):
+        return ""
+    words = normalize_text(text).strip(_NO_REASON_MARKS)
+    return text.strip()[:12] if not words or words in _NO_REASON else None
 
 
 def _check_qualitative(out: list[Finding], index: FrameworkIndex, path: str, what: str,
@@ -107,9 +121,12 @@ def _check_item(out: list[Finding], index: FrameworkIndex, level_name: str, grou
                     rule=RULE_NAMES[kind or ""], suggested=plain(suggested), score=plain(score)))
             if kind == "qualitative":
                 _check_qualitative(out, index, path, what, score, maximum, met)
-        if maximum is not None and ZERO <= score < maximum and is_blank(item.deviation):
-            out.append(finding("DEVIATION_REASON_MISSING", f"{path}.deviation", what=what,
-                               score=plain(score), max=plain(maximum)))
+        if maximum is not None and ZERO <= score < maximum:
+            written = _no_reason(item.deviation)
+            if written is not None:
+                out.append(finding("DEVIATION_REASON_MISSING", f"{path}.deviation", what=what,
+                                   score=plain(score), max=plain(maximum),
+                                   written=f"（“{written}”不是原因）" if written else ""))
     return trusted_model(IndicatorResult, {"max_score": maximum, "name": facts.name, "path": path,
                                            "rule": kind, "score": score, "suggested": suggested})
 

@@ -1,7 +1,7 @@
 """Suggested scores: what each rule kind gives for a target, an actual and a 分值.
 
 The rule is the framework's when it names one, else it is inferred from the target's
-comparator (≥ → higher, ≤ → lower, a bare number → equal, words → qualitative).
+comparator (≥ or 达到 → higher, ≤ → lower, a bare number → equal, words → qualitative).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from ..model.framework import Rule
-from ..model.measures import EQ, GE, GT, LE, LT, Measure, normalize_text, parse_measure
+from ..model.measures import GE, GT, LE, LT, REACH, Measure, normalize_text, parse_measure
 from ..model.numbers import HUNDRED, ZERO, round2
 
 ONE, TWO = Decimal(1), Decimal(2)  # constants: an int operand is converted on every use
@@ -32,7 +32,8 @@ class Outcome(NamedTuple):
 # `Outcome(...)` runs the named tuple's Python `__new__`; `suggest` runs once a row, so it
 # builds its results with the C one, all four fields given.
 _outcome = tuple.__new__
-_KIND_OF_COMPARATOR = {GE: "higher", GT: "higher", LE: "lower", LT: "lower"}
+_KIND_OF_COMPARATOR = {GE: "higher", GT: "higher", LE: "lower", LT: "lower", REACH: "higher"}
+_RANGES = (GE, GT, LE, LT)  # an actual written with one of these is a range; 达到95% is a value
 
 
 def infer_kind(target: Measure | None) -> str:
@@ -74,14 +75,14 @@ def _range_short_of(target: Measure | None, actual: Measure) -> bool:
     """An actual written as a range (`<95%`, `≤95%`, `>5%`) against a ≥/≤ target that the range
     does not wholly meet: its number is a bound, and says nothing of how far short it fell."""
     return (target is not None and target.comparator in _KIND_OF_COMPARATOR
-            and actual.comparator in _KIND_OF_COMPARATOR and not _meets_by_comparator(target, actual))
+            and actual.comparator in _RANGES and not _meets_by_comparator(target, actual))
 
 
 def _meets_by_comparator(target: Measure, actual: Measure) -> bool:
     """An actual written with the target's own comparator (`≥95%` / `≥95%`) meets it."""
-    if actual.comparator is None or actual.comparator == EQ:
+    if actual.comparator not in _RANGES:
         return False
-    if actual.comparator in (GE, GT) and target.comparator in (GE, GT):
+    if actual.comparator in (GE, GT) and target.comparator in (GE, GT, REACH):
         return actual.value >= target.value
     if actual.comparator in (LE, LT) and target.comparator in (LE, LT):
         return actual.value <= target.value
@@ -96,13 +97,21 @@ _NEGATIONS = ("不", "未", "没有", "没", "非")
 _HEDGES = ("基本", "部分", "较", "较为", "初步", "大体")
 
 
+# A rating scale, best first: 良好 against a target of 优秀 falls short of it, 优秀 against 良好
+# exceeds it. Only a cell that is one of these words whole is read on the scale.
+_RATINGS = {word: rank for rank, words in enumerate((
+    ("优秀", "优"), ("良好", "良", "较好"), ("中等", "中", "一般", "合格", "及格"),
+    ("较差", "差", "不合格", "不及格"))) for word in words}
+
+
 @lru_cache(maxsize=8192)
 def qualitative_met(target: str, actual: str) -> bool | None:
     """Whether a qualitative actual reports the target achieved; None when it cannot tell.
 
     The target negated in the actual (不完整 for 完整) is not met; the target hedged (基本完整)
-    cannot be told. A target that is itself a negation (无重大事故) is met by its own words
-    only: 未发生重大事故 says nothing against it.
+    cannot be told; on the rating scale (优秀, 良好, 合格, …) a lower rating is not met. A target
+    that is itself a negation (无重大事故) is met by its own words only: 未发生重大事故 says
+    nothing against it.
 
     Cached: it depends on the two texts only, and the same pairs recur in every submission."""
     t, a = normalize_text(target), normalize_text(actual)
@@ -110,6 +119,9 @@ def qualitative_met(target: str, actual: str) -> bool | None:
         return None
     if a == t:
         return True
+    rated = _RATINGS.get(t), _RATINGS.get(a)
+    if None not in rated:
+        return rated[1] <= rated[0]  # type: ignore[operator]
     if not t.startswith(("无", *_NEGATIONS)):
         if a.startswith(_NOT_MET_PREFIXES) or a in ("否", "无"):
             return False
