@@ -36,8 +36,9 @@ PYODIDE_FILES = (
     "pyodide-lock.json",
 )
 # npm: a tarball (Pyodide); wheel: shipped as is; sdist: built into a py3-none-any wheel by
-# build/runtime.py (pure-Python projects that publish no wheel). Any other kind is refused.
-KINDS = frozenset({"npm", "wheel", "sdist"})
+# build/runtime.py (pure-Python projects that publish no wheel); tool: a program the build runs,
+# one per platform, never shipped (Node.js, build/node.py). Any other kind is refused.
+KINDS = frozenset({"npm", "wheel", "sdist", "tool"})
 _CHUNK = 1 << 16
 _ATTEMPTS = 3
 
@@ -76,8 +77,9 @@ def load_lock(path: Path = LOCK_FILE) -> dict[str, Artefact]:
 
 
 def names_in(*groups: str) -> list[str]:
-    """Names of the artefacts in the given groups: ``core``, ``export``, ``signing`` (the site's), or
-    ``yardstick`` (never shipped: bare Pyodide with pydantic, the benchmark's comparison)."""
+    """Names of the artefacts in the given groups: ``core``, ``export``, ``signing`` (the site's),
+    ``yardstick`` (never shipped: bare Pyodide with pydantic, the benchmark's comparison), or
+    ``node`` (never shipped: Node.js for the build, one per platform)."""
     return [a.name for a in load_lock().values() if a.group in groups]
 
 
@@ -231,12 +233,12 @@ def pyodide_dir(cache_dir: Path | None = None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="artefact names (default: all in the lock)")
+    parser.add_argument("names", nargs="*", help="artefact names (default: all in the lock but the tools)")
     parser.add_argument("--cache", type=Path, default=None, help="cache folder")
     parser.add_argument("--pyodide", action="store_true", help="also unpack Pyodide")
     args = parser.parse_args(argv)
     try:
-        paths = fetch(args.names or None, args.cache)
+        paths = fetch(args.names or [a.name for a in load_lock().values() if a.kind != "tool"], args.cache)
         if args.pyodide:
             paths["pyodide-dir"] = pyodide_dir(args.cache)
     except ArtefactError as exc:

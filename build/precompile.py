@@ -24,6 +24,7 @@ import base64
 import hashlib
 import json
 import os
+import runpy
 import shutil
 import subprocess
 import tempfile
@@ -35,8 +36,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 NODE_RUNNER = Path(__file__).with_name("pyodide_node.mjs")
-NODE_MISSING = ("没有安装 Node.js（找不到 node 命令）：构建站点要用它运行 Pyodide 预编译 Python 模块。"
-                "请安装 Node.js 20 或更新版本（Debian 软件包 nodejs；在 Debian 上运行 ./dev serve 会自动安装）")
 MODES = ("none", "alongside", "sourceless")
 
 _COMPILE_SCRIPT = """\
@@ -55,6 +54,11 @@ for i, rel in enumerate(FILES):
 print(json.dumps({{"cache_tag": sys.implementation.cache_tag,
                   "magic": importlib.util.MAGIC_NUMBER.hex(), "pycs": pycs}}))
 """
+
+
+def node_program() -> str:
+    """The node the build runs: build/node.py's (the pinned one, from PyPI)."""
+    return str(runpy.run_path(str(Path(__file__).with_name("node.py")), run_name="jixiao_build_node")["node_command"]())
 
 
 class PrecompileError(RuntimeError):
@@ -90,9 +94,7 @@ def _python_files(wheel: Path) -> list[str]:
 
 def _run_in_pyodide(script: str, wheels: list[Path], pyodide: Path, what: str) -> dict[str, Any]:
     """Run ``script`` in the pinned Pyodide under Node (``wheels`` installed); its stdout is JSON."""
-    node = shutil.which("node")
-    if node is None:
-        raise PrecompileError(NODE_MISSING)
+    node = node_program()
     with tempfile.TemporaryDirectory(prefix="jixiao-precompile-") as tmp:
         script_path = Path(tmp) / "compile.py"
         script_path.write_text(script, encoding="utf-8")

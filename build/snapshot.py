@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import runpy
 import shutil
 import subprocess
 import tempfile
@@ -85,10 +86,7 @@ def _reason(stderr: bytes) -> str:
 
 def make_snapshot(pyodide_folder: Path, zip_name: str, framework_id: str) -> SnapshotResult:
     """Write ``pyodide_folder/engine.snapshot.gz`` from that folder's runtime and start-up zip."""
-    node = shutil.which("node")
-    if node is None:
-        raise SnapshotError("没有安装 Node.js（找不到 node 命令）：生成快照要用它运行 Pyodide。请安装 Node.js 20"
-                            " 或更新版本（Debian 软件包 nodejs；在 Debian 上运行 ./dev serve 会自动安装）")
+    node = str(runpy.run_path(str(Path(__file__).with_name("node.py")), run_name="jixiao_build_node")["node_command"]())
     out = pyodide_folder / SNAPSHOT_NAME
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="jixiao-snapshot-") as tmp:

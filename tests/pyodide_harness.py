@@ -1,7 +1,7 @@
 """Run Python code inside real Pyodide under Node, for tests that compare it with CPython.
 
 Why: the package must behave byte for byte the same in the browser. Node with the pinned
-Pyodide from ``build/`` is the fastest faithful stand-in. Without ``node`` the tests skip; a
+Pyodide from ``build/`` is the fastest faithful stand-in, under the node the build itself runs. A
 download failure skips only outside CI (``CI=true`` turns it into a failure).
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -41,17 +41,23 @@ fetch = _load_build("fetch")
 
 
 def node_or_skip() -> str:
-    """Path to ``node``; skips the test when it is not installed."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed: cannot run Pyodide")
-    return node
+    """The node the build runs (``build/node.py``: the machine's when it is 20 or newer, else the
+    pinned one from PyPI); skips on a platform with neither, and on network trouble outside CI."""
+    node = _load_build("node")
+    try:
+        return str(_fetched_by(node.node_command))
+    except node.NodeError as exc:
+        pytest.skip(f"no Node.js 20+ for this platform: {exc}")
 
 
 def _fetched(call: str, *args: object) -> object:
     """Run a fetch.py function; network trouble skips locally and fails in CI."""
+    return _fetched_by(getattr(fetch, call), *args)
+
+
+def _fetched_by(function: Callable[..., object], *args: object) -> object:
     try:
-        return getattr(fetch, call)(*args)
+        return function(*args)
     except fetch.DownloadError as exc:
         if IN_CI:
             pytest.fail(f"artefact download failed in CI: {exc}")

