@@ -24,7 +24,6 @@ import base64
 import hashlib
 import json
 import os
-import runpy
 import shutil
 import subprocess
 import tempfile
@@ -54,11 +53,6 @@ for i, rel in enumerate(FILES):
 print(json.dumps({{"cache_tag": sys.implementation.cache_tag,
                   "magic": importlib.util.MAGIC_NUMBER.hex(), "pycs": pycs}}))
 """
-
-
-def node_program() -> str:
-    """The node the build runs: build/node.py's (the pinned one, from PyPI)."""
-    return str(runpy.run_path(str(Path(__file__).with_name("node.py")), run_name="jixiao_build_node")["node_command"]())
 
 
 class PrecompileError(RuntimeError):
@@ -92,9 +86,8 @@ def _python_files(wheel: Path) -> list[str]:
     ]
 
 
-def _run_in_pyodide(script: str, wheels: list[Path], pyodide: Path, what: str) -> dict[str, Any]:
-    """Run ``script`` in the pinned Pyodide under Node (``wheels`` installed); its stdout is JSON."""
-    node = node_program()
+def _run_in_pyodide(script: str, wheels: list[Path], pyodide: Path, what: str, node: str) -> dict[str, Any]:
+    """Run ``script`` in the pinned Pyodide under ``node`` (``wheels`` installed); its stdout is JSON."""
     with tempfile.TemporaryDirectory(prefix="jixiao-precompile-") as tmp:
         script_path = Path(tmp) / "compile.py"
         script_path.write_text(script, encoding="utf-8")
@@ -111,8 +104,8 @@ def _run_in_pyodide(script: str, wheels: list[Path], pyodide: Path, what: str) -
     return doc
 
 
-def _compile_in_pyodide(wheels: list[Path], files: list[str], pyodide: Path) -> tuple[str, dict[str, bytes]]:
-    doc = _run_in_pyodide(_COMPILE_SCRIPT.format(files=json.dumps(files)), wheels, pyodide, "the wheels")
+def _compile_in_pyodide(wheels: list[Path], files: list[str], pyodide: Path, node: str) -> tuple[str, dict[str, bytes]]:
+    doc = _run_in_pyodide(_COMPILE_SCRIPT.format(files=json.dumps(files)), wheels, pyodide, "the wheels", node)
     pycs = {rel: base64.b64decode(data) for rel, data in doc["pycs"].items()}
     return str(doc["cache_tag"]), pycs
 
@@ -172,8 +165,9 @@ def _zipinfo(name: str, external_attr: int, date_time: tuple[int, int, int, int,
 
 
 def precompile(wheels: list[Path], dest: Path, pyodide: Path, mode: str = "alongside",
-               modes: Mapping[str, str] | None = None) -> PrecompileResult:
-    """Compile every wheel's modules in one Pyodide run; write the repacked wheels into ``dest``.
+               modes: Mapping[str, str] | None = None, *, node: str) -> PrecompileResult:
+    """Compile every wheel's modules in one Pyodide run under ``node`` (build/node.py's); write the
+    repacked wheels into ``dest``.
 
     ``mode`` applies to every wheel unless ``modes`` names another for a wheel's file name.
     """
@@ -192,7 +186,7 @@ def precompile(wheels: list[Path], dest: Path, pyodide: Path, mode: str = "along
     if len(all_files) != len(set(all_files)):
         raise PrecompileError("two wheels install the same module file; refusing to guess")
     # Every wheel is installed (so imports between them resolve), only the chosen ones compiled.
-    cache_tag, pycs = _compile_in_pyodide(wheels, all_files, pyodide)
+    cache_tag, pycs = _compile_in_pyodide(wheels, all_files, pyodide, node)
     for w, files in per_wheel.items():
         out.append(repack(w, dest, {f: pycs[f] for f in files}, cache_tag, chosen[w]))
     return PrecompileResult(out, len(pycs), cache_tag, time.monotonic() - started)
@@ -234,12 +228,12 @@ print(json.dumps({{"cache_tag": sys.implementation.cache_tag, "compiled": compil
 """
 
 
-def precompile_stdlib(pyodide: Path, dest: Path) -> PrecompileResult:
+def precompile_stdlib(pyodide: Path, dest: Path, *, node: str) -> PrecompileResult:
     """Write ``dest``: Pyodide's python_stdlib.zip with every module as 3.14 bytecode (sourceless),
-    stored uncompressed."""
+    stored uncompressed, compiled under ``node`` (build/node.py's)."""
     started = time.monotonic()
     script = _STDLIB_SCRIPT.format(date=json.dumps(list(zip_date_time())))
-    doc = _run_in_pyodide(script, [], pyodide, "the standard library")
+    doc = _run_in_pyodide(script, [], pyodide, "the standard library", node)
     part = dest.with_name(dest.name + ".part")
     part.write_bytes(base64.b64decode(doc["zip"]))
     os.replace(part, dest)

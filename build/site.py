@@ -70,6 +70,7 @@ def _sibling(name: str) -> ModuleType:
 
 
 fetch = _sibling("fetch")
+node_mod = _sibling("node")
 runtime = _sibling("runtime")
 precompile_mod = _sibling("precompile")
 offline = _sibling("offline")
@@ -129,6 +130,7 @@ class _Build:
     startup: dict[str, int] = field(default_factory=dict)
     cache_tag: str = ""
     engine: dict[str, Any] = field(default_factory=dict)
+    node: str = ""  # the node program that runs Pyodide at build time (build/node.py)
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ def _artefacts(b: _Build) -> None:
     with _lines_to(b.say):  # fetch reports on stderr
         paths = fetch.fetch(names)
         b.pyodide = fetch.pyodide_dir()
+        b.node = node_mod.node_command()
     lock = fetch.load_lock()
     b.artefacts = {n: p for n, p in paths.items() if lock[n].kind == "wheel"}
     b.sdists = {n: p for n, p in paths.items() if lock[n].kind == "sdist"}
@@ -284,7 +287,7 @@ def _runtime(b: _Build) -> None:
     runtime.copy_runtime(b.pyodide, b.out / "pyodide")
     if b.precompile:
         # Pyodide ships the stdlib as sources: compiling them on every page load cost ~2 s.
-        result = precompile_mod.precompile_stdlib(b.pyodide, b.out / "pyodide" / "python_stdlib.zip")
+        result = precompile_mod.precompile_stdlib(b.pyodide, b.out / "pyodide" / "python_stdlib.zip", node=b.node)
         b.precompiled += result.files
         b.say(f"标准库已预编译 {result.files} 个模块，用时 {result.seconds:.1f} 秒")
 
@@ -301,7 +304,7 @@ def _wheels(b: _Build) -> None:
     mode = "sourceless" if b.precompile else "none"
     # Our own code keeps its source beside the bytecode: its tracebacks stay readable.
     modes = {own.name: "alongside"} if b.precompile else {}
-    result = precompile_mod.precompile(wheels, b.out / "pyodide", b.pyodide, mode, modes)
+    result = precompile_mod.precompile(wheels, b.out / "pyodide", b.pyodide, mode, modes, node=b.node)
     b.precompiled += result.files
     b.cache_tag = result.cache_tag
     if result.files:
@@ -335,7 +338,7 @@ def _snapshot(b: _Build) -> None:
     """The engine started once at build time and saved (build/snapshot.py): the browser restores it."""
     folder = b.out / "pyodide"
     try:
-        result = snapshot_mod.make_snapshot(folder, startup_mod.ZIP_NAME, b.framework_id)
+        result = snapshot_mod.make_snapshot(folder, startup_mod.ZIP_NAME, b.framework_id, node=b.node)
     except snapshot_mod.SnapshotError as exc:
         raise SiteBuildError(f"无法生成评分引擎快照：{exc}") from None
     rel = f"pyodide/{snapshot_mod.SNAPSHOT_NAME}"

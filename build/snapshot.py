@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import runpy
 import shutil
 import subprocess
 import tempfile
@@ -84,9 +83,9 @@ def _reason(stderr: bytes) -> str:
     return "\n".join(lines[-20:])
 
 
-def make_snapshot(pyodide_folder: Path, zip_name: str, framework_id: str) -> SnapshotResult:
-    """Write ``pyodide_folder/engine.snapshot.gz`` from that folder's runtime and start-up zip."""
-    node = str(runpy.run_path(str(Path(__file__).with_name("node.py")), run_name="jixiao_build_node")["node_command"]())
+def make_snapshot(pyodide_folder: Path, zip_name: str, framework_id: str, *, node: str) -> SnapshotResult:
+    """Write ``pyodide_folder/engine.snapshot.gz`` from that folder's runtime and start-up zip, under
+    ``node`` (build/node.py's: the snapshot's bytes depend on the Node that makes it)."""
     out = pyodide_folder / SNAPSHOT_NAME
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="jixiao-snapshot-") as tmp:
