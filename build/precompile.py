@@ -166,7 +166,7 @@ def _zipinfo(name: str, external_attr: int, date_time: tuple[int, int, int, int,
 
 def precompile(wheels: list[Path], dest: Path, pyodide: Path, mode: str = "alongside",
                modes: Mapping[str, str] | None = None, *, node: str) -> PrecompileResult:
-    """Compile every wheel's modules in one Pyodide run under ``node`` (build/node.py's); write the
+    """Compile every wheel's modules in one Pyodide run under ``node`` (``fetch.node_command``); write the
     repacked wheels into ``dest``.
 
     ``mode`` applies to every wheel unless ``modes`` names another for a wheel's file name.
@@ -230,7 +230,7 @@ print(json.dumps({{"cache_tag": sys.implementation.cache_tag, "compiled": compil
 
 def precompile_stdlib(pyodide: Path, dest: Path, *, node: str) -> PrecompileResult:
     """Write ``dest``: Pyodide's python_stdlib.zip with every module as 3.14 bytecode (sourceless),
-    stored uncompressed, compiled under ``node`` (build/node.py's)."""
+    stored uncompressed, compiled under ``node`` (``fetch.node_command``)."""
     started = time.monotonic()
     script = _STDLIB_SCRIPT.format(date=json.dumps(list(zip_date_time())))
     doc = _run_in_pyodide(script, [], pyodide, "the standard library", node)

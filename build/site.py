@@ -70,7 +70,6 @@ def _sibling(name: str) -> ModuleType:
 
 
 fetch = _sibling("fetch")
-node_mod = _sibling("node")
 runtime = _sibling("runtime")
 precompile_mod = _sibling("precompile")
 offline = _sibling("offline")
@@ -130,7 +129,7 @@ class _Build:
     startup: dict[str, int] = field(default_factory=dict)
     cache_tag: str = ""
     engine: dict[str, Any] = field(default_factory=dict)
-    node: str = ""  # the node program that runs Pyodide at build time (build/node.py)
+    node: str = ""  # the node program that runs Pyodide at build time (fetch.node_command)
 
 
 @dataclass(frozen=True)
@@ -151,7 +150,7 @@ def _artefacts(b: _Build) -> None:
     with _lines_to(b.say):  # fetch reports on stderr
         paths = fetch.fetch(names)
         b.pyodide = fetch.pyodide_dir()
-        b.node = node_mod.node_command()
+        b.node = fetch.node_command()
     lock = fetch.load_lock()
     b.artefacts = {n: p for n, p in paths.items() if lock[n].kind == "wheel"}
     b.sdists = {n: p for n, p in paths.items() if lock[n].kind == "sdist"}

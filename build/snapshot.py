@@ -85,7 +85,7 @@ def _reason(stderr: bytes) -> str:
 
 def make_snapshot(pyodide_folder: Path, zip_name: str, framework_id: str, *, node: str) -> SnapshotResult:
     """Write ``pyodide_folder/engine.snapshot.gz`` from that folder's runtime and start-up zip, under
-    ``node`` (build/node.py's: the snapshot's bytes depend on the Node that makes it)."""
+    ``node`` (``fetch.node_command``: the snapshot's bytes depend on the Node that makes it)."""
     out = pyodide_folder / SNAPSHOT_NAME
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="jixiao-snapshot-") as tmp:

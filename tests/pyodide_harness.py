@@ -41,12 +41,11 @@ fetch = _load_build("fetch")
 
 
 def node_or_skip() -> str:
-    """The node the build runs (``build/node.py``: the machine's when it is 20 or newer, else the
-    pinned one from PyPI); skips on a platform with neither, and on network trouble outside CI."""
-    node = _load_build("node")
+    """The node the build runs (``fetch.node_command``: the pinned one from PyPI); skips on a
+    platform with no pinned one and no Node 20+, and on network trouble outside CI."""
     try:
-        return str(_fetched_by(node.node_command))
-    except node.NodeError as exc:
+        return str(_fetched_by(fetch.node_command))
+    except fetch.NodeError as exc:
         pytest.skip(f"no Node.js 20+ for this platform: {exc}")
 
 

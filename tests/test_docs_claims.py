@@ -237,7 +237,7 @@ def test_readme_first_commands_are_what_ci_runs_and_say_what_they_install() -> N
         # Each installs its own packages before anything else (the venv comes after python3-venv).
         assert case.index(f"setup_system {name}\n") < case.index("setup_python\n"), name
         assert _readme_says_installs(readme, f"./dev {name}") == _needs(dev, name), name
-    # Every command makes a venv; serving builds the site under the pinned Node (build/node.py).
+    # Every command makes a venv; serving builds the site under the pinned Node (fetch.node_command).
     assert {"python3-venv"} == _needs(dev, "serve") < _needs(dev, "test")
     # Nothing tells the reader to install something first: the commands do it.
     assert "neither command installs" not in readme and "installs no system package" not in readme

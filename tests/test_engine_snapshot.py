@@ -91,7 +91,7 @@ def test_visitors_do_not_share_the_snapshot_random_state(built_site: Path, tmp_p
 def test_the_snapshot_is_the_same_bytes_on_every_build(built_site: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever node the machine has: here only Debian 12's node 18 (which stopped at the snapshot)
-    is on PATH, and the build runs the pinned Node (build/node.py, tests/test_build_node.py)."""
+    is on PATH, and the build runs the pinned Node (fetch.node_command, tests/test_build_node.py)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "node").write_text("#!/bin/sh\necho v18.20.4\n", encoding="utf-8")
