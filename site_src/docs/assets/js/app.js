@@ -258,7 +258,7 @@ async function main(root) {
     if (!el?.dataset?.path) return;
     root.dataset.inputAt = event.timeStamp.toFixed(1); // for benchmarks/bench_portal.py
     if (el.matches("[data-path=year], [data-path=unit_name]")) syncShown(root, el.dataset.path, el.value);
-    else if (/\.items\.\d+\.name$/.test(el.dataset.path)) nameUnnamed(root, el.dataset.path);
+    else nameUnnamed(root, el.dataset.path); // only a 三级 name box has hidden words to update
     changed(el.dataset.path);
   };
   root.addEventListener("input", onEdit);
