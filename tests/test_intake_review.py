@@ -28,10 +28,10 @@ from starlette.testclient import TestClient
 
 from bundle_helpers import SIGNED_AT, framework
 from consolidate_helpers import DEPARTMENT, own_bundle, supervisor, unit_key_for, unit_submission
-from jixiao import intake
 from jixiao.bundle import build_bundle
 from jixiao.consolidate.review import read_review
 from jixiao.intake import intake_routes
+from jixiao.intake import supervisor as supervisor_door
 from jixiao.render.summary_xlsx import SHEET
 from jixiao.server import create_app
 from jixiao.store import Store
@@ -262,7 +262,7 @@ def test_a_review_of_a_bundle_since_replaced_is_refused(client: TestClient, stor
 def test_reviews_made_at_once_supersede_one_another_in_turn(client: TestClient, store: Store,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     submit(client, own_bundle()[1])
-    signing = intake.sign_review
+    signing = supervisor_door.sign_review
     overlap = threading.Barrier(2, timeout=0.5)
 
     def slow_sign(doc: Any, key: Any) -> Any:  # signing takes a while: the moment two requests overlap
@@ -271,7 +271,7 @@ def test_reviews_made_at_once_supersede_one_another_in_turn(client: TestClient, 
         time.sleep(0.02)
         return signing(doc, key)
 
-    monkeypatch.setattr(intake, "sign_review", slow_sign)
+    monkeypatch.setattr(supervisor_door, "sign_review", slow_sign)
 
     def one(score: int) -> int:
         body = {"unit_code": OWN, "year": 2021, "score": str(score)}

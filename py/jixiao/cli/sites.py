@@ -116,12 +116,12 @@ def serve(host: str, port: int, site: str | None, cert: str | None, key: str | N
 def _intake(store_path: str, token_file: str | None, review_key: str | None, roster_path: str | None,
             passphrase_env: str | None) -> tuple[list[Any], list[str]]:
     """The intake routes for `serve --store`, and the lines to print once the server starts."""
-    from ..intake import (
+    from ..intake import intake_routes
+    from ..intake.files import (
         TOKEN_ENV,
         check_token,
         create_token_file,
         default_token_path,
-        intake_routes,
         read_token_file,
         token_file_too_open,
     )

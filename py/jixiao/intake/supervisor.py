@@ -1,43 +1,7 @@
-"""The intake service: units POST their bundles; the supervisor reviews and downloads 附件4.
-
-    intake_routes(store, credential, review_key=…, roster=…) -> list[BaseRoute]
-
-passed to `server.create_app(site_dir, extra_routes=…)` (tried before the static files).
-
-Units (no credential) can only `POST /api/bundles` (and `GET /api/intake`, which tells the portal
-that this server takes bundles and up to what size): the body is the bundle zip (or a signed
-envelope .json, or a signed .xlsx), at most `max_bytes` (5 MB), counted while it streams in.
-Nothing is stored unless it verifies (`check_bundle`, the envelope path: signature, roster when
-the server has one, schema, recomputed score, the xlsx's hidden envelope): the store holds
-evidence of what was accepted, and an open endpoint must not become a dump. Answers, each with
-a Chinese `message`:
-
-    201  stored (first time)          {sha256, status: "stored", unit…, findings}
-    200  these bytes were already stored (idempotent: a retry after a lost answer is harmless)
-    400  not a bundle at all, empty, damaged
-    413  larger than the limit (refused before it is read whole)
-    415  a Content-Type other than zip / json / octet-stream / xlsx
-    422  a bundle that fails verification, or an unsafe zip (bomb, `../` names …)
-
-Supervisor routes need the credential set at server start — `Authorization: Bearer TOKEN`, or
-HTTP Basic with any user name and TOKEN as the password (a browser asks for it) — compared in
-constant time; anything else is 401. `/admin/` is a server-rendered page (Jinja2, autoescape,
-no script, no external URL) listing units, verification, scores and reviews, with a review
-form per unit and the 附件4 download; the JSON routes live under `/api/admin/`. Reviews are
-signed on the server with the supervisor key given at start, under the store's transaction
-(two at once never supersede the same review). The browser sends its cached credential with
-any request, even one a page on another site makes, so a supervisor POST is refused (403) when
-the browser says it comes from elsewhere (`Origin`, `Sec-Fetch-Site`); a JSON call must be
-`application/json`, which no page on another site can send without a CORS preflight this
-server never grants (415 otherwise); a form POST must also carry the page's token, and the
-payload sha256 of the bundle the page showed (409 when the unit has resubmitted since).
-
-A roster given as a file (`roster_path`, what `jixiao serve --roster` passes) is read again when
-the file changes, so a key enrolled, retired or revoked with `jixiao roster` beside the running
-server counts at once, at the intake and in the dashboard's 附件4 and reviews. A changed roster
-that cannot be trusted (unreadable, its signature broken, another owner) is not used: bundles are
-refused with 503 (the portal's queue retries) until the file is put right.
-"""
+"""The supervisor's door: the dashboard (`/admin/`), reviews, 附件4 downloads and the JSON routes
+under `/api/admin/`, all behind the credential set when the server starts (the package's docstring
+says how it is sent and what protects it). Every verdict shown is the bundle checked again against
+the roster as it is now, as `jixiao consolidate` would judge it."""
 
 from __future__ import annotations
 
@@ -47,29 +11,23 @@ import hashlib
 import hmac
 import html
 import json
-import os
 import re
-import secrets
-import stat
-import sys
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
 
-from .bundle.keys import PrivateKey
-from .bundle.payload import beijing_time
-from .bundle.roster import Roster, load_roster
-from .consolidate.check import Checked, UnitFacts, check_bundle
-from .consolidate.review import Review, ReviewError, latest_reviews, make_review, sign_review
-from .consolidate.summary import (
+from ..bundle.keys import PrivateKey
+from ..bundle.payload import beijing_time
+from ..bundle.roster import Roster
+from ..consolidate.check import Checked, UnitFacts, check_bundle
+from ..consolidate.review import Review, ReviewError, latest_reviews, make_review, sign_review
+from ..consolidate.summary import (
     SCORE_RULES,
     DepartmentSummary,
     RejectedInput,
@@ -77,24 +35,20 @@ from .consolidate.summary import (
     build_summary,
     summary_json,
 )
-from .io.errors import InputError
-from .model.numbers import plain
-from .render.text import file_part
-from .store import BundleRow, ReviewRow, Store, StoreBusy, signed_after_receipt
+from ..model.numbers import plain
+from ..render.text import file_part
+from ..store import BundleRow, ReviewRow, Store, StoreBusy
+from .files import RosterProblem
+from .units import Intake, busy_response, json_reply, row_facts
 
-MAX_BODY = 5 * 1024 * 1024
 MAX_REMEMBERED_CHECKS = 5000  # stored bundles' verdicts kept per roster: tens of MB at most
 FORM_LIMIT = 64 * 1024  # a review: a score, a note of at most 2000 characters, per-indicator scores
-ACCEPTED_TYPES = {
-    "application/zip", "application/x-zip-compressed", "application/json", "application/octet-stream",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 REALM = 'Basic realm="jixiao-admin", charset="UTF-8"'
 ADMIN_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     # Not "no-referrer": with it a browser sends `Origin: null` on the page's own review form, and
-    # the same-origin check below refused every review entered on the dashboard.
+    # the same-origin check (`_same_origin`) refused every review entered on the dashboard.
     "Referrer-Policy": "same-origin",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                "frame-ancestors 'none'; base-uri 'none'",
@@ -106,47 +60,10 @@ NO_DEPARTMENT = "（未填主管部门）"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _json(http_status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"message": message, **extra}, status_code=http_status, headers={"Cache-Control": "no-store"})
-
-
 def _department_part(summary: DepartmentSummary) -> str:
     """The department as a download's name part: typed by the units, so no path, bidi or
     zero-width characters (`file_part`, as the CLI's and the 汇总 page's names)."""
     return file_part(summary.department, 60, NO_DEPARTMENT) if summary.department else NO_DEPARTMENT
-
-
-def _refusal_advice(reasons: list[str]) -> str | None:
-    """What a unit refused over the roster should do (the portal shows it instead of "correct and export
-    again", which does not help a key that is merely not enrolled yet); None for any other refusal."""
-    about = next((r for r in reasons if r.startswith("公钥未通过名册核对")), None)
-    if about is None:
-        return None
-    if "注销" in about or "已停用" in about:
-        return ("这把签名密钥已不能使用：请生成新的签名密钥，把新的《公钥登记表》盖章交主管部门登记后，"
-                "重新导出签名材料再提交。")
-    if "名册中没有" in about:
-        return ("本单位的签名公钥尚未登记：请把盖章的《公钥登记表》交主管部门登记，"
-                "登记后点“重新提交”即可，不必重新导出。")
-    return "请与主管部门核对公钥登记（单位编码、公钥指纹、启用日期）后再提交。"
-
-
-UNIT_BUSY = "服务器暂时忙，这份材料尚未收到：请稍后重新提交（本页会自动重试）"
-
-
-def _busy_response(message: str) -> JSONResponse:
-    """503: another program holds the store; nothing was stored, and trying again later works."""
-    response = _json(503, message, status="busy")
-    response.headers["Retry-After"] = "30"
-    return response
-
-
-def _form_refused(http_status: int, message: str, back: str = "/admin/") -> HTMLResponse:
-    """A review form refused, as a page the supervisor reads and goes back from, not raw JSON."""
-    page = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>复核未记录</title></head>'
-            f'<body><h1>复核未记录</h1><p role="alert">{html.escape(message)}</p>'
-            f'<p><a href="{html.escape(back)}">返回主管部门工作台</a></p></body></html>')
-    return HTMLResponse(page, status_code=http_status, headers=ADMIN_HEADERS)
 
 
 def _now() -> str:
@@ -157,158 +74,39 @@ class Outdated(ReviewError):
     """The bundle in force is no longer the one the supervisor's page showed (HTTP 409)."""
 
 
-def _facts(row: BundleRow) -> dict[str, Any]:
-    return {"sha256": row.sha256, "unit_code": row.unit_code, "unit_name": row.unit_name, "unit_kind": row.unit_kind,
-            "department": row.department, "year": row.year, "signed_at": row.signed_at,
-            "received_at": row.received_at, "how": row.how, "ok": row.ok, "self_score": row.self_score,
-            "grade": row.grade, "budget": row.budget, "executed": row.executed, "size": row.size,
-            "reasons": row.reasons}
+def _form_refused(http_status: int, message: str, back: str = "/admin/") -> HTMLResponse:
+    """A review form refused, as a page the supervisor reads and goes back from, not raw JSON."""
+    page = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>复核未记录</title></head>'
+            f'<body><h1>复核未记录</h1><p role="alert">{html.escape(message)}</p>'
+            f'<p><a href="{html.escape(back)}">返回主管部门工作台</a></p></body></html>')
+    return HTMLResponse(page, status_code=http_status, headers=ADMIN_HEADERS)
 
 
-class RosterProblem(Exception):
-    """The roster file changed and the new one cannot be used (the message says why, in Chinese)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class RosterFile:
-    """The roster named by `serve --roster`, read again whenever the file's bytes change (`jixiao
-    roster add/retire/revoke` rewrite it whole; a roster is a few kB, so reading it for each bundle
-    costs next to nothing beside checking the bundle). A new version counts only if it is readable,
-    its signature holds and its owner is the one the server started with; otherwise `current` raises
-    `RosterProblem` until the file is put right: nothing is accepted under a roster that may have
-    been tampered with, nor under the old one, which may still list a key since revoked."""
-
-    def __init__(self, path: Path, roster: Roster) -> None:
-        self.path = path
-        self.owner = roster.doc.owner.fingerprint
-        self._roster = roster
-        self._bytes: bytes | None = None  # unknown: the first call reads the file and compares
-        self._problem: str | None = None
-        self._lock = threading.Lock()
-
-    def current(self) -> Roster:
-        with self._lock:
-            try:
-                data: bytes | None = self.path.read_bytes()
-                failure = None
-            except OSError as exc:
-                data, failure = None, f"公钥名册 {self.path} 无法读取（{exc.strerror or exc}）"
-            if failure is not None:
-                self._bytes, self._problem = None, failure
-            elif data != self._bytes:
-                self._bytes = data
-                self._problem = self._load(data or b"")
-            if self._problem is not None:
-                raise RosterProblem(self._problem)
-            return self._roster
-
-    def _load(self, data: bytes) -> str | None:
-        where = f"公钥名册 {self.path} 已更改，但"
-        try:
-            roster = load_roster(data)
-        except InputError as exc:
-            return f"{where}{exc.message}"
-        if roster.problem is not None:
-            return f"{where}{roster.problem}"
-        if roster.doc.owner.fingerprint != self.owner:
-            return f"{where}所有者不是启动时的名册所有者：请核实名册来源，必要时重新启动服务"
-        self._roster = roster
+def _year(text: str | None) -> int | None:
+    if text is None or not text.strip().isdigit():
         return None
+    value = int(text.strip())
+    return value if 2000 <= value <= 2100 else None
 
 
-ROSTER_BUSY = "主管部门的公钥名册暂时不可用，这份材料尚未收到：请稍后重新提交（本页会自动重试）"
+class Supervisor:
+    """The supervisor's routes, over the units' `Intake` (its store and roster), with the credential,
+    the key that signs reviews, and the stored bundles' verdicts remembered per roster."""
 
-
-class Intake:
-    """The routes' shared state: the store, the credential, the supervisor's key and roster."""
-
-    def __init__(self, store: Store, credential: str, *, review_key: PrivateKey | None = None,
-                 roster: Roster | None = None, roster_path: Path | None = None, max_bytes: int = MAX_BODY,
-                 deep: bool = False, reviewer: str = "", rule: str = "weighted") -> None:
+    def __init__(self, intake: Intake, credential: str, *, review_key: PrivateKey | None = None,
+                 reviewer: str = "", rule: str = "weighted") -> None:
         if not credential or len(credential) < 8:
             raise ValueError("管理口令至少 8 个字符")
-        self.store = store
+        self.store: Store = intake.store
+        self.current_roster: Callable[[], Roster | None] = intake.current_roster
         self.credential = credential.encode("utf-8")
         self.review_key = review_key
-        self.roster = roster
-        self.roster_file = RosterFile(roster_path, roster) if roster is not None and roster_path is not None else None
-        self.max_bytes = max_bytes
-        self.deep = deep
         self.reviewer = reviewer
         self.rule = rule
         self.form_token = hmac.new(self.credential, b"jixiao-admin-form", hashlib.sha256).hexdigest()
         self._checks: dict[str, Checked] = {}  # see _check_stored
         self._checks_roster: Roster | None = None
         self._checks_lock = threading.Lock()
-
-    def current_roster(self) -> Roster | None:
-        """The roster as its file now stands (see `RosterFile`); raises `RosterProblem`."""
-        return self.roster_file.current() if self.roster_file is not None else self.roster
-
-    # --- units: POST /api/bundles ---
-
-    async def post_bundle(self, request: Request) -> Response:
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind not in ACCEPTED_TYPES:
-            return _json(415, "请以 application/zip（签名材料 .zip）或 application/json（签名 .json）提交",
-                         status="refused")
-        declared = request.headers.get("content-length")
-        limit_mb = self.max_bytes // 1024 // 1024
-        if declared is not None:
-            if not declared.isdigit():
-                return _json(400, "Content-Length 不是数字", status="refused")
-            if int(declared) > self.max_bytes:
-                size = int(declared) / 1024 / 1024
-                return _json(413, f"文件过大（{size:.1f} MB），上限 {limit_mb} MB", status="refused")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_bytes:
-                return _json(413, f"文件过大，上限 {limit_mb} MB", status="refused")
-        data = bytes(body)
-        received = datetime.now(UTC)
-        if not data.strip():
-            return _json(400, "提交的内容是空的", status="refused")
-        sha = hashlib.sha256(data).hexdigest()
-        stored = await run_in_threadpool(self.store.get, sha)
-        if stored is not None:
-            return _json(200, "这份材料此前已收到，无需重复提交", status="already_stored", **_facts(stored))
-        name = unquote(request.headers.get("x-filename", ""))[:200]
-        try:
-            roster = await run_in_threadpool(self.current_roster)
-        except RosterProblem as exc:
-            print(f"收件暂停：{exc.message}", file=sys.stderr, flush=True)  # the operator's remedy, not the unit's
-            return _busy_response(ROSTER_BUSY)
-        checked = await run_in_threadpool(check_bundle, name or "upload", data, roster, deep=self.deep)
-        if not checked.ok:
-            status = 400 if not checked.readable else 422
-            advice = _refusal_advice(checked.reasons)
-            return _json(status, f"未接收：{checked.reasons[0] if checked.reasons else '核验未通过'}", status="refused",
-                         sha256=sha, reasons=checked.reasons, **({"advice": advice} if advice else {}))
-        too_late = signed_after_receipt(checked, received)
-        if too_late is not None:
-            return _json(422, f"未接收：{too_late}", status="refused", sha256=sha, reasons=[too_late])
-        try:
-            inserted, row = await run_in_threadpool(self.store.add_bundle, data, checked, how="http", filename=name)
-        except StoreBusy:  # the queue retries a 503; the store's path and remedy are the operator's
-            return _busy_response(UNIT_BUSY)
-        unit = checked.unit
-        findings = {"errors": unit.errors if unit else 0, "warnings": unit.warnings if unit else 0}
-        if not inserted:
-            return _json(200, "这份材料此前已收到，无需重复提交", status="already_stored", **_facts(row))
-        return _json(201, f"已收到 {row.unit_name}（{row.unit_code}）{row.year} 年度的签名材料，核验通过",
-                     status="stored", findings=findings, flags=list(unit.flags) if unit else [], **_facts(row))
-
-    async def info(self, request: Request) -> Response:
-        """What the portal's upload queue asks first: is this server taking bundles, and up to what size."""
-        return JSONResponse({"accepting": True, "max_bytes": self.max_bytes, "roster": self.roster is not None,
-                             "message": "本站点接收签名材料：导出后可直接提交给主管部门"},
-                            headers={"Cache-Control": "no-store"})
-
-    # --- the supervisor ---
 
     def authorized(self, request: Request) -> bool:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
@@ -332,7 +130,7 @@ class Intake:
                 message = "拒绝来自其他网站的请求：主管部门的操作须从本站的管理页面或命令行提交"
                 if _is_form(request):
                     return _form_refused(403, message)
-                return _json(403, message)
+                return json_reply(403, message)
             if not self.authorized(request):
                 message = "需要主管部门的管理口令"
                 if request.url.path.startswith("/api/"):
@@ -358,14 +156,14 @@ class Intake:
     async def list_bundles(self, request: Request) -> Response:
         year = _year(request.query_params.get("year"))
         rows = await run_in_threadpool(self.store.bundles, year)
-        return JSONResponse([_facts(r) for r in rows], headers={"Cache-Control": "no-store"})
+        return JSONResponse([row_facts(r) for r in rows], headers={"Cache-Control": "no-store"})
 
     async def download_bundle(self, request: Request) -> Response:
         sha = str(request.path_params["sha256"]).lower()
         data = await run_in_threadpool(self.store.data, sha)
         row = await run_in_threadpool(self.store.get, sha)
         if data is None or row is None:
-            return _json(404, "没有这份材料")
+            return json_reply(404, "没有这份材料")
         suffix = {"zip": ".zip", "json": ".json", "xlsx": ".xlsx"}.get(row.kind, "")
         parts = [file_part(str(row.year), 10, ""), file_part(row.unit_code, 40, ""), file_part(row.unit_name, 60, "")]
         name = "-".join(part for part in parts if part) + suffix  # typed by the unit: see _department_part
@@ -455,12 +253,12 @@ class Intake:
                              generated_at=_now(), rejected=refused)
 
     async def summary_xlsx(self, request: Request) -> Response:
-        from .render.summary_xlsx import write_summary_xlsx
+        from ..render.summary_xlsx import write_summary_xlsx
 
         try:
             summary = await self._summary_from(request)
         except SummaryError as exc:
-            return _json(400, exc.message)
+            return json_reply(400, exc.message)
         data = await run_in_threadpool(write_summary_xlsx, summary)
         name = f"{summary.year}-{_department_part(summary)}-附件4部门整体支出自评情况汇总表.xlsx"
         return Response(data, media_type=XLSX, headers={
@@ -471,7 +269,7 @@ class Intake:
         try:
             summary = await self._summary_from(request)
         except SummaryError as exc:
-            return _json(400, exc.message)
+            return json_reply(400, exc.message)
         text = summary_json(summary, self.review_key)
         name = f"{summary.year}-{_department_part(summary)}-附件4汇总表.json"
         return Response(text.encode("utf-8"), media_type="application/json", headers={
@@ -492,7 +290,7 @@ class Intake:
         back = "/admin/"
 
         def refuse(http_status: int, message: str) -> Response:
-            return _form_refused(http_status, message, back) if form_post else _json(http_status, message)
+            return _form_refused(http_status, message, back) if form_post else json_reply(http_status, message)
 
         if form_post:
             body = await _limited_body(request, FORM_LIMIT)
@@ -507,17 +305,17 @@ class Intake:
             if not fields.get("payload_sha256"):
                 return _form_refused(409, "管理页面已过期：请刷新页面，核对材料后再复核", back)
         elif _media_type(request) != "application/json":
-            return _json(415, "复核请以 JSON 提交（Content-Type: application/json），或用管理页面上的复核表单")
+            return json_reply(415, "复核请以 JSON 提交（Content-Type: application/json），或用管理页面上的复核表单")
         else:
             raw = await _limited_body(request, FORM_LIMIT)
             if raw is None:
-                return _json(413, "请求内容过长")
+                return json_reply(413, "请求内容过长")
             try:
                 fields = json.loads(raw)
             except (ValueError, RecursionError):
-                return _json(400, "请求内容不是 JSON")
+                return json_reply(400, "请求内容不是 JSON")
             if not isinstance(fields, dict):
-                return _json(400, "请求内容应为 JSON 对象")
+                return json_reply(400, "请求内容应为 JSON 对象")
         if self.review_key is None:
             return refuse(409, "服务器启动时未提供主管部门密钥，无法签署复核意见")
         try:
@@ -525,7 +323,7 @@ class Intake:
         except Outdated as exc:
             return refuse(409, exc.message)
         except StoreBusy as exc:
-            return _busy_response(exc.message) if not form_post else refuse(503, exc.message)
+            return busy_response(exc.message) if not form_post else refuse(503, exc.message)
         except ReviewError as exc:
             return refuse(422, exc.message)
         except SummaryError as exc:  # the roster file changed and cannot be used (RosterProblem)
@@ -533,7 +331,7 @@ class Intake:
         if form_post:
             return RedirectResponse(f"/admin/?year={review.doc.year}#u-{quote(review.doc.unit_code)}", status_code=303,
                                     headers={"Cache-Control": "no-store"})
-        return _json(201, f"已记录复核：{review.doc.unit_name} {plain(review.score)} 分", sha256=review.sha256,
+        return json_reply(201, f"已记录复核：{review.doc.unit_name} {plain(review.score)} 分", sha256=review.sha256,
                      unit_code=review.doc.unit_code, year=review.doc.year, score=plain(review.score))
 
     def _review(self, fields: dict[str, Any]) -> Review:
@@ -580,7 +378,7 @@ class Intake:
         return HTMLResponse(html, headers=ADMIN_HEADERS)
 
     def _dashboard(self, year: int | None) -> str:
-        from .render.report_html import bundle_environment
+        from ..render.report_html import bundle_environment
 
         years = self.store.years()
         year = year or (years[0] if years else None)
@@ -628,7 +426,7 @@ class Intake:
         return order, None
 
     async def not_found(self, request: Request) -> Response:
-        return _json(404, "没有这个管理功能")
+        return json_reply(404, "没有这个管理功能")
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -656,97 +454,7 @@ async def _limited_body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def _year(text: str | None) -> int | None:
-    if text is None or not text.strip().isdigit():
-        return None
-    value = int(text.strip())
-    return value if 2000 <= value <= 2100 else None
-
-
 def _rule(text: str) -> Any:
     if text not in SCORE_RULES:
         raise SummaryError(f"合计分数的算法应为 {'、'.join(SCORE_RULES)} 之一")
     return text
-
-
-TOKEN_ENV = "JIXIAO_SUPERVISOR_TOKEN"
-TOKEN_FILE_LIMIT = 4096
-
-
-def default_token_path(store_path: Path) -> Path:
-    """Where `jixiao serve --store S` keeps the credential it generated: `S.token`, beside the store."""
-    return store_path.with_name(store_path.name + ".token")
-
-
-def read_token_file(path: Path) -> str:
-    """The credential in a token file (first line, spaces trimmed); InputError in Chinese otherwise."""
-    try:
-        if path.stat().st_size > TOKEN_FILE_LIMIT:
-            raise InputError(f"管理口令文件 {path} 过大，不像是口令文件")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"找不到管理口令文件 {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} 是文件夹，不是管理口令文件") from None
-    except UnicodeDecodeError:
-        raise InputError(f"管理口令文件 {path} 不是 UTF-8 文本") from None
-    except OSError as exc:
-        raise InputError(f"无法读取管理口令文件 {path}（{exc.strerror or exc}）") from None
-    token = text.strip().splitlines()[0].strip() if text.strip() else ""
-    check_token(token, f"管理口令文件 {path} 中的口令")
-    return token
-
-
-def check_token(token: str, what: str) -> None:
-    if len(token) < 8:
-        raise InputError(f"{what}太短：至少 8 个字符（建议 20 个以上的随机字符）")
-
-
-def token_file_too_open(path: Path) -> bool:
-    """Whether others than the owner may read the token file (POSIX only)."""
-    try:
-        return os.name == "posix" and bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
-    except OSError:
-        return False
-
-
-def create_token_file(path: Path) -> tuple[str, bool]:
-    """(credential, created): a new random credential written to `path` (mode 0600), or the one
-    already there — an existing file is never overwritten."""
-    token = secrets.token_urlsafe(24)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-    except FileExistsError:
-        return read_token_file(path), False
-    except OSError as exc:
-        raise InputError(f"无法创建管理口令文件 {path}（{exc.strerror or exc}）") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
-    return token, True
-
-
-def intake_routes(store: Store, credential: str, *, review_key: PrivateKey | None = None,
-                  roster: Roster | None = None, roster_path: Path | None = None, max_bytes: int = MAX_BODY,
-                  deep: bool = False, reviewer: str = "", rule: str = "weighted") -> list[BaseRoute]:
-    """The intake and supervisor routes, for `server.create_app(site_dir, extra_routes=…)`; with
-    `roster_path` (the file `roster` was read from) the roster follows the file's changes."""
-    intake = Intake(store, credential, review_key=review_key, roster=roster, roster_path=roster_path,
-                    max_bytes=max_bytes, deep=deep, reviewer=reviewer, rule=rule)
-    guard = intake.guarded
-
-    async def to_dashboard(request: Request) -> Response:
-        return RedirectResponse("/admin/", status_code=308)
-
-    return [
-        Route("/api/bundles", intake.post_bundle, methods=["POST"]),
-        Route("/api/intake", intake.info, methods=["GET", "HEAD"]),
-        Route("/admin", guard(to_dashboard), methods=["GET", "HEAD"]),
-        Route("/admin/", guard(intake.dashboard), methods=["GET", "HEAD"]),
-        Route("/api/admin/bundles", guard(intake.list_bundles), methods=["GET"]),
-        Route("/api/admin/bundles/{sha256:str}", guard(intake.download_bundle), methods=["GET"]),
-        Route("/api/admin/reviews", guard(intake.post_review), methods=["POST"]),
-        Route("/api/admin/summary.xlsx", guard(intake.summary_xlsx), methods=["GET"]),
-        Route("/api/admin/summary.json", guard(intake.summary_document), methods=["GET"]),
-        Route("/admin/{rest:path}", guard(intake.not_found), methods=["GET", "HEAD", "POST"]),
-        Route("/api/admin/{rest:path}", guard(intake.not_found), methods=["GET", "HEAD", "POST", "PUT", "DELETE"]),
-    ]
