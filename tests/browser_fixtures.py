@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import importlib.util
 import json
 import mimetypes
 import os
@@ -37,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from jixiao import sitebuild
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache" / "test-site"
@@ -93,15 +94,10 @@ __all__ = [
 
 
 def load_build_module(name: str = "site") -> types.ModuleType:
-    """``build/<name>.py`` as module ``jixiao_build_<name>`` (build/ is not a package)."""
-    key = f"jixiao_build_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, REPO / "build" / f"{name}.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
+    """``build/<name>.py``, loaded once as the CLI loads it (``jixiao.sitebuild``): the tests run from a checkout."""
+    module = sitebuild.load_build_module(name)
+    assert module is not None, f"build/{name}.py not found: the tests run from a source checkout"
+    return module
 
 
 def site_sources(tmp: Path) -> tuple[Path, Path]:

@@ -7,7 +7,6 @@ download failure skips only outside CI (``CI=true`` turns it into a failure).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -15,29 +14,16 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from browser_fixtures import load_build_module
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_RUNNER = REPO / "build" / "pyodide_node.mjs"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-
-def _load_build(stem: str) -> ModuleType:
-    # build/ is not a package; load build/<stem>.py by path (registered so dataclasses work).
-    name = f"jixiao_build_{stem}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "build" / f"{stem}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fetch = _load_build("fetch")
+fetch = load_build_module("fetch")
 
 
 def node_or_skip() -> str:
@@ -77,7 +63,7 @@ def lock_sdist_wheels(out: Path, *groups: str) -> list[Path]:
     names = [n for n in fetch.names_in(*groups) if lock[n].kind == "sdist"]
     paths = _fetched("fetch", names)
     assert isinstance(paths, dict)
-    runtime = _load_build("runtime")
+    runtime = load_build_module("runtime")
     return [runtime.build_sdist_wheel(paths[n], Path(out), n, lock[n].version) for n in names]
 
 
