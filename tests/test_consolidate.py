@@ -363,3 +363,26 @@ def test_the_signed_summary_is_canonical_json() -> None:
     assert summary.notes and summary.rejected and Decimal("95") in [r.review_score for r in summary.rows]
     assert summary_payload(summary) == canonical_json(summary.model_dump(mode="json"))
     assert read_summary(summary_json(summary, supervisor())).summary == summary
+
+
+def test_rerunning_into_the_folder_it_reads_does_not_check_the_new_table_against_the_one_it_replaces(
+        tmp_path: Path) -> None:
+    """`consolidate FOLDER -o FOLDER/附件4.xlsx --force` after a unit resubmitted read the old 附件4
+    as an input: every row the correction changed was reported, in the new table itself, as the
+    new table disagreeing with its own earlier version."""
+    folder = tmp_path / "收件"
+    write_department(folder, tampered=False)
+    out = folder / "附件4.xlsx"
+    first = CliRunner().invoke(cli, ["consolidate", str(folder), "-o", str(out), "-j", "1"])
+    assert first.exit_code == 0, first.output
+    code = "360124-KGX-03"
+    corrected = build_bundle(unit_submission(code, "进贤县工业园区服务中心", "400", "380", 95), framework(),
+                             unit_key_for(code), "2022-03-10T09:00:00+08:00")
+    (folder / "更正.zip").write_bytes(corrected[1])
+    again = CliRunner().invoke(cli, ["consolidate", str(folder), "-o", str(out), "-j", "1", "--force"])
+    assert again.exit_code == 0, again.output
+    assert "与已有汇总表不符" not in again.output
+    book = openpyxl.load_workbook(out)
+    assert [c.value for c in book[SHEET]["C"]][4:8] == [5479.62, 120.5, 80, 400]  # the correction counts
+    assert CHECK_SHEET not in book.sheetnames or all(
+        "已有汇总表" not in str(line) for line in book[CHECK_SHEET].iter_rows(values_only=True))

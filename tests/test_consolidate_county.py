@@ -89,6 +89,29 @@ def test_a_summary_whose_total_does_not_add_up_is_flagged() -> None:
     assert county.sections[0].flags == ["合计行的全年预算数为 6000，按各行重新计算为 5980.12"]
 
 
+def test_what_a_department_left_out_or_flagged_is_told_and_the_exit_says_so(tmp_path: Path) -> None:
+    """The department's signed summary names the units it refused and its rows' 需核对 lines. The
+    county run showed neither and exited 0: the bureau added up a table short of a unit unawares."""
+    sources = [Source(n, data=d) for n, d in (own_bundle(), *(unit_bundle(c) for c, *_ in UNITS))]
+    sources.append(Source("坏.zip", data=b"PK\x03\x04 not a zip"))
+    summary = consolidate(sources, generated_at=WHEN).summary
+    assert summary is not None and len(summary.rejected) == 1
+    flagged_row = summary.rows[1].model_copy(update={"flags": ["复核分数 95.5 与按指标复核得分合计 94 不一致"]})
+    summary = summary.model_copy(update={"rows": [summary.rows[0], flagged_row, *summary.rows[2:]]})
+    county = build_county([read_summary(summary_json(summary, supervisor()))])
+    (left_out,) = county.sections[0].flags
+    assert left_out.startswith("部门汇总时未采用 坏.zip：") and "压缩包" in left_out, left_out
+
+    path = tmp_path / "kgx.json"
+    path.write_text(summary_json(summary, supervisor()), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["county", str(path), "-o", str(tmp_path / "c.xlsx")])
+    assert result.exit_code == 1, result.output
+    assert "部门汇总时未采用 坏.zip" in result.output
+    assert "第 2 行 进贤县科技情报研究所：复核分数 95.5 与按指标复核得分合计 94 不一致" in result.output
+    check = openpyxl.load_workbook(tmp_path / "c.xlsx")["核对情况"]
+    assert any(str(line[2]).startswith("部门汇总时未采用 坏.zip") for line in check.iter_rows(values_only=True))
+
+
 def test_the_review_total_and_review_scores_are_checked(tmp_path: Path) -> None:
     """The bureau re-adds a department's 复核 合计 by that summary's own rule (given only when every
     unit is reviewed) as it does the 自评 合计, and names a 复核分数 outside 0–100."""

@@ -29,13 +29,13 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
 from . import __version__
-from .bundle.payload import CHINA, parse_signed_at
+from .bundle.payload import signed_later_than
 from .consolidate.check import Checked
 from .consolidate.review import Review, ReviewError, read_review
 from .io.errors import InputError
@@ -158,25 +158,9 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-CLOCK_SLACK = timedelta(days=1)
-
-
 def signed_after_receipt(checked: Checked, received: datetime) -> str | None:
-    """Why a bundle signed more than a day after it was received is refused (None if it is not):
-    the bundle in force is the latest by signing time, so one from a computer whose clock says
-    2099 would stay in force over every correction the unit sends later."""
-    unit = checked.unit
-    if unit is None:
-        return None
-    try:
-        signed = parse_signed_at(unit.signed_at)
-    except ValueError:
-        return None  # verification already refused an unreadable time
-    if signed <= received + CLOCK_SLACK:
-        return None
-    return (f"签名时间（北京时间 {signed.astimezone(CHINA):%Y-%m-%d %H:%M}）比收到材料的时间"
-            f"（{received.astimezone(CHINA):%Y-%m-%d %H:%M}）晚一天以上，签名所用电脑的日期或时间有误："
-            f"请把该电脑的日期和时间改正确，重新导出签名材料后再提交")
+    """Why a bundle signed more than a day after it was received is refused (`signed_later_than`)."""
+    return signed_later_than(checked.unit.signed_at, received) if checked.unit is not None else None
 
 
 def _row(values: tuple[Any, ...]) -> BundleRow:

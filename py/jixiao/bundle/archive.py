@@ -71,6 +71,8 @@ def prepare_bundle(submission: Submission, framework: Framework,
                    signed_at: str | datetime) -> Prepared:
     if submission.year is None:
         raise ValueError("请先填写年度：签名材料以年度、单位编码区分")
+    if not submission.unit_code.strip():  # signed, it would be refused by every intake and consolidation
+        raise ValueError("请先填写单位编码：签名材料以年度、单位编码区分，主管部门据此认定是哪个单位")
     clean = redact(submission, framework)
     evaluation = evaluate(clean, framework)
     when = signed_at_text(signed_at)

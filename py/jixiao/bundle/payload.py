@@ -100,6 +100,24 @@ def beijing_time(text: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else (text or "")
 
 
+CLOCK_SLACK = timedelta(days=1)  # clocks drift and zones get mixed up; a day beyond that is a wrong date
+
+
+def signed_later_than(signed_at: str | None, moment: datetime, moment_name: str = "收到材料的时间") -> str | None:
+    """Why a bundle signed more than a day after `moment` (when it was received, or checked) is
+    refused, or None: the bundle in force is the latest by signing time, so one from a computer
+    whose clock says 2099 would stay in force over every correction the unit sends later."""
+    try:
+        signed = parse_signed_at(signed_at or "")
+    except ValueError:
+        return None  # verification already refused an unreadable time
+    if signed <= moment + CLOCK_SLACK:
+        return None
+    return (f"签名时间（北京时间 {signed.astimezone(CHINA):%Y-%m-%d %H:%M}）比{moment_name}"
+            f"（{moment.astimezone(CHINA):%Y-%m-%d %H:%M}）晚一天以上，签名所用电脑的日期或时间有误："
+            f"请把该电脑的日期和时间改正确，重新导出签名材料后再提交")
+
+
 def redact(submission: Submission, framework: Framework) -> Submission:
     """Blank every field the framework marks private (dotted paths such as 'contact.phone')."""
     data = submission.model_dump(mode="json")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +29,7 @@ from .changes import changed_cell, compare_html, compare_workbook, evaluation_di
 from .crypto import ALG_NAMES
 from .envelope import SUBMISSION_TYPE, Envelope, EnvelopeError, parse_envelope
 from .keys import group_hex
-from .payload import PayloadError, SignedContent, parse_payload, public_note
+from .payload import PayloadError, SignedContent, beijing_time, parse_payload, public_note, signed_later_than
 from .roster import Roster, check_key
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -102,13 +103,17 @@ def verify_path(path: Path | str, roster: Roster | None = None) -> Verdict:
     return verify_file(path.name, data, roster)
 
 
-def verify_file(name: str, data: bytes, roster: Roster | None = None) -> Verdict:
-    """Verify one file's bytes; `name` is only for the report."""
+def verify_file(name: str, data: bytes, roster: Roster | None = None, now: datetime | None = None) -> Verdict:
+    """Verify one file's bytes; `name` is only for the report. A bundle signed more than a day
+    after `now` (default: this computer's clock) fails, as consolidation and the store refuse it."""
     verdict = Verdict(name)
     try:
         _verify(verdict, data, roster)
     except Exception as exc:  # the verdict must come back whatever the input did
         verdict.add("INTERNAL", "fail", f"核验中出现程序内部错误（{type(exc).__name__}），请联系维护人员")
+    late = signed_later_than(verdict.signed_at, now or datetime.now(UTC), "核验时的时间") if verdict.signed_at else None
+    if late is not None:
+        verdict.add("SIGNED_AT", "fail", late)
     return verdict
 
 
@@ -192,13 +197,14 @@ def _verify_envelope(verdict: Verdict, envelope: Envelope, roster: Roster | None
     verdict.add("PAYLOAD", "ok",
                 f"内容：{sub.unit_name or '（未填单位名称）'}（单位编码 {sub.unit_code or '（空）'}），"
                 f"{sub.year} 年度，指标体系 {content.framework.id}（{content.framework.version}），"
-                f"签名时间 {content.signed_at}，{content.software.name} {content.software.version}")
+                f"签名时间（北京时间）{beijing_time(content.signed_at)}，"
+                f"{content.software.name} {content.software.version}")
     if content.original is not None:
         original = content.original
         verdict.add("PAYLOAD", "ok",
                     f"这是发布者签名的公开副本（已删去不公开的字段），不是单位签名的原件：原件签名文件 sha256 "
                     f"{original.envelope_sha256}，原件由公钥指纹 {'、'.join(group_hex(s) for s in original.signers)}"
-                    f" 签名于 {original.signed_at}")
+                    f" 签名于（北京时间）{beijing_time(original.signed_at)}")
     framework = _framework(verdict, content)
     if framework is not None:
         _recompute(verdict, content, framework)

@@ -112,6 +112,26 @@ def now_text() -> str:
     return utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def signed_at_option(text: str | None) -> str | datetime.datetime:
+    """`--signed-at` as given (now when absent), refused in Chinese when it is not a time with its
+    zone, or lies more than a day ahead of this computer's clock: a bundle dated in the future
+    would count over every correction the unit signs before that date, so the store and
+    consolidation refuse it."""
+    if text is None:
+        return utc_now()
+    from ..bundle.payload import CHINA, signed_at_text
+
+    try:
+        value = signed_at_text(text)
+    except ValueError as exc:
+        raise InputError(f"--signed-at：{exc}") from None
+    moment = datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    if moment > utc_now() + datetime.timedelta(days=1):
+        raise InputError(f"--signed-at：签名时间（北京时间 {moment.astimezone(CHINA):%Y-%m-%d %H:%M}）"
+                         f"比现在晚一天以上，不能是将来的时间（这样的材料收件和汇总都会拒收）")
+    return value
+
+
 def china_today() -> datetime.date:
     from ..bundle.payload import CHINA
 

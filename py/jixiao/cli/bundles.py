@@ -26,7 +26,7 @@ from .base import (
     now_text,
     one_line,
     shown,
-    utc_now,
+    signed_at_option,
 )
 from .files import load_key, make_folder, output_path, passphrase_from_env, read_roster, read_small, write_new
 
@@ -108,9 +108,10 @@ def bundle(file: str, keyfile: str, output: str, passphrase_env: str | None, sig
     planned = target / f"{bundle_stem(submission)}.zip" if into_folder else target
     if planned.exists():  # refused before the passphrase is asked for
         raise InputError(f"{planned} 已存在：不会覆盖已有文件")
+    when = signed_at_option(signed_at)
     key = load_key(keyfile, passphrase_env)
     try:
-        name, data = build_bundle(submission, framework, key, signed_at or utc_now())
+        name, data = build_bundle(submission, framework, key, when)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if into_folder:

@@ -118,6 +118,10 @@ def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, s
 
     target, side, roster, key = _summary_inputs(output, force, roster_path, keyfile, passphrase_env)
     sources, missing = expand(inputs)
+    # With --force into a folder it reads, the 附件4 about to be replaced would be checked against
+    # the new one: every row it got wrong, reported in the new table as its own disagreement.
+    replaced = {p.resolve() for p in (target, side) if p.exists()}
+    sources = [s for s in sources if s.path is None or Path(s.path).resolve() not in replaced]
     update, bar = _progress_bar(not as_json and len(sources) >= 50, "核验签名材料")
     with bar:
         try:
@@ -293,7 +297,7 @@ def county(inputs: tuple[str, ...], output: str, roster_path: str | None, score_
             if key is not None else json.dumps(document, ensure_ascii=False, indent=2)) + "\n"
     write_output(target, write_county_xlsx(result), force)
     write_output(side, text.encode("utf-8"), force)
-    flagged = result.rejected or any(s.flags for s in result.sections)
+    flagged = result.rejected or any(s.flags or any(r.flags for r in s.rows) for s in result.sections)
     if as_json:
         click.echo(dumps({"output": str(target), "county_json": str(side), "county": document}))
     else:
@@ -301,6 +305,7 @@ def county(inputs: tuple[str, ...], output: str, roster_path: str | None, score_
         for section in result.sections:
             click.echo(f"  {one_line(section.department)}：{len(section.rows)} 个单位，合计 {_row_line(section.total)}")
             _echo_flags(section.flags)
+            _echo_flags([f"第 {row.index} 行 {row.unit_name}：{flag}" for row in section.rows for flag in row.flags])
         click.echo(f"  总计 {_row_line(result.total)}（分数：{SCORE_RULES_TEXT[score_total]}）")
         for note in result.notes:
             click.echo(f"  说明：{one_line(note)}")

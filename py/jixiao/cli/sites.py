@@ -12,7 +12,7 @@ import click
 
 from ..io.errors import InputError
 from ..io.load import check_framework_id
-from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Command, guard, one_line, shown, utc_now
+from .base import EXIT_ERRORS, EXIT_OK, PASSPHRASE_OPTION, Command, guard, one_line, shown, signed_at_option
 from .files import check_writable, load_key, load_roster_option, output_path
 
 _FRAMEWORK_OPTION = click.option("--framework", "framework", metavar="ID", default="jinxian-2021",
@@ -195,8 +195,9 @@ def publish(inputs: tuple[str, ...], output: str, keyfile: str, roster_path: str
     target = output_path(output, "文件夹")
     check_writable(target.parent)  # the site is built beside it, then moved in
     roster = load_roster_option(roster_path or None)
+    when = signed_at_option(signed_at)
     key = load_key(keyfile, passphrase_env)
-    report = build_public_site([Path(p) for p in inputs], target, key, signed_at or utc_now(), roster)
+    report = build_public_site([Path(p) for p in inputs], target, key, when, roster)
     for entry in report.published:
         sub = entry.copy.submission
         review = f"，复核分数 {one_line(entry.review)}" if entry.review else ""

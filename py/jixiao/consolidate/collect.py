@@ -27,12 +27,13 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any
 
 from ..bundle.archive import ArchiveError, open_zip
 from ..bundle.envelope import REVIEW_TYPE, SUBMISSION_TYPE, SUMMARY_TYPE
-from ..bundle.payload import beijing_time
+from ..bundle.payload import beijing_time, signed_later_than
 from ..bundle.roster import Roster
 from ..bundle.verify import MAX_FILE_BYTES
 from ..io.files import read_at_most
@@ -350,9 +351,12 @@ def _choices(units: Sequence[UnitFacts], attr: str) -> str:
 def consolidate(sources: Sequence[Source], *, roster: Roster | None = None, rule: ScoreRule = "weighted",
                 department: str | None = None, year: int | None = None, deep: bool = False, workers: int = 1,
                 progress: Progress | None = None, generated_at: str = "",
-                rejected: Sequence[RejectedInput] = (), checked_before: Checker | None = None) -> Outcome:
+                rejected: Sequence[RejectedInput] = (), checked_before: Checker | None = None,
+                now: datetime | None = None) -> Outcome:
     """Check every source and build the department's 附件4; raises `NoSummary` (a `SummaryError`)
-    when none passed, or the passing bundles span several years or departments and no choice was made."""
+    when none passed, or the passing bundles span several years or departments and no choice was made.
+    A bundle signed more than a day after `now` (default: this computer's clock), or after it
+    reached the store, is refused (`signed_later_than`)."""
     outcome = Outcome(rejected=list(rejected))
     bundles: list[Source] = []
     others: list[tuple[str, Source, bytes]] = []
@@ -375,12 +379,35 @@ def consolidate(sources: Sequence[Source], *, roster: Roster | None = None, rule
     reviews_given = any(kind == "review" for kind, _, _ in others)
     outcome.checked = check_all(bundles, roster, deep=deep, workers=workers, progress=progress,
                                 keep_indicators=reviews_given, checked_before=checked_before)
+    _refuse_future(outcome.checked, now or datetime.now(UTC))
     with paused():
         try:
             _summarise(outcome, others, roster, rule, department, year, generated_at)
         except SummaryError as exc:
             raise NoSummary(exc.message, outcome) from None
     return outcome
+
+
+def _refuse_future(checked: Sequence[Checked], now: datetime) -> None:
+    """Refuse each passing bundle signed more than a day after it reached the store, or after `now`
+    for a file: it would count over every correction signed before that date."""
+    for item in checked:
+        if item.unit is None:
+            continue
+        received = _received(item.received_at)
+        when = "收到材料的时间" if received else "本次汇总的时间"
+        reason = signed_later_than(item.unit.signed_at, received or now, when)
+        if reason is not None:
+            item.fail(reason)
+            item.unit = None
+
+
+def _received(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 def _summarise(outcome: Outcome, others: list[tuple[str, Source, bytes]], roster: Roster | None,

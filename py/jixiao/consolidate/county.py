@@ -5,7 +5,8 @@ One section per 主管部门 (in the order of their 本级 unit codes), each wit
 Σ执行 / Σ预算, the score by the bureau's rule (budget-weighted by default, or the plain mean).
 Each section is checked against itself: its 合计 (the review 合计 too, given only when every unit
 is reviewed) is recomputed from its rows under the department's declared rule, and a difference
-is flagged, as is a 复核分数 outside 0–100. A summary signed by a key that the bureau's roster
+is flagged, as is a 复核分数 outside 0–100 and each input the department's summary lists as
+refused (its table lacks that unit). A summary signed by a key that the bureau's roster
 does not list for that department (by its 本级 unit code) is refused; so is an unsigned one.
 When two summaries name the same department, the later one counts; the same file given twice
 counts once.
@@ -127,6 +128,12 @@ def _check_totals(summary: DepartmentSummary) -> list[str]:
     return flags
 
 
+def _left_out_by_department(summary: DepartmentSummary) -> list[str]:
+    """What the department's own summary records as refused (a unit whose bundle failed, its key
+    not enrolled…): its table lacks those units, and the bureau should know before adding it up."""
+    return [f"部门汇总时未采用 {r.name}：{'；'.join(r.reasons[:2])}" for r in summary.rejected]
+
+
 def build_county(summaries: Sequence[SignedSummary], *, rule: ScoreRule = "weighted", region: str = "",
                  roster: Roster | None = None, generated_at: str = "",
                  rejected: Sequence[RejectedInput] = ()) -> CountySummary:
@@ -164,7 +171,8 @@ def build_county(summaries: Sequence[SignedSummary], *, rule: ScoreRule = "weigh
     ordered = sorted(kept.values(), key=lambda s: (s.summary.department_code or "~", s.summary.department))
     sections = [Section(department=s.summary.department, department_code=s.summary.department_code,
                         summary_sha256=s.sha256, signers=list(s.signers), score_rule=s.summary.score_rule,
-                        rows=s.summary.rows, total=s.summary.total, flags=_check_totals(s.summary))
+                        rows=s.summary.rows, total=s.summary.total,
+                        flags=[*_check_totals(s.summary), *_left_out_by_department(s.summary)])
                 for s in ordered]
     rows = [r for section in sections for r in section.rows]
     budget = _sum([r.budget for r in rows])
