@@ -217,3 +217,21 @@ def test_the_same_summary_twice_counts_once(files: dict[str, Path], tmp_path: Pa
     alone = CliRunner().invoke(cli, ["county", str(files["kgx"]), str(files["kgx"]), "-o", str(tmp_path / "k.xlsx")])
     assert alone.exit_code == 0, alone.output
     assert "未采用" not in alone.output
+
+
+@pytest.mark.parametrize("command", ["county", "consolidate"])
+def test_a_table_is_signed_only_by_the_roster_owner(files: dict[str, Path], tmp_path: Path, command: str) -> None:
+    """`--roster R --key K` signed the table with any key and said 已签名; the next level then
+    refused it as a key not enrolled for the department. The key must be the roster's owner's."""
+    unit_key = tmp_path / "unit.key"
+    unit_key.write_text(key_file_json(EDU_KEY), encoding="utf-8")
+    inputs = [str(files["kgx"]), str(files["edu"])] if command == "county" else [str(tmp_path)]
+    if command == "consolidate":
+        for name, data in (own_bundle(), *(unit_bundle(c) for c, *_ in UNITS)):
+            (tmp_path / name).write_bytes(data)
+    out = tmp_path / "表.xlsx"
+    result = CliRunner().invoke(cli, [command, *inputs, "-o", str(out), "--roster", str(files["roster"]),
+                                      "--key", str(unit_key)])
+    assert result.exit_code == 2, result.output
+    assert "签名密钥不是名册所有者（进贤县财政局）的密钥" in result.output
+    assert not out.exists() and not out.with_suffix(".json").exists()

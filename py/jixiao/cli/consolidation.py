@@ -63,6 +63,12 @@ def _summary_inputs(output: str, force: bool, roster_path: str | None, keyfile: 
         refuse_existing(path, force)
     roster = load_roster_option(roster_path)
     key = load_key(keyfile, passphrase_env) if keyfile else None
+    if key is not None and roster is not None and roster.doc.owner.fingerprint != key.public.fingerprint_hex:
+        # The roster's owner is who answers for this table; a unit's key signed it "已签名" and the
+        # next level refused it as a key not enrolled for the department.
+        raise InputError(f"签名密钥不是名册所有者（{one_line(roster.doc.owner.name)}）的密钥："
+                         f"汇总表应由名册所有者签名，上级核对时才认可。请用名册所有者的密钥"
+                         f"（指纹 {roster.owner_fingerprint}）；此密钥指纹 {key.public.fingerprint}")
     return target, side, roster, key
 
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Literal
 
 from .. import __version__
-from ..bundle.payload import parse_signed_at
+from ..bundle.payload import beijing_time, parse_signed_at
 from ..bundle.roster import Roster, check_key
 from ..model.base import Field, Model
 from ..model.numbers import ZERO, Fixed2, percent, plain, round2
@@ -160,7 +160,7 @@ def build_county(summaries: Sequence[SignedSummary], *, rule: ScoreRule = "weigh
             newer, stale = ((signed, older) if summary.generated_at >= older.summary.generated_at else (older, signed))
             refused.append(RejectedInput(
                 name=f"{stale.summary.department}（{stale.sha256[:12]}…）", sha256=stale.sha256,
-                reasons=[f"同一主管部门有更新的汇总表（生成于 {newer.summary.generated_at}）"]))
+                reasons=[f"同一主管部门有更新的汇总表（生成于 {beijing_time(newer.summary.generated_at)}）"]))
             signed = newer
         kept[key] = signed
     if not kept:

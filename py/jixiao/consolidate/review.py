@@ -20,7 +20,7 @@ from typing import Literal
 
 from ..bundle.envelope import REVIEW_TYPE, EnvelopeError, parse_envelope, sign_payload
 from ..bundle.keys import PrivateKey, group_hex
-from ..bundle.payload import signed_at_text
+from ..bundle.payload import beijing_time, signed_at_text
 from ..canonical import canonical_json
 from ..io.errors import InputError
 from ..model.base import Field, Model, ValidationError
@@ -195,8 +195,8 @@ def review_flags(unit: UnitFacts, review: Review) -> list[str]:
     """Why a review does not (or only partly) fit the unit's bundle used in the summary."""
     flags: list[str] = []
     if review.doc.payload_sha256 != unit.payload_sha256:
-        flags.append(f"复核（{review.doc.reviewed_at}）针对的是该单位另一份签名材料，"
-                     f"不是本表所用的（签名时间 {unit.signed_at}）：复核分数未填入，请重新复核")
+        flags.append(f"复核（{beijing_time(review.doc.reviewed_at)}）针对的是该单位另一份签名材料，"
+                     f"不是本表所用的（签名时间 {beijing_time(unit.signed_at)}）：复核分数未填入，请重新复核")
         return flags
     maxima = {i.path: i.max_score for i in unit.indicators}
     for item in review.doc.indicators:
@@ -221,7 +221,7 @@ def review_status(payload_sha256: str, counted: Review | None, newest: tuple[str
     if counted is not None and counted.doc.payload_sha256 == payload_sha256:
         score = counted.score
     elif counted is not None:
-        notes.append(f"需重新复核：已有的复核（{counted.doc.reviewed_at}）针对该单位此前的签名材料")
+        notes.append(f"需重新复核：已有的复核（{beijing_time(counted.doc.reviewed_at)}）针对该单位此前的签名材料")
     if newest is not None and (counted is None or newest[0] != counted.sha256):
         why = "不是名册所有者的密钥签名" if owner is not None and newest[1] != owner else "复核意见核验不通过"
         notes.append(f"{'另有更新的' if counted is not None else '已有'}复核未采用：{why}")
@@ -230,4 +230,4 @@ def review_status(payload_sha256: str, counted: Review | None, newest: tuple[str
 
 def describe(review: Review) -> str:
     return (f"{review.doc.unit_code} {review.doc.year} 年度复核分数 {plain(review.score)}"
-            f"（{review.doc.reviewed_at}，公钥指纹 {group_hex(review.signer)[:19]} …）")
+            f"（{beijing_time(review.doc.reviewed_at)}，公钥指纹 {group_hex(review.signer)[:19]} …）")

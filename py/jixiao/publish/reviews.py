@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from ..bundle.payload import beijing_time
 from ..consolidate.review import Review, latest_reviews
 from .collect import Accepted, Rejected
 
@@ -29,8 +30,8 @@ def match(accepted: Sequence[Accepted], reviews: Sequence[tuple[str, Review]]) -
         if bundle is None:
             reason = f"{year} 年度没有公开该单位（{code}）的签名材料"
         elif review.doc.payload_sha256 != bundle.payload_sha256:
-            reason = (f"复核（{review.doc.reviewed_at}）针对的是该单位另一份签名材料，不是所公开的"
-                      f"（签名时间 {bundle.content.signed_at}）")
+            reason = (f"复核（{beijing_time(review.doc.reviewed_at)}）针对的是该单位另一份签名材料，不是所公开的"
+                      f"（签名时间 {beijing_time(bundle.content.signed_at)}）")
         else:
             scores[(year, code)] = review.score
             continue

@@ -24,6 +24,7 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 
+from ..bundle.payload import beijing_time
 from ..consolidate.summary import NOTE, SCORE_RULES, DepartmentSummary, Row, SheetRow, Totals
 from ..model.numbers import HUNDRED
 from .bundle_view import MONEY, Value
@@ -105,7 +106,7 @@ def _check_rows(summary: DepartmentSummary, extra: Sequence[str]) -> list[tuple[
         lines += [("未汇总", rejected.name, reason) for reason in rejected.reasons]
     for row in summary.rows:
         who = f"{row.index}. {row.unit_name}（{row.unit_code}）"
-        lines.append(("材料来源", who, f"签名时间 {row.signed_at}；签名内容 sha256 {row.payload_sha256}；"
+        lines.append(("材料来源", who, f"签名时间 {beijing_time(row.signed_at)}；签名内容 sha256 {row.payload_sha256}；"
                                        f"签名公钥指纹 {'、'.join(row.signers)}"))
     return lines
 
