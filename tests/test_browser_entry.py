@@ -118,3 +118,15 @@ def test_export_preloading_goes_in_steps_that_each_import_something() -> None:
     assert "openpyxl" in first and "jixiao.bundle.archive" not in first
     assert "jixiao.browser_bundle" in result["steps"][-1][1]
     assert result["refused"] == ["没有第 5 步预加载", "没有第 -1 步预加载"]
+
+
+def test_a_word_in_a_score_box_is_one_error_not_also_a_request_to_fill_it_in() -> None:
+    """The cleared value read as blank, and the box showed "请填写…的得分" under "“abc”不是数字"."""
+    doc = load_example("jinxian-2021").model_dump(mode="json")
+    doc["indicators"][0]["groups"][0]["items"][0]["score"] = "abc"
+    doc["indicators"][0]["groups"][0]["items"][1]["score"] = None  # a box really left blank is still asked for
+    ev = json.loads(evaluate_json(json.dumps(doc)))
+    on_box = [f["code"] for f in ev["findings"] if f["path"] == "indicators.0.groups.0.items.0.score"]
+    assert on_box == ["INVALID_VALUE"]
+    assert [f["code"] for f in ev["findings"] if f["path"] == "indicators.0.groups.0.items.1.score"] == [
+        "MISSING_REQUIRED"]

@@ -209,3 +209,25 @@ def test_arrowing_through_the_draft_list_opens_only_the_draft_picked(site_server
     # The mouse (a pick from the open list) opens at once.
     page.select_option("#jx-draft-select", ids[-1])
     poll_until(page, f"(t) => ({draft})() === t", ids[-1], what="the draft picked by mouse opened")
+
+
+def test_keys_typed_on_a_button_of_the_form_do_not_leave_the_page(site_server: str, page_logged: Any) -> None:
+    """Material's shortcuts ('.' next page, ',' previous page, 's' search) took "1.2" typed while
+    the focus sat on 删除此行 (between two boxes in the Tab order) and left the form mid-entry.
+    Outside the page's content (the header) they still work."""
+    page = page_logged
+    open_form(page, site_server + "/fill.html")
+    wait_drafts(page)
+    page.wait_for_function("() => document.querySelector('.md-search') !== null && window.component$ !== undefined")
+    page.locator(f'{FORM} button[data-action="add-item"]').first.click()  # the new row's name has the focus
+    page.keyboard.type("信息公开率")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.action") == "remove-item"
+    page.keyboard.type("1.2,s")
+    page.wait_for_timeout(300)
+    assert page.url.endswith("/fill.html"), page.url
+    assert not page.evaluate("document.getElementById('__search').checked")
+    page.locator("body").focus()
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press(".")  # Material's own shortcut, outside the form: the next page
+    page.wait_for_url("**/framework.html")

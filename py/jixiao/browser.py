@@ -82,7 +82,11 @@ def evaluate_document(doc: dict[str, Any], default_framework: str) -> Evaluation
         framework = load_framework(default_framework)
     ev = evaluate(sub, framework)
     if problems:
-        ev = ev.model_copy(update={"findings": [*problems, *ev.findings]})
+        # A cleared value reads as blank to `evaluate`: "请填写…" beside "“abc”不是数字" on the
+        # same box told the clerk to fill in what they had just filled in.
+        unreadable = {p.path for p in problems}
+        kept = [f for f in ev.findings if not (f.code == "MISSING_REQUIRED" and f.path in unreadable)]
+        ev = ev.model_copy(update={"findings": [*problems, *kept]})
     return ev
 
 

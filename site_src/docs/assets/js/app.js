@@ -263,6 +263,12 @@ async function main(root) {
   };
   root.addEventListener("input", onEdit);
   root.addEventListener("change", onEdit);
+  // Material's shortcuts (. and , change page, s / f open search) took a digit row typed while a
+  // button of the form had the focus (删除此行 sits between two boxes in the Tab order) and left
+  // the page mid-entry. Within the page's content a plain key stays with the form.
+  (root.closest("article") || root).addEventListener("keydown", (event) => {
+    if (event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) event.stopPropagation();
+  });
   root.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
