@@ -172,14 +172,26 @@ def test_cli_bundle_verifies_on_the_verify_page(page_logged: Any, site_server: s
     ws.cell(row, 8).value = 1
     edited = tmp_path / "edited.xlsx"
     book.save(edited)
+    # Only the signed .json in the zip: its reason was folded away under 全部检查项, below lines
+    # that all read well (签名有效, 评分复算一致).
+    json_only = tmp_path / "json-only.zip"
+    with zipfile.ZipFile(json_only, "w") as zf:
+        name = next(n for n in files if n.endswith(".json"))
+        zf.writestr(name, files[name])
 
     page = page_logged
     page.goto(site_server + "/verify.html")
     poll_until(page, "() => document.querySelector('#jx-verify')?.dataset.engineState === 'ready'", timeout=180,
                what="verify page ready")
-    page.set_input_files("[data-testid=verify-files]", [str(good), str(bad), str(edited)])
-    poll_until(page, "() => document.querySelectorAll('[data-testid=verdict]').length === 3", what="three verdicts")
+    page.set_input_files("[data-testid=verify-files]", [str(good), str(bad), str(edited), str(json_only)])
+    poll_until(page, "() => document.querySelectorAll('[data-testid=verdict]').length === 4", what="four verdicts")
     verdicts = {v["name"]: v for v in shown_verdicts(page)}
+    summaries = dict(page.evaluate("""() => [...document.querySelectorAll('[data-testid=verdict]')]
+      .map((v) => [v.dataset.name, v.querySelector('.jx-verdict-summary').textContent])"""))
+    assert verdicts["json-only.zip"]["ok"] == "false"
+    assert "压缩包：压缩包不完整：缺少 .xlsx、.html 文件" in summaries["json-only.zip"], summaries["json-only.zip"]
+    assert "签名：签名无效：" in summaries["tampered.zip"] and "签名无效（签名无效" not in summaries["tampered.zip"]
+    assert "签名时间（北京时间）：" in summaries["good.zip"], summaries["good.zip"]
     assert verdicts["good.zip"]["ok"] == "true", verdicts["good.zip"]["text"]
     assert fingerprint in verdicts["good.zip"]["text"] and "未对照名册" in verdicts["good.zip"]["text"]
     assert verdicts["tampered.zip"]["ok"] == "false"

@@ -14,7 +14,15 @@ const STATUS_WORDS = { ok: "通过", fail: "未通过", skip: "未检查", warn:
 const CHECK_WORDS = {
   READ: "读取", ARCHIVE: "压缩包", SIGNATURE: "签名", ROSTER: "名册", PAYLOAD: "内容格式",
   FRAMEWORK: "指标体系", EVALUATION: "评分复算", CELLS: "表格单元格", HTML: "打印页", INTERNAL: "程序",
+  SIGNED_AT: "签名时间",
 };
+
+// "2022-03-01T02:00:00Z" as read here, in Beijing time ("2022-03-01 10:00:00"), as the CLI prints it.
+function beijingTime(iso) {
+  const moment = new Date(iso);
+  if (Number.isNaN(moment.getTime())) return iso;
+  return new Date(moment.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 19).replace("T", " ");
+}
 
 function verdictView(v, rosterUsed) {
   const signature = v.checks.find((c) => c.code === "SIGNATURE");
@@ -24,16 +32,24 @@ function verdictView(v, rosterUsed) {
   const head = v.ok ? "核验通过" : v.readable ? "核验未通过" : "无法读取";
   const who = [v.year, v.unit_code, v.unit_name].filter((x) => x !== null && x !== undefined && x !== "").join(" ");
   const summary = [];
-  summary.push(el("li", { dataset: { field: "signature" } },
-    `签名：${signature ? (signature.status === "ok" ? "签名有效" : "签名无效") : "未检查"}${signature && signature.status !== "ok" ? `（${signature.message}）` : ""}`));
+  const signatureWords = !signature ? "未检查" : signature.status === "ok" ? "签名有效"
+    : signature.message.startsWith("签名无效") ? signature.message : `签名无效（${signature.message}）`;
+  summary.push(el("li", { dataset: { field: "signature" } }, `签名：${signatureWords}`));
   summary.push(el("li", { dataset: { field: "fingerprint" } },
     "公钥指纹：", el("code", { className: "jx-fingerprint" }, v.fingerprints.length ? v.fingerprints.join("；") : "（无）")));
   summary.push(el("li", { dataset: { field: "roster" } },
     `名册：${!rosterUsed ? "未对照名册（请与单位盖章的公钥登记表核对指纹）" : roster ? roster.message : "未检查"}`));
   if (evaluation) summary.push(el("li", { dataset: { field: "evaluation" } }, `评分复算：${evaluation.message}`));
   if (v.total !== null && v.total !== undefined) summary.push(el("li", {}, `签名时的总分：${v.total}${v.grade ? `，等级：${v.grade}` : ""}`));
-  if (v.signed_at) summary.push(el("li", {}, `签名时间：${v.signed_at}`));
+  if (v.signed_at) summary.push(el("li", {}, `签名时间（北京时间）：${beijingTime(v.signed_at)}`));
   for (const c of cells) summary.push(el("li", { dataset: { field: "changed" }, className: "jx-changed" }, c.message));
+  // Every other failed check says why here too: a zip missing its .xlsx, a damaged workbook, a
+  // file that is no bundle at all showed only the reassuring lines above, its reason folded away.
+  const shown = new Set(["SIGNATURE", "EVALUATION", "CELLS", "HTML", ...(rosterUsed ? ["ROSTER"] : [])]);
+  for (const c of v.checks.filter((x) => x.status === "fail" && !shown.has(x.code))) {
+    summary.push(el("li", { dataset: { field: "failed", code: c.code }, className: "jx-changed" },
+      `${CHECK_WORDS[c.code] || c.code}：${c.message}`));
+  }
 
   const details = el("details", {}, el("summary", {}, "全部检查项"),
     el("ul", {}, ...v.checks.map((c) => el("li", { dataset: { code: c.code, status: c.status } },
