@@ -235,3 +235,21 @@ def test_a_table_is_signed_only_by_the_roster_owner(files: dict[str, Path], tmp_
     assert result.exit_code == 2, result.output
     assert "签名密钥不是名册所有者（进贤县财政局）的密钥" in result.output
     assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+def test_verify_names_a_summary_roster_or_county_table_and_where_it_belongs(files: dict[str, Path],
+                                                                            tmp_path: Path) -> None:
+    """`jixiao verify` on a department's signed summary said "签名内容类型不符 … 实为部门自评情况汇总表"
+    (and the county table's raw media type): a bureau read that as tampering."""
+    county_out = tmp_path / "全县.xlsx"
+    made = CliRunner().invoke(cli, ["county", str(files["kgx"]), str(files["edu"]), "-o", str(county_out),
+                                    "--key", str(files["bureau.key"])])
+    assert made.exit_code == 0, made.output
+    expected = {
+        files["kgx"]: "这是部门自评情况汇总表，不是签名自评材料（此处未核验其签名）：部门汇总表请用 jixiao county 核对和汇总",
+        files["roster"]: "这是公钥名册，不是签名自评材料（此处未核验其签名）：名册用于 --roster 选项",
+        county_out.with_suffix(".json"): "这是县级汇总表，不是签名自评材料（此处未核验其签名）：县级汇总表由财政局生成",
+    }
+    for path, words in expected.items():
+        result = CliRunner().invoke(cli, ["verify", str(path)])
+        assert result.exit_code == 1 and words in result.output, result.output

@@ -28,8 +28,14 @@ ROSTER_TYPE = "application/vnd.jixiao.roster+json; version=1"
 REVIEW_TYPE = "application/vnd.jixiao.review+json; version=1"  # a supervisor's 复核 (consolidate/review.py)
 SUMMARY_TYPE = "application/vnd.jixiao.summary+json; version=1"  # a department's 附件4 (consolidate/summary.py)
 MAX_SIGNATURES = 16
+COUNTY_TYPE = "application/vnd.jixiao.county+json; version=1"  # a finance bureau's county table (cli county)
 TYPE_NAMES = {SUBMISSION_TYPE: "签名自评材料", ROSTER_TYPE: "公钥名册", REVIEW_TYPE: "主管部门复核意见",
-              SUMMARY_TYPE: "部门自评情况汇总表"}
+              SUMMARY_TYPE: "部门自评情况汇总表", COUNTY_TYPE: "县级汇总表"}
+# Where each kind is read: a signed document handed to the wrong command is not a tampered one.
+TYPE_USE = {SUBMISSION_TYPE: "请用 jixiao verify 核验，或交主管部门汇总",
+            ROSTER_TYPE: "名册用于 --roster 选项（jixiao roster list 可查看其内容）",
+            REVIEW_TYPE: "复核意见与单位材料一起交给 jixiao consolidate 读取",
+            SUMMARY_TYPE: "部门汇总表请用 jixiao county 核对和汇总", COUNTY_TYPE: "县级汇总表由财政局生成，不再汇总"}
 
 
 class EnvelopeError(Exception):
@@ -161,8 +167,9 @@ def parse_envelope(text: str | bytes, expected_type: str) -> Envelope:
     kind = doc["payloadType"]
     if kind != expected_type:
         expected = TYPE_NAMES.get(expected_type, expected_type)
-        got = TYPE_NAMES.get(kind, f"“{str(kind)[:80]}”")
-        raise EnvelopeError(f"签名内容类型不符：应为{expected}（{expected_type}），实为{got}")
+        if kind in TYPE_NAMES:  # one of ours, given where another kind belongs: say what it is and where it goes
+            raise EnvelopeError(f"这是{TYPE_NAMES[kind]}，不是{expected}（此处未核验其签名）：{TYPE_USE[kind]}")
+        raise EnvelopeError(f"签名内容类型不符：应为{expected}（{expected_type}），实为“{str(kind)[:80]}”")
     payload = _b64_field(doc.get("payload"), "签名内容（payload）")
     signatures = doc.get("signatures")
     if not isinstance(signatures, list) or not signatures:

@@ -270,7 +270,7 @@ def review(store_path: str, unit_code: str, year: int, score: str, indicators: t
 @guard(lambda kw: "无法汇总：")
 def county(inputs: tuple[str, ...], output: str, roster_path: str | None, score_total: str, region: str,
            keyfile: str | None, passphrase_env: str | None, force: bool, as_json: bool) -> None:
-    from ..bundle.envelope import sign_payload
+    from ..bundle.envelope import COUNTY_TYPE, sign_payload
     from ..canonical import canonical_json
     from ..consolidate.county import build_county
     from ..consolidate.summary import RejectedInput, SummaryError, read_summary
@@ -299,7 +299,7 @@ def county(inputs: tuple[str, ...], output: str, roster_path: str | None, score_
         _echo_refused(exc.refused, err=True)  # why each one was left out, before the verdict
         raise InputError(exc.message) from None
     document = result.model_dump(mode="json")
-    text = (sign_payload("application/vnd.jixiao.county+json; version=1", canonical_json(document), [key]).to_json()
+    text = (sign_payload(COUNTY_TYPE, canonical_json(document), [key]).to_json()
             if key is not None else json.dumps(document, ensure_ascii=False, indent=2)) + "\n"
     write_output(target, write_county_xlsx(result), force)
     write_output(side, text.encode("utf-8"), force)
