@@ -386,3 +386,19 @@ def test_rerunning_into_the_folder_it_reads_does_not_check_the_new_table_against
     assert [c.value for c in book[SHEET]["C"]][4:8] == [5479.62, 120.5, 80, 400]  # the correction counts
     assert CHECK_SHEET not in book.sheetnames or all(
         "已有汇总表" not in str(line) for line in book[CHECK_SHEET].iter_rows(values_only=True))
+
+
+def test_a_table_without_its_own_level_exits_as_needing_a_look(tmp_path: Path) -> None:
+    """附件4 begins with the department's 本级: without it (or with two) the note said so, yet the
+    run exited 0, which scripts read as all clear."""
+    folder = tmp_path / "units"
+    folder.mkdir()
+    for code, *_ in UNITS:
+        name, data = unit_bundle(code)
+        (folder / name).write_bytes(data)
+    result = CliRunner().invoke(cli, ["consolidate", str(folder), "-o", str(tmp_path / "a.xlsx"), "-j", "1"])
+    assert result.exit_code == 1, result.output
+    assert "说明：没有部门本级的签名材料：表中第一行应为部门本级" in result.output
+    (folder / own_bundle()[0]).write_bytes(own_bundle()[1])
+    whole = CliRunner().invoke(cli, ["consolidate", str(folder), "-o", str(tmp_path / "b.xlsx"), "-j", "1"])
+    assert whole.exit_code == 0, whole.output

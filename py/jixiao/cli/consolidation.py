@@ -142,7 +142,9 @@ def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, s
     assert summary is not None
     write_output(target, write_summary_xlsx(summary, differences=outcome.differences), force)
     write_output(side, summary_json(summary, key).encode("utf-8"), force)
-    needs_look = bool(outcome.rejected or outcome.differences or any(r.flags for r in summary.rows))
+    own_level = [r for r in summary.rows if r.unit_kind == "本级"]  # none, or two: its note says so
+    needs_look = bool(outcome.rejected or outcome.differences or any(r.flags for r in summary.rows)
+                      or len(own_level) != 1)
     if as_json:
         click.echo(dumps({"output": str(target), "summary_json": str(side), "signed": key is not None,
                            "summary": summary.model_dump(mode="json"),
