@@ -336,3 +336,24 @@ def entries_written(folder: Path, name: str, data: bytes) -> list[str]:
     path = folder / name
     path.write_bytes(data)
     return [str(path)]
+
+
+def test_the_store_door_names_a_folder_a_non_database_and_missing_inputs(tmp_path: Path) -> None:
+    """QA: `review FOLDER` said 数据库文件不存在, a roster given as the store said "file is not a
+    database" in English, and `store add new.sqlite missing/` left an empty new database behind."""
+    from click.testing import CliRunner
+
+    from jixiao.cli import cli
+
+    folder = tmp_path / "收件"
+    folder.mkdir()
+    result = CliRunner().invoke(cli, ["store", "list", str(folder)])
+    assert result.exit_code == 2 and "是文件夹，不是收件数据库文件" in result.output, result.output
+    not_db = tmp_path / "roster.json"
+    not_db.write_text('{"payloadType": "x"}', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["store", "list", str(not_db)])
+    assert result.exit_code == 2 and "（不是数据库文件）" in result.output, result.output
+    assert "file is not a database" not in result.output
+    result = CliRunner().invoke(cli, ["store", "add", str(tmp_path / "new.sqlite"), str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "找不到要收存的文件或文件夹" in result.output, result.output
+    assert not (tmp_path / "new.sqlite").exists()

@@ -228,8 +228,12 @@ class Store:
         `read_only` never writes at all (consolidate, publish and listing only read)."""
         self.path = Path(path)
         create = create and not read_only
+        if self.path.is_dir():
+            raise InputError(f"{self.path} 是文件夹，不是收件数据库文件（如 收件.sqlite）")
         if not create and not self.path.is_file():
             raise InputError(f"数据库文件不存在：{self.path}")
+        if self.path.is_file() and not os.access(self.path, os.R_OK):
+            raise InputError(f"没有读取数据库 {self.path} 的权限（数据库只有创建它的用户能读写）")
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Bundles carry names and phone numbers: a new store (and the -wal/-shm files SQLite
@@ -258,7 +262,8 @@ class Store:
             busy = _busy(exc, self.path) if isinstance(exc, sqlite3.OperationalError) else None
             if busy is not None:
                 raise busy from None
-            raise InputError(f"无法打开数据库 {self.path}：不是 jixiao 收件数据库，或文件已损坏（{exc}）") from None
+            why = "不是数据库文件" if "not a database" in str(exc) else str(exc)
+            raise InputError(f"无法打开数据库 {self.path}：不是 jixiao 收件数据库，或文件已损坏（{why}）") from None
         except InputError:
             self._close_quietly()
             raise

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from .. import __version__
 from ..catalog import UnknownName, load_framework
-from ..io.files import read_at_most
+from ..io.files import read_at_most, read_problem
 from ..model.framework import Framework
 from ..render.report_html import render_report_html
 from ..render.xlsx import envelope_from_book, public_cells
@@ -94,12 +94,8 @@ def verify_path(path: Path | str, roster: Roster | None = None) -> Verdict:
         if size > MAX_FILE_BYTES:
             return verdict.unreadable(_size_problem(size))
         data = read_at_most(path, MAX_FILE_BYTES)
-    except FileNotFoundError:
-        return verdict.unreadable("文件不存在")
-    except PermissionError:
-        return verdict.unreadable("没有读取该文件的权限")
     except OSError as exc:
-        return verdict.unreadable(f"读取失败（{exc.strerror or exc}）")
+        return verdict.unreadable(read_problem(exc))
     return verify_file(path.name, data, roster)
 
 

@@ -345,6 +345,8 @@ def store_add(store_path: str, inputs: tuple[str, ...], roster_path: str | None,
     from ..store import Store, signed_after_receipt
 
     check_writable(Path(store_path).parent)  # the database, its journal and its WAL are written beside it
+    if not any(Path(item).exists() for item in inputs):  # nothing to store: no new empty database either
+        raise InputError(f"找不到要收存的文件或文件夹：{'、'.join(shown(i) for i in inputs[:3])}")
     roster = load_roster_option(roster_path)
     failed = 0
     with Store(Path(store_path)) as db:

@@ -36,7 +36,7 @@ from ..bundle.envelope import REVIEW_TYPE, SUBMISSION_TYPE, SUMMARY_TYPE
 from ..bundle.payload import beijing_time, signed_later_than
 from ..bundle.roster import Roster
 from ..bundle.verify import MAX_FILE_BYTES
-from ..io.files import read_at_most
+from ..io.files import read_at_most, read_problem
 from ..render.xlsx import ENVELOPE_SHEET
 from .check import Checked, UnitFacts, check_bundle
 from .collector import paused
@@ -231,7 +231,7 @@ def _check(source: Source, roster: Roster | None, deep: bool, keep: bool = True)
     try:
         data = source.read()
     except OSError as exc:
-        return Checked(source.name, "").fail(f"读取失败（{exc.strerror or exc}）")
+        return Checked(source.name, "").fail(read_problem(exc))
     checked = check_bundle(source.name, data, roster, deep=deep, indicators=keep)
     checked.received_at = source.received_at
     return checked
@@ -369,7 +369,7 @@ def consolidate(sources: Sequence[Source], *, roster: Roster | None = None, rule
         try:
             data = source.read()
         except OSError as exc:
-            outcome.rejected.append(RejectedInput(name=source.name, reasons=[f"读取失败（{exc.strerror or exc}）"]))
+            outcome.rejected.append(RejectedInput(name=source.name, reasons=[read_problem(exc)]))
             continue
         kind = kind_of(data)
         if kind == "bundle":

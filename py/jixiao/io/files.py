@@ -29,3 +29,15 @@ def read_at_most(path: str | Path, limit: int) -> bytes:
             got += len(chunk)
             want = _MORE
     return b"".join(chunks)
+
+
+def read_problem(exc: OSError) -> str:
+    """Why a file could not be read, in the words every command uses (consolidation said
+    "读取失败（Permission denied）" where verify said 没有读取该文件的权限)."""
+    if isinstance(exc, FileNotFoundError):
+        return "文件不存在"
+    if isinstance(exc, PermissionError):
+        return "没有读取该文件的权限"
+    if isinstance(exc, IsADirectoryError):
+        return "这是一个文件夹，不是文件"
+    return f"读取失败（{exc.strerror or exc}）"

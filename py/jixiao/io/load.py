@@ -18,7 +18,7 @@ from ..model.base import ValidationError
 from ..model.fields import clip, describe_validation_error
 from ..model.submission import Submission
 from .errors import InputError
-from .files import read_at_most
+from .files import read_at_most, read_problem
 
 MAX_BYTES = 20_000_000
 _MB = 1_000_000
@@ -52,12 +52,8 @@ def load_submission(path: Path, framework_id: str | None = None) -> Submission:
         if size > MAX_BYTES:
             raise InputError(_too_large(size))
         data = read_at_most(path, MAX_BYTES)  # the file may grow, or stat may not know its size
-    except FileNotFoundError:
-        raise InputError("文件不存在") from None
-    except PermissionError:
-        raise InputError("没有读取该文件的权限") from None
     except OSError as exc:
-        raise InputError(f"读取失败（{exc.strerror or exc}）") from None
+        raise InputError(read_problem(exc)) from None
     return parse_submission_bytes(data, path.name, framework_id)
 
 

@@ -30,7 +30,7 @@ from ..bundle.roster import Roster
 from ..bundle.verify import MAX_BUNDLE_ENTRIES, MAX_FILE_BYTES, Verdict, verify_file
 from ..consolidate.collect import STORE_SUFFIXES, kind_of
 from ..consolidate.review import Review, ReviewError, read_review
-from ..io.files import read_at_most
+from ..io.files import read_at_most, read_problem
 from ..render.xlsx import envelope_from_book
 
 SUFFIXES = (".zip", ".json", ".xlsx")  # what a file named on the command line may be
@@ -97,7 +97,7 @@ def _read(path: Path) -> bytes | Rejected:
             return too_big
         data = read_at_most(path, MAX_FILE_BYTES)  # capped: the file may have grown since
     except OSError as exc:
-        return Rejected(str(path), [f"读取失败（{exc.strerror or exc}）"])
+        return Rejected(str(path), [read_problem(exc)])
     return too_big if len(data) > MAX_FILE_BYTES else data
 
 
