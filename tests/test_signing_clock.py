@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 from bundle_helpers import framework
 from consolidate_helpers import unit_bundle, unit_key_for, unit_submission
 from jixiao.bundle import build_bundle
-from jixiao.bundle.keys import key_file_json
+from jixiao.bundle.keys import b64, key_file_json
 from jixiao.bundle.verify import verify_file
 from jixiao.cli import cli
 from jixiao.consolidate import NoSummary, Source, consolidate
@@ -113,3 +113,30 @@ def test_bundle_refuses_a_form_without_a_unit_code(unit_files: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "请先填写单位编码：签名材料以年度、单位编码区分" in result.output
     assert not Path("out").exists() or not any(Path("out").iterdir())
+
+
+def test_bundle_warns_when_the_key_belongs_to_another_unit(unit_files: Path) -> None:
+    other = key_file_json(unit_key_for("360124-KGX-05"), unit_code="360124-KGX-05", unit_name="第五单位")
+    Path("other.key").write_text(other, encoding="utf-8")
+    result = run("bundle", "form.json", "--key", "other.key", "-o", "out.zip")
+    assert result.exit_code == 0, result.output
+    assert "注意：密钥文件是单位 360124-KGX-05 生成的，自评表的单位编码为 360124-KGX-03" in result.output
+    assert "密钥文件是单位" not in run("bundle", "form.json", "--key", "unit.key", "-o", "own.zip").output
+
+
+def test_roster_add_refuses_a_key_file_of_another_unit_and_one_key_for_two_units(unit_files: Path) -> None:
+    """QA: `roster add --unit-code 06 --key-file <unit 05's key>` said 已登记, and one key enrolled
+    under two codes let unit 01 sign as unit 09 and pass `verify --roster`."""
+    Path("dept.key").write_text(key_file_json(unit_key_for("dept")), encoding="utf-8")
+    assert run("roster", "init", "r.json", "--key", "dept.key", "--name", "科工信局").exit_code == 0
+    wrong = run("roster", "add", "r.json", "--key", "dept.key", "--unit-code", "360124-KGX-06",
+                "--unit-name", "第六单位", "--key-file", "unit.key")
+    assert wrong.exit_code == 2, wrong.output
+    assert "密钥文件是单位 360124-KGX-03 进贤县工业园区服务中心 生成的，与 --unit-code 360124-KGX-06 不符" in wrong.output
+    right = run("roster", "add", "r.json", "--key", "dept.key", "--unit-code", CODE, "--unit-name", "园区中心",
+                "--key-file", "unit.key")
+    assert right.exit_code == 0, right.output
+    twice = run("roster", "add", "r.json", "--key", "dept.key", "--unit-code", "360124-KGX-09",
+                "--unit-name", "第九单位", "--public-key", f"ed25519:{b64(unit_key_for(CODE).public.raw)}")
+    assert twice.exit_code == 2, twice.output
+    assert f"该公钥已登记在单位 {CODE} 名下：一把签名密钥只能代表一个单位" in twice.output

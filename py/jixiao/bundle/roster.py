@@ -148,6 +148,12 @@ def enrol(doc: RosterDoc, unit_code: str, key: PublicKey, *, unit_name: str, val
     entries = list(doc.units.get(code, []))
     if any(e.fingerprint == key.fingerprint_hex for e in entries):
         raise InputError(f"单位 {code} 已登记过该公钥（指纹 {key.fingerprint}）")
+    # One key, two units: what either signed would verify as the other's.
+    other = next((c for c, listed in doc.units.items() if c != code
+                  and any(e.fingerprint == key.fingerprint_hex for e in listed)), None)
+    if other is not None:
+        raise InputError(f"该公钥已登记在单位 {other} 名下：一把签名密钥只能代表一个单位，"
+                         f"否则它签的材料也能冒充单位 {code}。请核对是否拿错了密钥文件或公钥登记表")
     entries.append(Entry(unit_name=unit_name, valid_from=valid_from, valid_to=valid_to, note=note,
                          **record(key)))
     return doc.model_copy(update={"units": {**doc.units, code: entries}, "updated_at": updated_at})

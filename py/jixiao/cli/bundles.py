@@ -100,6 +100,7 @@ def keysheet(keyfile: str, output: str, unit_code: str | None, unit_name: str | 
 @guard(lambda kw: f"无法生成签名材料（{kw['file']}）：")
 def bundle(file: str, keyfile: str, output: str, passphrase_env: str | None, signed_at: str | None) -> None:
     from ..bundle.archive import build_bundle, bundle_stem
+    from ..bundle.keys import key_file_labels
 
     target = output_path(output, ".zip 文件或文件夹")
     submission = load_submission(Path(file))
@@ -110,6 +111,10 @@ def bundle(file: str, keyfile: str, output: str, passphrase_env: str | None, sig
         raise InputError(f"{planned} 已存在：不会覆盖已有文件")
     when = signed_at_option(signed_at)
     key = load_key(keyfile, passphrase_env)
+    labelled = key_file_labels(read_small(Path(keyfile), "密钥文件"))["unit_code"].strip()
+    if labelled and labelled != submission.unit_code.strip():  # the supervisor's roster will refuse it
+        click.echo(f"注意：密钥文件是单位 {one_line(labelled)} 生成的，自评表的单位编码为 "
+                   f"{one_line(submission.unit_code)}：主管部门按单位编码核对公钥，这份材料可能不予通过。", err=True)
     try:
         name, data = build_bundle(submission, framework, key, when)
     except ValueError as exc:

@@ -103,8 +103,12 @@ def roster_add(path: str, keyfile: str, unit_code: str, unit_name: str, public_k
     else:
         data = read_small(Path(str(unit_key_file)), "单位密钥文件")
         unit_key = read_public_key_file(data)
-        made = in_china(key_file_labels(data)["created_at"])
+        labels = key_file_labels(data)
+        made = in_china(labels["created_at"])
         created = made.date() if made is not None else None
+        if labels["unit_code"].strip() and labels["unit_code"].strip() != unit_code.strip():
+            raise InputError(f"密钥文件是单位 {one_line(labels['unit_code'])} {one_line(labels['unit_name'])} 生成的，"
+                             f"与 --unit-code {one_line(unit_code)} 不符：请核对是否拿错了密钥文件")
     if fingerprint is not None and parse_fingerprint(fingerprint) != unit_key.fingerprint_hex:
         raise InputError(f"公钥指纹与登记表不符：公钥的指纹是 {unit_key.fingerprint}")
     key = load_key(keyfile, passphrase_env)
