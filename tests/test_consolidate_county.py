@@ -246,7 +246,8 @@ def test_verify_names_a_summary_roster_or_county_table_and_where_it_belongs(file
                                     "--key", str(files["bureau.key"])])
     assert made.exit_code == 0, made.output
     expected = {
-        files["kgx"]: "这是部门自评情况汇总表，不是签名自评材料（此处未核验其签名）：部门汇总表请用 jixiao county 核对和汇总",
+        files["kgx"]: "这是部门自评情况汇总表，不是签名自评材料（此处未核验其签名）："
+                      "部门汇总表请用 jixiao county 核对和汇总",
         files["roster"]: "这是公钥名册，不是签名自评材料（此处未核验其签名）：名册用于 --roster 选项",
         county_out.with_suffix(".json"): "这是县级汇总表，不是签名自评材料（此处未核验其签名）：县级汇总表由财政局生成",
     }

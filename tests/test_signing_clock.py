@@ -132,7 +132,8 @@ def test_roster_add_refuses_a_key_file_of_another_unit_and_one_key_for_two_units
     wrong = run("roster", "add", "r.json", "--key", "dept.key", "--unit-code", "360124-KGX-06",
                 "--unit-name", "第六单位", "--key-file", "unit.key")
     assert wrong.exit_code == 2, wrong.output
-    assert "密钥文件是单位 360124-KGX-03 进贤县工业园区服务中心 生成的，与 --unit-code 360124-KGX-06 不符" in wrong.output
+    assert ("密钥文件是单位 360124-KGX-03 进贤县工业园区服务中心 生成的，"
+            "与 --unit-code 360124-KGX-06 不符") in wrong.output
     right = run("roster", "add", "r.json", "--key", "dept.key", "--unit-code", CODE, "--unit-name", "园区中心",
                 "--key-file", "unit.key")
     assert right.exit_code == 0, right.output
