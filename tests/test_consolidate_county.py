@@ -254,3 +254,21 @@ def test_verify_names_a_summary_roster_or_county_table_and_where_it_belongs(file
     for path, words in expected.items():
         result = CliRunner().invoke(cli, ["verify", str(path)])
         assert result.exit_code == 1 and words in result.output, result.output
+
+
+def test_the_wrong_file_is_named_for_what_it_is(files: dict[str, Path], tmp_path: Path) -> None:
+    """QA: `county 附件4.xlsx` said 不是有效的 JSON; `check roster.json` said 这是签名材料; `check
+    unit.key` listed eight missing fields of a 自评表."""
+    out = tmp_path / "附件4.xlsx"
+    sources = [Source(n, data=d) for n, d in (own_bundle(), *(unit_bundle(c) for c, *_ in UNITS))]
+    summary = consolidate(sources, generated_at=WHEN).summary
+    assert summary is not None
+    from jixiao.render.summary_xlsx import write_summary_xlsx
+
+    out.write_bytes(write_summary_xlsx(summary))
+    result = CliRunner().invoke(cli, ["county", str(out), "-o", str(tmp_path / "c.xlsx")])
+    assert result.exit_code == 2 and "请给出与附件4 表格同名、在它旁边的 .json 文件" in result.output, result.output
+    roster = CliRunner().invoke(cli, ["check", str(files["roster"])])
+    assert roster.exit_code == 2 and "这是公钥名册，不是自评表" in roster.output, roster.output
+    key = CliRunner().invoke(cli, ["check", str(files["bureau.key"])])
+    assert key.exit_code == 2 and "这是签名密钥文件，不是自评表" in key.output, key.output

@@ -234,6 +234,8 @@ def read_summary(data: bytes | str, *, allow_unsigned: bool = False) -> SignedSu
     """A department summary file: signature and schema checked; raises `SummaryError`."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     digest = hashlib.sha256(raw).hexdigest()
+    if raw.startswith(b"PK"):  # the 附件4 .xlsx itself: its signed JSON lies beside it
+        raise SummaryError("这是表格（.xlsx 或 .zip），不是签名汇总表：请给出与附件4 表格同名、在它旁边的 .json 文件")
     try:
         doc = json.loads(raw)
     except (ValueError, RecursionError):

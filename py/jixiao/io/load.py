@@ -163,7 +163,14 @@ def _from_json(text: str) -> Submission:
         raise InputError("应为 JSON 对象（一个单位的自评表），而不是"
                          + ("数组" if isinstance(raw, list) else "单个值"))
     if {"payloadType", "payload", "signatures"} <= set(raw):
+        from ..bundle.envelope import SUBMISSION_TYPE, TYPE_NAMES, TYPE_USE  # lazy: the signing side
+
+        kind = raw["payloadType"]
+        if kind != SUBMISSION_TYPE and kind in TYPE_NAMES:  # a roster, a summary…: say which, and where it goes
+            raise InputError(f"这是{TYPE_NAMES[kind]}，不是自评表：{TYPE_USE[kind]}")
         raise InputError(SIGNED_NOT_FORM)
+    if str(raw.get("format", "")).startswith("jixiao-key"):
+        raise InputError("这是签名密钥文件，不是自评表：密钥用于 jixiao bundle --key（请妥善保管，不要外传）")
     try:
         # Validate the text, not `raw`: JSON mode is the contract (floats are refused the same way).
         return Submission.model_validate_json(text)
