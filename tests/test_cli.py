@@ -132,7 +132,8 @@ def assert_unreadable(result: Result, *words: str) -> str:
     assert err.endswith("\n") and err.count("\n") == 1, err
     assert err.startswith("无法读取 "), err
     assert "内部错误" not in err, err
-    assert result.stdout == ""
+    # Plain output goes to stderr only; with --json, stdout carries the same line as {"error": …}.
+    assert result.stdout == "" or json.loads(result.stdout) == {"error": err.strip()}, result.stdout
     for word in words:
         assert word in err, err
     return err
@@ -180,7 +181,9 @@ def test_unreadable_files(tmp_path: Path, case: str) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     assert_unreadable(run("check", str(path)), str(path), *words)
-    assert_unreadable(run("check", "--json", str(path)), *words)
+    with_json = run("check", "--json", str(path))
+    assert_unreadable(with_json, *words)
+    assert with_json.stdout, "--json answers on stdout"
 
 
 def test_xlsx_without_an_indicator_table(tmp_path: Path) -> None:

@@ -272,3 +272,11 @@ def test_the_wrong_file_is_named_for_what_it_is(files: dict[str, Path], tmp_path
     assert roster.exit_code == 2 and "这是公钥名册，不是自评表" in roster.output, roster.output
     key = CliRunner().invoke(cli, ["check", str(files["bureau.key"])])
     assert key.exit_code == 2 and "这是签名密钥文件，不是自评表" in key.output, key.output
+
+
+@pytest.mark.parametrize("command", ["consolidate", "county"])
+def test_json_output_answers_even_when_nothing_can_be_summarised(tmp_path: Path, command: str) -> None:
+    """With --json a failed run printed nothing on stdout (the reason went to stderr only)."""
+    result = CliRunner().invoke(cli, [command, str(tmp_path / "none"), "-o", str(tmp_path / "o.xlsx"), "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"].startswith("无法汇总："), result.stdout

@@ -77,7 +77,8 @@ def one_line(text: object) -> str:
 
 
 def guard(prefix: Callable[[dict[str, Any]], str]) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Turn every failure of a command into one line on stderr and exit 2."""
+    """Turn every failure of a command into one line on stderr and exit 2 (with `--json`, also
+    `{"error": message}` on stdout)."""
 
     def wrap(command: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(command)
@@ -96,7 +97,10 @@ def guard(prefix: Callable[[dict[str, Any]], str]) -> Callable[[Callable[P, R]],
                 reason = f"程序内部错误（{type(exc).__name__}：{exc}），设置 JIXIAO_DEBUG=1 可查看详情"
             if os.environ.get("JIXIAO_DEBUG") == "1":
                 traceback.print_exception(error)
-            click.echo(one_line(prefix(kwargs) + reason), err=True)
+            message = one_line(prefix(kwargs) + reason)
+            click.echo(message, err=True)
+            if kwargs.get("as_json"):  # a script reading stdout gets an answer it can parse, not nothing
+                click.echo(dumps({"error": message}))
             sys.exit(EXIT_UNREADABLE)
 
         return guarded
