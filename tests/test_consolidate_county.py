@@ -280,3 +280,19 @@ def test_json_output_answers_even_when_nothing_can_be_summarised(tmp_path: Path,
     result = CliRunner().invoke(cli, [command, str(tmp_path / "none"), "-o", str(tmp_path / "o.xlsx"), "--json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout)["error"].startswith("无法汇总："), result.stdout
+
+
+def test_a_folder_of_two_years_is_summarised_one_year_at_a_time(tmp_path: Path) -> None:
+    """`county` refused a folder holding two years and offered no way to choose; the older year's
+    summary of a department was also refused as replaced by the newer year's."""
+    later = kgx().model_copy(update={"year": 2022})
+    (tmp_path / "2021.json").write_text(summary_json(kgx(), supervisor()), encoding="utf-8")
+    (tmp_path / "2022.json").write_text(summary_json(later, supervisor()), encoding="utf-8")
+    both = CliRunner().invoke(cli, ["county", str(tmp_path), "-o", str(tmp_path / "all.xlsx")])
+    assert both.exit_code == 2 and "汇总表分属多个年度（2021、2022）" in both.output and "--year" in both.output
+    one = CliRunner().invoke(cli, ["county", str(tmp_path), "-o", str(tmp_path / "y.xlsx"), "--year", "2021",
+                                   "--json"])
+    assert one.exit_code == 0, one.output
+    county = json.loads(one.stdout)["county"]
+    assert county["year"] == 2021 and county["rejected"] == []
+    assert "另有 1 份其他年度的汇总表未纳入本表" in county["notes"]

@@ -265,13 +265,14 @@ def review(store_path: str, unit_code: str, year: int, score: str, indicators: t
 @click.option("--score-total", "score_total", type=click.Choice(["weighted", "mean"]), default="weighted",
               show_default=True, help="总计分数：weighted 按全年预算数加权平均、mean 简单平均")
 @click.option("--region", default="", help="汇总单位名称（如 进贤县财政局）")
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="只汇总该年度的部门汇总表")
 @click.option("--key", "keyfile", metavar="KEYFILE", default=None, help="财政局的密钥文件：签名县级汇总 .json")
 @PASSPHRASE_OPTION
 @click.option("--force", is_flag=True, help="覆盖已有的输出文件")
 @click.option("--json", "as_json", is_flag=True, help="以一个 JSON 对象输出汇总结果")
 @guard(lambda kw: "无法汇总：")
 def county(inputs: tuple[str, ...], output: str, roster_path: str | None, score_total: str, region: str,
-           keyfile: str | None, passphrase_env: str | None, force: bool, as_json: bool) -> None:
+           year: int | None, keyfile: str | None, passphrase_env: str | None, force: bool, as_json: bool) -> None:
     from ..bundle.envelope import COUNTY_TYPE, sign_payload
     from ..canonical import canonical_json
     from ..consolidate.county import build_county
@@ -296,7 +297,7 @@ def county(inputs: tuple[str, ...], output: str, roster_path: str | None, score_
             rejected.append(RejectedInput(name=str(path), reasons=[exc.message]))
     try:
         result = build_county(signed_summaries, rule=score_total, region=region, roster=roster,  # type: ignore[arg-type]
-                              generated_at=now_text(), rejected=rejected)
+                              generated_at=now_text(), rejected=rejected, year=year)
     except SummaryError as exc:
         _echo_refused(exc.refused, err=True)  # why each one was left out, before the verdict
         raise InputError(exc.message) from None

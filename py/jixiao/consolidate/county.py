@@ -136,25 +136,30 @@ def _left_out_by_department(summary: DepartmentSummary) -> list[str]:
 
 def build_county(summaries: Sequence[SignedSummary], *, rule: ScoreRule = "weighted", region: str = "",
                  roster: Roster | None = None, generated_at: str = "",
-                 rejected: Sequence[RejectedInput] = ()) -> CountySummary:
-    """The county table of one year from the departments' summaries; raises `SummaryError`."""
+                 rejected: Sequence[RejectedInput] = (), year: int | None = None) -> CountySummary:
+    """The county table of one year (`year`, or the only one given) from the departments'
+    summaries; raises `SummaryError`."""
     if rule == "own":
         raise SummaryError("县级汇总没有“本级”一说：总计分数请按预算数加权（weighted）或简单平均（mean）")
     refused = list(rejected)
-    kept: dict[str, SignedSummary] = {}
+    kept: dict[tuple[str, int], SignedSummary] = {}
     seen: set[str] = set()
+    other_years = 0
     for signed in summaries:
         if signed.sha256 in seen:
             continue  # the same file twice (named twice, or by name and in its folder): nothing to say
         seen.add(signed.sha256)
         summary = signed.summary
+        if year is not None and summary.year != year:
+            other_years += 1
+            continue
         name = f"{summary.department}（{signed.sha256[:12]}…）"
         if roster is not None:
             problem = _signed_by_department(signed, roster)
             if problem is not None:
                 refused.append(RejectedInput(name=name, sha256=signed.sha256, reasons=[problem]))
                 continue
-        key = summary.department_code or summary.department
+        key = (summary.department_code or summary.department, summary.year)  # a year's newer one replaces it
         older = kept.get(key)
         if older is not None:
             newer, stale = ((signed, older) if summary.generated_at >= older.summary.generated_at else (older, signed))
@@ -164,10 +169,11 @@ def build_county(summaries: Sequence[SignedSummary], *, rule: ScoreRule = "weigh
             signed = newer
         kept[key] = signed
     if not kept:
-        raise SummaryError("没有可用的部门汇总表", refused)
+        raise SummaryError(f"没有 {year} 年度的部门汇总表" if other_years else "没有可用的部门汇总表", refused)
     years = sorted({s.summary.year for s in kept.values()})
     if len(years) > 1:
-        raise SummaryError(f"汇总表分属多个年度（{'、'.join(map(str, years))}）：一张县级汇总表只能是一个年度", refused)
+        raise SummaryError(f"汇总表分属多个年度（{'、'.join(map(str, years))}）：一张县级汇总表只能是一个年度，"
+                           f"请用 --year 选择", refused)
     ordered = sorted(kept.values(), key=lambda s: (s.summary.department_code or "~", s.summary.department))
     sections = [Section(department=s.summary.department, department_code=s.summary.department_code,
                         summary_sha256=s.sha256, signers=list(s.signers), score_rule=s.summary.score_rule,
@@ -178,7 +184,7 @@ def build_county(summaries: Sequence[SignedSummary], *, rule: ScoreRule = "weigh
     budget = _sum([r.budget for r in rows])
     executed = _sum([r.executed for r in rows])
     rate = percent(executed, budget) if budget is not None and executed is not None else None
-    notes: list[str] = []
+    notes: list[str] = [f"另有 {other_years} 份其他年度的汇总表未纳入本表"] if other_years else []
     self_total, note = score_total([(r.self_score, r.budget, False) for r in rows], rule)
     if note:
         notes.append(f"自评分数总计：{note}")
