@@ -402,3 +402,13 @@ def test_a_table_without_its_own_level_exits_as_needing_a_look(tmp_path: Path) -
     (folder / own_bundle()[0]).write_bytes(own_bundle()[1])
     whole = CliRunner().invoke(cli, ["consolidate", str(folder), "-o", str(tmp_path / "b.xlsx"), "-j", "1"])
     assert whole.exit_code == 0, whole.output
+
+
+def test_units_are_listed_by_the_numbers_in_their_codes() -> None:
+    """Sorted as text, 360124-KGX-10 came before 360124-KGX-2."""
+    made = [build_bundle(unit_submission(code, f"单位{code[-2:]}", "10", "10", 90), framework(), unit_key_for(code),
+                         SIGNED_AT) for code in ("360124-KGX-10", "360124-KGX-2", "360124-KGX-9")]
+    outcome = consolidate([Source(*own_bundle()), *(Source(n, data=d) for n, d in made)])
+    assert outcome.summary is not None
+    assert [r.unit_code for r in outcome.summary.rows] == [
+        "360124-KGX", "360124-KGX-2", "360124-KGX-9", "360124-KGX-10"]

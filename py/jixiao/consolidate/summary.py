@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -114,9 +115,18 @@ class DepartmentSummary(_Model, frozen=True):
 
 # --- building --------------------------------------------------------------------------------
 
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
+def code_order(code: str) -> tuple[tuple[int, int, str], ...]:
+    """A unit code's place in the table: runs of digits by their value ("360124-KGX-2" before
+    "-10", as people number units), the rest as text; "-02" and "-2" stay apart (by spelling)."""
+    return tuple((1, int(part), part) if part.isdigit() else (0, 0, part) for part in _DIGIT_RUNS.split(code))
+
+
 def order_units(units: Iterable[UnitFacts]) -> list[UnitFacts]:
-    """本级 first, then 所属单位, each by unit code: the same order on every run."""
-    return sorted(units, key=lambda u: (u.unit_kind != "本级", u.unit_code, u.unit_name))
+    """本级 first, then 所属单位, each by unit code (`code_order`): the same order on every run."""
+    return sorted(units, key=lambda u: (u.unit_kind != "本级", code_order(u.unit_code), u.unit_name))
 
 
 def score_total(rows: Sequence[tuple[Decimal | None, Decimal | None, bool]], rule: ScoreRule

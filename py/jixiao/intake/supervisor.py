@@ -33,6 +33,7 @@ from ..consolidate.summary import (
     RejectedInput,
     SummaryError,
     build_summary,
+    code_order,
     summary_json,
 )
 from ..model.numbers import plain
@@ -422,7 +423,8 @@ class Supervisor:
                 shown[row.unit_code] = (row, reasons[0], [])
         for row, facts in chosen:  # and what 附件4 lists under 需核对 for the row
             shown[row.unit_code] = (row, None, [*newer.get(row.unit_code, []), *(f"需核对：{f}" for f in facts.flags)])
-        order = sorted(shown.values(), key=lambda s: (s[0].department, s[0].unit_kind != "本级", s[0].unit_code))
+        order = sorted(shown.values(), key=lambda s: (s[0].department, s[0].unit_kind != "本级",
+                                                    code_order(s[0].unit_code)))
         return order, None
 
     async def not_found(self, request: Request) -> Response:
