@@ -276,3 +276,21 @@ def test_the_guide_tables_suggested_scores(kind: str, target: str, actual: str, 
     assert "目标为 0" in row
     outcome = suggest(None, target, actual, Decimal(10))
     assert outcome.suggested == Decimal(expected), (kind, target, actual, outcome)
+
+
+def test_the_guide_on_commas_in_numbers_is_what_the_form_reads() -> None:
+    """"1,5" (a decimal comma) was read as 15 and "16,95" as 1695, without a word: a score ten
+    times over, an amount a hundred times over. The guide's numbers are read as it says."""
+    from jixiao.model.numbers import parse_decimal
+
+    guide = text(DOCS / "guide.md")
+    line = next(line for line in guide.splitlines() if "逗号只能作千位分隔符" in line)
+    for written in re.findall(r"`([^`]+)`", line):
+        if written == ".":
+            continue
+        if written == "5,479.62":
+            assert str(parse_decimal(written)) == "5479.62"
+        else:
+            with pytest.raises(ValueError, match=f"“{written}”不是数字"):
+                parse_decimal(written)
+    assert str(parse_decimal("1,234,567.5万元")) == "1234567.5" and str(parse_decimal("１，０００")) == "1000"

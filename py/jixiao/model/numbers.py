@@ -162,8 +162,17 @@ def parse_decimal(raw: object) -> Decimal | None:
 _READ: dict[str, Decimal] = {}  # text → its value; Decimals are immutable, so one can be shared
 
 
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?(万元|分|%)?$")  # 5,462.67: a comma every three digits
+
+
 def _read_text(raw: str) -> Decimal | None:
-    text = unicodedata.normalize("NFKC", raw).strip().replace(",", "").replace(" ", "")
+    text = unicodedata.normalize("NFKC", raw).strip().replace(" ", "")
+    if "," in text:
+        # "1,5" or "16,95" is a decimal comma, not a thousands separator: read as 15 and 1695 it
+        # gave a score ten times over or an amount a hundred times over, without a word.
+        if not _GROUPED.match(text):
+            raise ValueError(f"“{raw.strip()[:40]}”不是数字：千位分隔符“,”应每三位一个（如 5,462.67），小数点请用“.”")
+        text = text.replace(",", "")
     for suffix in ("万元", "分", "%"):
         if text.endswith(suffix):
             text = text[: -len(suffix)]
