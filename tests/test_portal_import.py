@@ -107,6 +107,36 @@ def test_draft_files_from_elsewhere(page_logged: Any, site_server: str, tmp_path
     assert "按草稿自己的指标体系" not in said
 
 
+def test_pictures_other_versions_and_an_emptied_name_are_told_not_taken(page_logged: Any, site_server: str,
+                                                                         tmp_path: Path) -> None:
+    """QA: a PNG given to 导入草稿 was called "not UTF-8 (maybe GBK)"; a draft whose format version
+    is not 1 was imported with an error on a field the page has no box for; clearing the draft's
+    name and pressing 重命名 left the box empty and said nothing."""
+    page = page_logged
+    open_form(page, f"{site_server}/fill.html")
+    before = wait_drafts(page)
+    picture = tmp_path / "截图.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    import_file(page, picture)
+    said = notice_text(page, "import")
+    assert "这不是草稿文件（.json）" in said and "GBK" not in said, said
+    newer = json.loads(example_json("jinxian-2021"))
+    newer["schema_version"] = "9"
+    later = tmp_path / "newer.json"
+    later.write_text(json.dumps(newer, ensure_ascii=False), encoding="utf-8")
+    import_file(page, later)
+    poll_until(page, "() => /格式版本为“9”/.test(document.querySelector('#jx-notices [data-key=import]')?.textContent)",
+               what="a newer format refused")
+    assert page.evaluate("() => document.querySelector('#jixiao-form').dataset.draftId") == before
+
+    name_box = page.locator("#jx-draft-name")
+    kept = name_box.input_value()
+    name_box.fill("")
+    page.click("#jx-draft-rename")
+    poll_until(page, "(k) => document.querySelector('#jx-draft-name').value === k", kept, what="the name restored")
+    assert "草稿名称不能为空" in notice_text(page, "drafts")
+
+
 def test_unreadable_values_are_not_signed_and_an_sm2_key_is_named(page_logged: Any, site_server: str,
                                                                   tmp_path: Path) -> None:
     page = page_logged

@@ -190,6 +190,11 @@ export function parseDraftFile(text) {
   if (typeof data.framework_id !== "string" || data.framework_id.trim() === "") {
     throw new Error("无法导入：文件中没有指标体系（framework_id），不像是自评表草稿。");
   }
+  if (data.schema_version !== undefined && String(data.schema_version).trim() !== "1") {
+    // The form has no box for it, so an error on it could never be put right on this page.
+    throw new Error(`无法导入：草稿的格式版本为“${String(data.schema_version).slice(0, 20)}”，本系统只认“1”：` +
+      "可能来自更新版本的 jixiao，请升级后再导入。");
+  }
   const year = typeof data.year === "string" ? Number(data.year.trim()) : data.year;
   if (!Number.isInteger(year) || year < 2000 || year > 2100) {
     throw new Error("无法导入：文件中没有有效的年度（year）。");
@@ -208,6 +213,13 @@ export function parseDraftFile(text) {
 /** A file's bytes as UTF-8 text (a BOM dropped); a Chinese error for anything else, which
  *  `file.text()` would have turned into U+FFFD and imported as garbled text. */
 export function utf8Text(buffer) {
+  const head = new Uint8Array(buffer.slice ? buffer.slice(0, 8) : buffer);
+  const starts = (...bytes) => bytes.every((b, i) => head[i] === b);
+  if (starts(0x89, 0x50, 0x4e, 0x47) || starts(0xff, 0xd8, 0xff) || starts(0x25, 0x50, 0x44, 0x46) ||
+      starts(0x50, 0x4b, 0x03, 0x04) || starts(0xd0, 0xcf, 0x11, 0xe0)) {
+    // A picture, PDF, zip/xlsx/docx or old Office file: no text encoding would make it a draft.
+    throw new Error("无法导入：这不是草稿文件（.json）。请选择本系统“导出草稿”得到的 .json 文件。");
+  }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(buffer);
   } catch {
@@ -557,7 +569,12 @@ export async function initDrafts(root, { onLoaded = () => {}, notify = () => {},
   });
   const rename = async () => {
     const name = nameInput.value.trim();
-    if (!current || !name || name === current.name) return;
+    if (current && !name) { // an emptied box kept the old name unseen: show it again, and say why
+      nameInput.value = current.name;
+      notify("drafts", "草稿名称不能为空：已恢复原名称。", { kind: "info" });
+      return;
+    }
+    if (!current || name === current.name) return;
     await autosaver.flush();
     current.name = name;
     await save();
