@@ -189,3 +189,29 @@ def test_summary_page_works_from_file_url(file_page: Any, portable_site: Path, t
     info.value.save_as(str(saved))
     assert sheet_values(saved.read_bytes())[8][:4] == ["合计", None, 5980.12, 5930.12]
     assert not page.errors, page.errors
+
+
+def test_a_department_typed_and_entered_summarises_without_another_click(page_logged: Any, site_server: str,
+                                                                         tmp_path: Path) -> None:
+    """QA: after "分属多个主管部门…请填写", typing the department and pressing Enter did nothing
+    until 重新汇总 was clicked."""
+    from bundle_helpers import SIGNED_AT, framework
+    from consolidate_helpers import unit_key_for, unit_submission
+    from jixiao.bundle import build_bundle
+
+    files = write_department(tmp_path / "bundles", tampered=False)
+    school = unit_submission("360124-JY-01", "进贤县某学校", "10", "10", 90, department="进贤县教育局")
+    name, data = build_bundle(school, framework(), unit_key_for("360124-JY-01"), SIGNED_AT)
+    page = page_logged
+    page.goto(site_server + "/summary.html")
+    wait_until(page, READY, what="summary page ready")
+    page.evaluate(DROP, [[f.name, base64.b64encode(f.read_bytes()).decode()] for f in files]
+                  + [[name, base64.b64encode(data).decode()]])
+    wait_until(page, "() => /多个主管部门/.test(document.querySelector('#jx-summary-status').textContent)",
+               what="asked for a department")
+    page.fill("#jx-summary-department", "进贤县教育局")
+    page.press("#jx-summary-department", "Enter")
+    wait_until(page, "() => document.querySelector('[data-testid=summary-title]') !== null"
+                     " && document.querySelectorAll('[data-testid=summary-row]').length === 1",
+               what="the department's table, on Enter")
+    assert page.evaluate(ROWS)[0]["unit_name"] == "进贤县某学校"

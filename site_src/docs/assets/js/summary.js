@@ -294,6 +294,12 @@ export function initSummary(root) {
     say("已清空。选择或拖入签名材料即可重新汇总。");
   });
   $("jx-summary-rule").addEventListener("change", run);
+  // A year or department typed after the "分属多个…请填写" message counts once it is entered
+  // (Enter, or leaving the box), as a changed 合计 rule does, without a click on 重新汇总.
+  for (const id of ["jx-summary-year", "jx-summary-department"]) {
+    $(id).addEventListener("change", () => { if (files.size) run(); });
+    $(id).addEventListener("keydown", (e) => { if (e.key === "Enter") e.target.blur(); });
+  }
   drop.addEventListener("dragover", (e) => {
     e.preventDefault();
     drop.dataset.over = "1";
