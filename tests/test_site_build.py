@@ -146,6 +146,13 @@ def test_the_origin_scan_flags_loads_not_prose(tmp_path: Path, name: str, text: 
     assert [ref.url for ref in check.off_origin_references(tmp_path)] == found
 
 
+def test_the_404_page_speaks_chinese_and_leads_home(built_site: Path) -> None:
+    """Material's own 404 page said "404 - Not found" on a site in Chinese."""
+    page = (built_site / "404.html").read_text(encoding="utf-8")
+    assert "<h1>404 - 找不到该页面</h1>" in page and "Not found" not in page
+    assert '<a href="/index.html">首页</a>' in page
+
+
 def test_inline_scripts_are_allowed_by_hash_only(built_site: Path) -> None:
     csp = json.loads((built_site / "version.json").read_text(encoding="utf-8"))["content_security_policy"]
     assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";")[0]
