@@ -33,7 +33,7 @@ def cli_signed_bundle(tmp_path: Path) -> tuple[Path, Path, str, Path]:
     seed = tmp_path / "seed.json"
     seed.write_text(example_json("jinxian-2021"), encoding="utf-8")
     keyfile = tmp_path / "key.json"
-    made = run_jixiao("keygen", "-o", str(keyfile), "--unit-code", "360124")
+    made = run_jixiao("keygen", "-o", str(keyfile), "--unit-code", "360124-KGX")  # the seed's unit
     assert made.returncode == 0, made.stderr
     fingerprint = made.stdout.split("公钥指纹：")[1].strip()
     good = tmp_path / "good.zip"

@@ -141,3 +141,12 @@ def test_roster_add_refuses_a_key_file_of_another_unit_and_one_key_for_two_units
                 "--unit-name", "第九单位", "--public-key", f"ed25519:{b64(unit_key_for(CODE).public.raw)}")
     assert twice.exit_code == 2, twice.output
     assert f"该公钥已登记在单位 {CODE} 名下：一把签名密钥只能代表一个单位" in twice.output
+
+
+def test_outputs_are_refused_under_a_name_that_says_another_kind_of_file(unit_files: Path) -> None:
+    """QA: `bundle -o foo.txt` wrote a zip named .txt and `keysheet -o x.pdf` a page named .pdf."""
+    result = run("bundle", "form.json", "--key", "unit.key", "-o", "foo.txt")
+    assert result.exit_code == 2 and "-o 应为 .zip 文件或文件夹" in result.output, result.output
+    sheet = run("keysheet", "unit.key", "-o", "登记表.pdf")
+    assert sheet.exit_code == 2 and "-o 应为 .html 文件" in sheet.output, sheet.output
+    assert not Path("foo.txt").exists() and not Path("登记表.pdf").exists()

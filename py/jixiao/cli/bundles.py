@@ -74,6 +74,9 @@ def keysheet(keyfile: str, output: str, unit_code: str | None, unit_name: str | 
     from ..render.report_html import render_key_sheet
 
     target = output_path(output, "登记表文件（如 登记表.html）")
+    if target.suffix.lower() not in (".html", ".htm"):  # a page: named .pdf it opened in no viewer
+        raise InputError(f"-o 应为 .html 文件（如 登记表.html）：登记表是网页，用浏览器打开后打印；"
+                         f"{shown(target.name)} 不是")
     data = read_small(Path(keyfile), "密钥文件")
     labels = key_file_labels(data)
     code, name = unit_code or labels["unit_code"], unit_name or labels["unit_name"]
@@ -106,6 +109,8 @@ def bundle(file: str, keyfile: str, output: str, passphrase_env: str | None, sig
     submission = load_submission(Path(file))
     framework = load_framework(submission.framework_id)
     into_folder = output.endswith(("/", os.sep)) or target.is_dir()
+    if not into_folder and target.suffix.lower() != ".zip":  # a zip named .txt opens in no archive tool
+        raise InputError(f"-o 应为 .zip 文件或文件夹（以“/”结尾）：{shown(target.name)} 不是 .zip")
     planned = target / f"{bundle_stem(submission)}.zip" if into_folder else target
     if planned.exists():  # refused before the passphrase is asked for
         raise InputError(f"{planned} 已存在：不会覆盖已有文件")
