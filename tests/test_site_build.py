@@ -165,7 +165,7 @@ def test_the_form_page_fetches_its_modules_from_the_head(built_site: Path) -> No
     reaches app.js at the end of the body; only on the 填报 page."""
     html = (built_site / "fill.html").read_text(encoding="utf-8")
     head = html[: html.index("</head>")]
-    for name in ("app", "form", "results", "drafts", "remembered", "engine"):
+    for name in ("app", "form", "results", "drafts", "draftfile", "remembered", "engine"):
         assert f'<link rel="modulepreload" href="assets/js/{name}.js">' in head, name
     assert "modulepreload" not in (built_site / "guide.html").read_text(encoding="utf-8")
 

@@ -15,7 +15,7 @@
 // Test hook: `?jx-signing=python` in the page URL forces the pure-Python path.
 
 import { readSubmission } from "./form.js";
-import { fileNamePart } from "./drafts.js";
+import { fileNamePart } from "./draftfile.js";
 import { objectStore } from "./dom.js";
 import { EXPORT_PACKAGES } from "./engine.js";
 
