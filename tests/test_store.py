@@ -357,3 +357,31 @@ def test_the_store_door_names_a_folder_a_non_database_and_missing_inputs(tmp_pat
     result = CliRunner().invoke(cli, ["store", "add", str(tmp_path / "new.sqlite"), str(tmp_path / "missing")])
     assert result.exit_code == 2 and "找不到要收存的文件或文件夹" in result.output, result.output
     assert not (tmp_path / "new.sqlite").exists()
+
+
+def test_a_deep_check_of_a_bundle_already_stored_says_it_is_stored(tmp_path: Path) -> None:
+    """QA: `store add` (fast path) kept a bundle whose page was edited after signing; `store add
+    --deep` on it then printed ✗ without saying the file was already in the store."""
+    import io
+    import zipfile
+
+    from click.testing import CliRunner
+
+    from bundle_helpers import seed_bundle
+    from jixiao.cli import cli
+
+    name, data = seed_bundle()
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        parts = {n: src.read(n) for n in src.namelist()}
+    page = next(n for n in parts if n.endswith(".html"))
+    parts[page] = parts[page].replace(b"98", b"99", 1)
+    edited = io.BytesIO()
+    with zipfile.ZipFile(edited, "w") as out:
+        for n, b in parts.items():
+            out.writestr(n, b)
+    bundle = tmp_path / name
+    bundle.write_bytes(edited.getvalue())
+    db = str(tmp_path / "s.sqlite")
+    assert CliRunner().invoke(cli, ["store", "add", db, str(bundle)]).exit_code == 0
+    deep = CliRunner().invoke(cli, ["store", "add", db, str(bundle), "--deep"])
+    assert deep.exit_code == 1 and "此文件此前已收存，数据库中的记录不变" in deep.output, deep.output

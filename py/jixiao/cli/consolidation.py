@@ -369,6 +369,8 @@ def store_add(store_path: str, inputs: tuple[str, ...], roster_path: str | None,
                 if not checked.ok or too_late is not None:
                     failed += 1
                     reasons = checked.reasons[:3] if too_late is None else [too_late]
+                    if db.get(checked.sha256) is not None:  # stored before (say, without --deep)
+                        reasons.append("此文件此前已收存，数据库中的记录不变")
                     click.echo(f"✗ {shown(path)}：{one_line('；'.join(reasons))}")
                     continue
                 inserted, row = db.add_bundle(data, checked, how=how, filename=path.name, deep=deep)
