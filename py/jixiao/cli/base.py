@@ -123,15 +123,14 @@ def signed_at_option(text: str | None) -> str | datetime.datetime:
     consolidation refuse it."""
     if text is None:
         return utc_now()
-    from ..bundle.payload import CHINA, CLOCK_SLACK, parse_signed_at, signed_at_text
+    from ..bundle.payload import beijing_time, signed_at_text, signed_later_than
 
     try:
         value = signed_at_text(text)
     except ValueError as exc:
         raise InputError(f"--signed-at：{exc}") from None
-    moment = parse_signed_at(value)
-    if moment > utc_now() + CLOCK_SLACK:  # the slack consolidation and the store allow
-        raise InputError(f"--signed-at：签名时间（北京时间 {moment.astimezone(CHINA):%Y-%m-%d %H:%M}）"
+    if signed_later_than(value, utc_now()) is not None:  # the very rule consolidation and the store apply
+        raise InputError(f"--signed-at：签名时间（北京时间 {beijing_time(value)[:16]}）"
                          f"比现在晚一天以上，不能是将来的时间（这样的材料收件和汇总都会拒收）")
     return value
 
