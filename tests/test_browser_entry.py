@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -130,3 +131,18 @@ def test_a_word_in_a_score_box_is_one_error_not_also_a_request_to_fill_it_in() -
     assert on_box == ["INVALID_VALUE"]
     assert [f["code"] for f in ev["findings"] if f["path"] == "indicators.0.groups.0.items.1.score"] == [
         "MISSING_REQUIRED"]
+
+
+def test_a_percent_in_a_score_box_is_that_boxs_error_and_the_total_leaves_it_out() -> None:
+    """"95%" in a 得分 box was read as 95 with no word (the total could pass 100 and still read 优);
+    now the box shows why, and the total is the other scores' sum."""
+    doc = load_example("jinxian-2021").model_dump(mode="json")
+    before = json.loads(evaluate_json(json.dumps(doc)))
+    item = doc["indicators"][0]["groups"][0]["items"][0]
+    lost = Decimal(item["score"])
+    item["score"] = "95%"
+    ev = json.loads(evaluate_json(json.dumps(doc, ensure_ascii=False)))
+    on_box = [f for f in ev["findings"] if f["path"] == "indicators.0.groups.0.items.0.score"]
+    assert [f["code"] for f in on_box] == ["INVALID_VALUE"]
+    assert "“95%”带有“%”：这里填分数" in on_box[0]["message"]
+    assert Decimal(ev["total"]) == Decimal(before["total"]) - lost

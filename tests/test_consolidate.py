@@ -192,6 +192,9 @@ def test_review_limits() -> None:
             make_review(unit, score, reviewed_at=when)
     with pytest.raises(ReviewError, match="超过上限 2"):
         make_review(unit, "95", reviewed_at=when, indicators={"预算编制完整性": "2.5"})
+    with pytest.raises(ReviewError, match="“95%”带有“%”：这里填分数"):  # was read as 95
+        make_review(unit, "95%", reviewed_at=when)
+    assert make_review(unit, "95分", reviewed_at=when).score == Decimal("95")
     with pytest.raises(ReviewError, match="不是该单位自评表中的三级指标"):
         make_review(unit, "95", reviewed_at=when, indicators={"不存在的指标": "1"})
     doc = make_review(unit, "96", reviewed_at=when, indicators={"服务群众办事效率": "32",

@@ -294,3 +294,31 @@ def test_the_guide_on_commas_in_numbers_is_what_the_form_reads() -> None:
             with pytest.raises(ValueError, match=f"“{written}”不是数字"):
                 parse_decimal(written)
     assert str(parse_decimal("1,234,567.5万元")) == "1234567.5" and str(parse_decimal("１，０００")) == "1000"
+
+
+def test_the_guide_on_units_in_numbers_is_what_the_form_reads() -> None:
+    """"95%" typed in a 得分 box was read as 95 without a word, and "98分" in an amount as 98 万元:
+    each box now takes its own unit (万元, %, 分) and names the one that does not fit."""
+    from jixiao import load_example
+    from jixiao.model.submission import Submission
+
+    guide = text(DOCS / "guide.md")
+    line = next(line for line in guide.splitlines() if "单位不能混用" in line)
+    assert re.findall(r"`([^`]+)`", line) == ["95%", "98分"]
+    doc = load_example("jinxian-2021").model_dump(mode="json")
+    item = doc["indicators"][0]["groups"][0]["items"][0]
+    for box, where, written in [(item, "score", "95%"), (item, "max_score", "5万元"),
+                                (doc["funds"]["total"], "budget", "98分"), (doc["funds"]["total"], "rate", "100分")]:
+        wrong = {**doc}
+        original = box[where]
+        box[where] = written
+        try:
+            with pytest.raises(ValueError, match=f"“{re.escape(written)}”带有“{written.lstrip('0123456789')}”"):
+                Submission.model_validate(wrong)
+        finally:
+            box[where] = original
+    # each box's own unit is still read, full-width and spaced as well
+    item["score"], doc["funds"]["total"]["budget"], doc["funds"]["total"]["rate"] = "3 分", "5479.62万元", "１００％"
+    sub = Submission.model_validate(doc)
+    assert str(sub.indicators[0].groups[0].items[0].score) == "3"
+    assert str(sub.funds.total.budget) == "5479.62" and str(sub.funds.total.rate) == "100"

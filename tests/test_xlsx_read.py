@@ -324,6 +324,30 @@ def test_a_number_beyond_the_entry_bounds_names_its_row_and_column() -> None:
     assert "财政拨款" in message and "全年预算数" in message and "小数位数过多" in message
 
 
+def test_a_unit_of_another_box_names_its_row_and_column() -> None:
+    """"95%" in a 得分 cell was read as 95, and "98分" in an amount as 98 万元: each is refused
+    with its row and column; a cell's own unit (95分, 100%, 万元) and a 权重 of 20% are still read."""
+    rows = table_rows()
+    rows[2][7] = "2%"
+    message = error_of(workbook_bytes(rows=rows))
+    assert "预算完成率（2分）" in message and "“得分”" in message and "带有“%”" in message
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes()))
+    book["附件6 自评表"]["C7"] = "5462.67分"
+    out = io.BytesIO()
+    book.save(out)
+    message = error_of(out.getvalue())
+    assert "财政拨款" in message and "全年预算数" in message and "带有“分”" in message
+    rows = table_rows()
+    rows[2][7] = "2分"
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(rows=rows)))
+    book["附件6 自评表"]["C7"] = "5462.67万元"
+    out = io.BytesIO()
+    book.save(out)
+    sub = read_xlsx(out.getvalue())
+    assert str(sub.indicators[0].groups[0].items[0].score) == "2"
+    assert str(sub.funds.fiscal.budget) == "5462.67"
+
+
 def test_framework_id_unknown_or_unmatched() -> None:
     message = error_of(workbook_bytes(), "nowhere-1999")
     assert "nowhere-1999" in message and "jinxian-2021" in message

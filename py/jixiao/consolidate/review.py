@@ -25,7 +25,7 @@ from ..canonical import canonical_json
 from ..io.errors import InputError
 from ..model.base import Field, Model, ValidationError
 from ..model.fields import explain
-from ..model.numbers import Dec, parse_entry, plain
+from ..model.numbers import Dec, parse_score_entry, plain
 from ..rules.index import split_label
 from .check import UnitFacts
 
@@ -78,10 +78,11 @@ class Review:
 
 
 def _score(raw: object, what: str, maximum: Decimal) -> Decimal:
-    """A score within 0…maximum, at most two decimals. Read as an entry (`parse_entry`), so a
-    29-digit number is refused by its size before anything formats it; -0 is stored as 0."""
+    """A score within 0…maximum, at most two decimals. Read as a score entry (`parse_score_entry`:
+    "95%" is refused), so a 29-digit number is refused by its size before anything formats it;
+    -0 is stored as 0."""
     try:
-        value = parse_entry(raw)
+        value = parse_score_entry(raw)
     except ValueError as exc:
         raise ReviewError(f"{what}：{exc}") from None
     if value is None:

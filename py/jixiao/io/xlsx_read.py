@@ -28,7 +28,7 @@ from ..model import submission as m
 from ..model.base import ValidationError
 from ..model.fields import describe_validation_error
 from ..model.framework import Framework
-from ..model.numbers import HUNDRED, parse_decimal, parse_entry, plain
+from ..model.numbers import HUNDRED, parse_decimal, parse_entry, plain, unit_problem
 from .errors import InputError
 
 MAX_UNCOMPRESSED = 50 * 1024 * 1024  # openpyxl keeps every cell in memory: refuse zip bombs
@@ -46,6 +46,7 @@ _HEAD: Words = {"l1": ("一级指标",), "weight": ("权重", "权重(分)"), "l
                 "max": ("分值", "标准分值", "指标分值", "满分"), "score": ("得分", "自评得分", "自评分"),
                 "deviation": ("偏差及原因分析", "偏差原因分析", "偏差分析", "偏差情况及原因分析")}
 _NUMERIC = {"weight": "权重", "max": "分值", "score": "得分"}
+_NUMERIC_KIND = {"max": "score", "score": "score"}  # a 权重 may be written 20 or 20%
 _TOTAL_WORDS = {"总分", "合计", "总计", "总得分"}
 _FUND_KEYS = {"fiscal": "财政拨款", "other": "其他资金", "basic": "基本支出",
               "project": "项目支出", "total": "整体支出规模"}  # specific words first
@@ -124,9 +125,13 @@ def _number(value: Any, fmt: str, what: str) -> Decimal | None:
         raise InputError(f"{what}不是数字：“{' '.join(str(value).split())[:40]}”") from None
 
 
-def _entry(value: Any, fmt: str, what: str) -> Decimal | None:
+def _entry(value: Any, fmt: str, what: str, kind: str | None = None) -> Decimal | None:
     """`_number` for a cell the form's model takes (分值, 得分, amounts, rates): beyond the entry
-    bounds it is refused here, where the row and column can still be named."""
+    bounds, or typed with another box's unit (`kind`: money, rate, score), it is refused here,
+    where the row and column can still be named."""
+    problem = unit_problem(value, kind) if kind is not None else None
+    if problem is not None:
+        raise InputError(f"{what}：{problem}")
     number = _number(value, fmt, what)
     try:
         return parse_entry(number)
@@ -246,13 +251,13 @@ def _read_table(sheet: Sheet, head: int, spans: dict[str, Span]
         if any(w in _TOTAL_WORDS for w in words):
             others = [t for c in sheet.own(row) if not spans["max"][0] <= c <= spans["max"][1]
                       and re.fullmatch(r"[\d.]+分?", t := fold(sheet.text((row, c))))]
-            total = (_entry(*got["score"], "“总分”行的“得分”") if got["score"][0] is not None
-                     else _entry(others[-1], "", "“总分”") if others else None)
+            total = (_entry(*got["score"], "“总分”行的“得分”", "score") if got["score"][0] is not None
+                     else _entry(others[-1], "", "“总分”", "score") if others else None)
             break  # 总分: the 得分 column, else the last number outside the 分值 column
         text = {k: _text(*v) for k, v in got.items()}
         item = text["name"] or (last.name if last else "") or text["l2"] or text["l1"]
         where = {"weight": text["l1"] or levels[-1].name, "max": item, "score": item}
-        num = {k: _entry(*got[k], f"第{row}行“{where[k]}”的“{c}”") for k, c in _NUMERIC.items()}
+        num = {k: _entry(*got[k], f"第{row}行“{where[k]}”的“{c}”", _NUMERIC_KIND.get(k)) for k, c in _NUMERIC.items()}
         if text["l1"] and fold(text["l1"]) != fold(levels[-1].name):
             levels.append(m.Level1(name=text["l1"]))
             group = last = None
@@ -327,7 +332,8 @@ def _funds(scopes: list[tuple[Sheet, float]]) -> m.Funds:
             key = next((k for k, word in _FUND_KEYS.items() if word in label), None)
             if key is not None and key not in rows:
                 rows[key] = m.FundRow(**{  # the header row's own cells are the header words
-                    f: _entry(*sheet.in_span(r, s), f"“{_FUND_KEYS[key]}”的“{_FUND_HEAD[f][0]}”")
+                    f: _entry(*sheet.in_span(r, s), f"“{_FUND_KEYS[key]}”的“{_FUND_HEAD[f][0]}”",
+                             "rate" if f == "rate" else "money")
                     for f, s in spans.items() if r != head})
         return m.Funds(**rows)
     return m.Funds()
@@ -377,7 +383,7 @@ def _report(sheets: list[Sheet], fw: Framework) -> m.Report:
             elif current is not None:
                 lines.append(" ".join(sheet.text((row, c)) for c, _ in keys))
     figures: dict[str, Any] = {  # a percent-formatted 1 already reads "100%"
-        k: v if k == "grade" else _entry(v, "", f"自评报告的“{k}”")
+        k: v if k == "grade" else _entry(v, "", f"自评报告的“{k}”", "rate" if k == "rate" else "money")
         if k in ("budget", "executed", "rate") else _count(v, f"自评报告的“{k}”")
         for k, v in _labels(sheets, {k: (label,) for label, k in _FIGURES.items()}).items()}
     staffing = {k: figures.pop(k) for k in list(figures) if k in m.Staffing.model_fields}

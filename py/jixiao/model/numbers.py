@@ -255,6 +255,48 @@ def parse_entry_fixed2(raw: object) -> Decimal | None:
 
 
 _TOO_LARGE = f"数值过大（整数部分超过 {MAX_WHOLE_DIGITS} 位），请核对"
+
+
+# --- units a number is typed with ---------------------------------------------------------------
+
+# What each kind of box may end with, and what to say when it ends otherwise: "95%" in a 得分 box
+# was read as 95 without a word (a unit that typed a rate there meant something else), and "98分"
+# in an amount as 98 万元.
+_UNITS = ("万元", "分", "%")
+_KINDS: dict[str, tuple[str, str]] = {
+    "money": ("万元", "这里填金额（万元），请只填数字，如 5479.62"),
+    "rate": ("%", "这里填执行率（百分数），请只填数字，如 100 或 100%"),
+    "score": ("分", "这里填分数，请只填数字，如 95 或 95分"),
+}
+
+
+def unit_problem(raw: object, kind: str) -> str | None:
+    """The Chinese reason a typed number ends with a unit that does not fit its box (`kind`:
+    money, rate or score), else None. Numbers and text ending in a digit are never refused."""
+    if type(raw) is not str or raw[-1:].isdigit():
+        return None
+    text = unicodedata.normalize("NFKC", raw).strip().replace(" ", "")
+    unit = next((u for u in _UNITS if text.endswith(u)), None)
+    allowed, hint = _KINDS[kind]
+    if unit is None or unit == allowed:
+        return None
+    return f"“{raw.strip()[:40]}”带有“{unit}”：{hint}"
+
+
+def _entry_of(kind: str, parse: Callable[[object], Decimal | None]) -> Callable[[object], Decimal | None]:
+    def read(raw: object) -> Decimal | None:
+        problem = unit_problem(raw, kind)
+        if problem is not None:
+            raise ValueError(problem)
+        return parse(raw)
+    read.__name__ = f"parse_{kind}_entry"
+    read.__doc__ = f"`{parse.__name__}` for a {kind} box: refuses a unit that belongs to another box."
+    return read
+
+
+parse_money_entry = _entry_of("money", parse_entry_fixed2)
+parse_rate_entry = _entry_of("rate", parse_entry)
+parse_score_entry = _entry_of("score", parse_entry)
 _FIXED2_LIMIT = Decimal(10) ** MAX_WHOLE_DIGITS - Decimal("0.005")
 
 
@@ -263,7 +305,10 @@ ENTRY_TEXT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{0,14}[1-9])?")
 ENTRY_FIXED2_TEXT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})\.[0-9]{2}")
 _ENTRY_SCHEMA = {"type": ["string", "null"], "pattern": r"^-?\d{1,15}(\.\d{1,15})?$"}
 
-# Numbers a unit enters in its table and report: as `Dec` and `Fixed2`, within the bounds above.
+# Numbers a unit enters in its table and report: as `Dec` and `Fixed2`, within the bounds above;
+# amounts, rates and scores each refuse the others' units.
 EntryDec = Annotated[Decimal | None, Custom(parse_entry, _serialize, _ENTRY_SCHEMA, ENTRY_TEXT, Decimal, 32)]
-EntryFixed2 = Annotated[Decimal | None, Custom(parse_entry_fixed2, _serialize_fixed, _ENTRY_SCHEMA, ENTRY_FIXED2_TEXT,
-                                               Decimal, 19)]
+EntryMoney = Annotated[Decimal | None, Custom(parse_money_entry, _serialize_fixed, _ENTRY_SCHEMA, ENTRY_FIXED2_TEXT,
+                                              Decimal, 19)]
+EntryRate = Annotated[Decimal | None, Custom(parse_rate_entry, _serialize, _ENTRY_SCHEMA, ENTRY_TEXT, Decimal, 32)]
+EntryScore = Annotated[Decimal | None, Custom(parse_score_entry, _serialize, _ENTRY_SCHEMA, ENTRY_TEXT, Decimal, 32)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from .base import Field, Model
-from .numbers import EntryDec, EntryFixed2
+from .numbers import EntryDec, EntryMoney, EntryRate, EntryScore
 
 Text = str
 SCHEMA_VERSION = "1"
@@ -22,9 +22,9 @@ class _Model(Model, str_max_length=20000):
 
 
 class FundRow(_Model):
-    budget: EntryFixed2 = Field(default=None, title="全年预算数")
-    executed: EntryFixed2 = Field(default=None, title="全年执行数")
-    rate: EntryDec = Field(default=None, title="执行率", description="百分数，如 100 表示 100%")
+    budget: EntryMoney = Field(default=None, title="全年预算数")
+    executed: EntryMoney = Field(default=None, title="全年执行数")
+    rate: EntryRate = Field(default=None, title="执行率", description="百分数，如 100 表示 100%")
 
 
 FUND_ROWS: dict[str, str] = {
@@ -57,8 +57,8 @@ class Indicator(_Model):
     name: Text = Field(default="", title="三级指标")
     target: Text = Field(default="", title="年度指标值")
     actual: Text = Field(default="", title="全年完成值")
-    max_score: EntryDec = Field(default=None, title="分值")
-    score: EntryDec = Field(default=None, title="得分")
+    max_score: EntryScore = Field(default=None, title="分值")
+    score: EntryScore = Field(default=None, title="得分")
     deviation: Text = Field(default="", title="偏差及原因分析")
     custom: bool = Field(default=False, title="单位自设指标")
 
@@ -93,9 +93,9 @@ class Staffing(_Model):
 class ReportFigures(_Model):
     """The numbers the 附件7 report restates; they must agree with the table."""
 
-    budget: EntryFixed2 = Field(default=None, title="报告中的全年预算数")
-    executed: EntryFixed2 = Field(default=None, title="报告中的全年执行数")
-    rate: EntryDec = Field(default=None, title="报告中的执行率")
+    budget: EntryMoney = Field(default=None, title="报告中的全年预算数")
+    executed: EntryMoney = Field(default=None, title="报告中的全年执行数")
+    rate: EntryRate = Field(default=None, title="报告中的执行率")
     unit_count: int | None = Field(default=None, ge=0, title="报告中的预算单位个数")
     staffing: Staffing = Field(default_factory=Staffing, title="人员情况")
     grade: Text = Field(default="", title="自评结果（等级）")
@@ -130,6 +130,6 @@ class Submission(_Model):
     funds: Funds = Field(default_factory=Funds, title="整体支出规模")
     goal: Goal = Field(default_factory=Goal, title="年度总体目标")
     indicators: list[Level1] = Field(default_factory=list, title="分解目标自评", max_length=20)
-    total: EntryDec = Field(default=None, title="总分")
+    total: EntryScore = Field(default=None, title="总分")
     report: Report = Field(default_factory=Report, title="整体支出绩效自评报告")
     contact: Contact = Field(default_factory=Contact, title="联系人")
