@@ -85,3 +85,20 @@ def test_when_nothing_passes_each_refusal_is_named(tmp_path: Path) -> None:
     assert any("nowhere" in line and "不存在" in line for line in lines), text
     assert lines[-1] == "无法汇总：没有通过核验的签名材料", text
     assert not (tmp_path / "none.xlsx").exists()
+
+
+def test_the_same_bundle_twice_is_named_and_counted_once(tmp_path: Path) -> None:
+    """QA: a bundle copied under a second name passed twice and made one row, without a word: the
+    count "核验 3 份" beside 2 units did not add up. The copy is now named, in text and JSON."""
+    folder = two_years(tmp_path / "in")
+    own = next(p for p in folder.iterdir() if not p.name.startswith("2020-"))
+    (folder / "副本.zip").write_bytes(own.read_bytes())
+    code, text = consolidate(str(folder), "-o", str(tmp_path / "2021.xlsx"), "--year", "2021")
+    assert code == 0, text
+    line = next(line for line in text.splitlines() if line.startswith("重复的材料："))
+    assert f"{folder / '副本.zip'}：与 {own} 是同一份签名内容" in line and line.endswith("只计一次"), text
+    assert "共汇总 1 个单位；核验 3 份材料，未通过 0 份，重复 1 份（只计一次）" in text, text
+    import json
+
+    code, text = consolidate(str(folder), "-o", str(tmp_path / "again.xlsx"), "--year", "2021", "--json")
+    assert code == 0 and len(json.loads(text)["copies"]) == 1, text

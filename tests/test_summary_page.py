@@ -215,3 +215,22 @@ def test_a_department_typed_and_entered_summarises_without_another_click(page_lo
                      " && document.querySelectorAll('[data-testid=summary-row]').length === 1",
                what="the department's table, on Enter")
     assert page.evaluate(ROWS)[0]["unit_name"] == "进贤县某学校"
+
+
+def test_the_same_bundle_under_two_names_is_said_to_count_once(page_logged: Any, site_server: str,
+                                                               tmp_path: Path) -> None:
+    """QA: a bundle dropped again under another name read "2 份通过" beside one row, with no word
+    about the second file."""
+    files = write_department(tmp_path / "bundles", tampered=False)
+    copy = tmp_path / "副本.zip"
+    copy.write_bytes(files[1].read_bytes())
+    page = page_logged
+    page.goto(site_server + "/summary.html")
+    wait_until(page, READY, what="summary page ready")
+    page.evaluate(DROP, [[f.name, base64.b64encode(f.read_bytes()).decode()] for f in [*files, copy]])
+    wait_until(page, "() => document.querySelector('[data-testid=summary-title]') !== null", what="the table")
+    assert len(page.evaluate(ROWS)) == len(files) + 1  # the rows and 合计: the copy adds no row
+    status = page.inner_text("#jx-summary-status")
+    assert f"{len(files) + 1} 份通过（其中 1 份与另一份内容相同，只计一次）" in status, status
+    copies = page.locator("[data-testid=summary-copies] li").all_inner_texts()
+    assert len(copies) == 1 and copies[0].startswith(f"副本.zip：与 {files[1].name} 是同一份签名内容"), copies

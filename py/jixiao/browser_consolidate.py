@@ -170,7 +170,7 @@ def summarise(roster: bytes | None = None, rule: str = "weighted", department: s
         checked = exc.outcome.checked
         return {"ok": False, "message": _page_words(exc.message), "files": len(_files), "table": None,
                 "rejected": [{"name": r.name, "reasons": list(r.reasons)} for r in exc.refused],
-                "superseded": [], "left_out": [], "differences": [], "checked": len(checked),
+                "superseded": [], "copies": [], "left_out": [], "differences": [], "checked": len(checked),
                 "passed": sum(1 for c in checked if c.ok)}
     summary = outcome.summary
     assert summary is not None
@@ -179,7 +179,7 @@ def summarise(roster: bytes | None = None, rule: str = "weighted", department: s
     return {
         "ok": True, "files": len(_files), "table": _table(summary),
         "rejected": [{"name": r.name, "reasons": list(r.reasons)} for r in outcome.rejected],
-        "superseded": list(outcome.superseded), "left_out": list(outcome.left_out),
+        "superseded": list(outcome.superseded), "copies": list(outcome.copies), "left_out": list(outcome.left_out),
         "differences": list(outcome.differences),
         "checked": len(outcome.checked), "passed": sum(1 for c in outcome.checked if c.ok),
         "xlsx": xlsx, "xlsx_name": name, "roster": loaded is not None,

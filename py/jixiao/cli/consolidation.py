@@ -149,7 +149,7 @@ def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, s
         click.echo(dumps({"output": str(target), "summary_json": str(side), "signed": key is not None,
                            "summary": summary.model_dump(mode="json"),
                            "rejected": [r.model_dump() for r in outcome.rejected],
-                           "superseded": outcome.superseded, "left_out": outcome.left_out,
+                           "superseded": outcome.superseded, "copies": outcome.copies, "left_out": outcome.left_out,
                            "differences": outcome.differences}))
     else:
         click.echo(f"{summary.title}（主管部门：{one_line(summary.department) or '—'}）→ {shown(target)}")
@@ -167,10 +167,13 @@ def consolidate(inputs: tuple[str, ...], output: str, roster_path: str | None, s
         _echo_refused(outcome.rejected)
         for line in outcome.superseded:
             click.echo(f"已被更新的材料取代：{one_line(line)}")
+        for line in outcome.copies:
+            click.echo(f"重复的材料：{one_line(line)}")
         for line in outcome.left_out:
             click.echo(f"未纳入本表：{one_line(line)}")
+        copies = f"，重复 {len(outcome.copies)} 份（只计一次）" if outcome.copies else ""
         click.echo(f"共汇总 {len(summary.rows)} 个单位；核验 {len(outcome.checked)} 份材料，未通过 "
-                   f"{sum(not c.ok for c in outcome.checked)} 份")
+                   f"{sum(not c.ok for c in outcome.checked)} 份{copies}")
     sys.exit(EXIT_ERRORS if needs_look else EXIT_OK)
 
 

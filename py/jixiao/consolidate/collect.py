@@ -87,6 +87,7 @@ class Outcome:
     checked: list[Checked] = field(default_factory=list)
     rejected: list[RejectedInput] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
+    copies: list[str] = field(default_factory=list)  # the same signed content given again: counted once
     left_out: list[str] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
@@ -315,10 +316,13 @@ def _methods() -> list[str]:
 
 # --- choosing and summarising --------------------------------------------------------------------
 
-def pick_latest(checked: Sequence[Checked]) -> tuple[list[Checked], list[str]]:
-    """The bundle in force per (year, unit code) and the superseded ones, described."""
+def pick_latest(checked: Sequence[Checked]) -> tuple[list[Checked], list[str], list[str]]:
+    """The bundle in force per (year, unit code), the superseded ones and the copies of one signed
+    content (the same file twice, or a zip and its .json), described: a copy counts once, and
+    saying so squares "2 份通过" with one row."""
     best: dict[tuple[int, str], tuple[tuple[str, str, int], Checked]] = {}
     superseded: list[str] = []
+    copies: list[str] = []
     for order, item in enumerate(checked):
         unit = item.unit
         if unit is None:
@@ -330,14 +334,16 @@ def pick_latest(checked: Sequence[Checked]) -> tuple[list[Checked], list[str]]:
             best[key] = (rank, item)
             continue
         if held[1].unit is not None and held[1].unit.payload_sha256 == unit.payload_sha256:
-            continue  # the same signed content twice (e.g. the zip and its .json): nothing to say
+            copies.append(f"{item.source}：与 {held[1].source} 是同一份签名内容（{unit.unit_name}（{unit.unit_code}）"
+                          f"{unit.year} 年度），只计一次")
+            continue
         newer, older = ((rank, item), held) if rank > held[0] else (held, (rank, item))
         best[key] = newer
         # Both signing times, in Beijing time: a resubmission often keeps its file name.
         was, now = (beijing_time(x[1].unit.signed_at if x[1].unit else "") for x in (older, newer))
         superseded.append(f"{older[1].source}（签名时间 {was}）：{unit.unit_name}（{unit.unit_code}）{unit.year} 年度"
                           f"已有更新的签名材料（{newer[1].source}，签名时间 {now}），此份不计")
-    return [item for _, item in best.values()], superseded
+    return [item for _, item in best.values()], superseded, copies
 
 
 def _choices(units: Sequence[UnitFacts], attr: str) -> str:
@@ -419,7 +425,7 @@ def _summarise(outcome: Outcome, others: list[tuple[str, Source, bytes]], roster
     trusted = [roster.doc.owner.fingerprint] if roster is not None else None
     for kind, source, data in others:
         _other(outcome, kind, source, data, trusted)
-    current, outcome.superseded = pick_latest(outcome.checked)
+    current, outcome.superseded, outcome.copies = pick_latest(outcome.checked)
     units = [c.unit for c in current if c.unit is not None]
     chosen = _select(outcome, units, year, department)
     reviews = latest_reviews(outcome.reviews)

@@ -226,7 +226,8 @@ export function initSummary(root) {
     // Files that were not bundles at all (empty, unknown, a review or summary not taken) are
     // listed with the rejected ones; the count says so, or 3 listed against "1 份未通过" puzzles.
     const others = answer.rejected.length - (answer.checked - answer.passed);
-    const checked = `已核验 ${answer.checked} 份签名材料：${answer.passed} 份通过，${answer.checked - answer.passed} 份未通过` +
+    const copies = answer.copies.length ? `（其中 ${answer.copies.length} 份与另一份内容相同，只计一次）` : "";
+    const checked = `已核验 ${answer.checked} 份签名材料：${answer.passed} 份通过${copies}，${answer.checked - answer.passed} 份未通过` +
       (others > 0 ? `；另有 ${others} 个文件未采用（见下方“未汇总的文件”）` : "");
     if (answer.ok) {
       const table = answer.table;
@@ -242,6 +243,7 @@ export function initSummary(root) {
         listView("说明", "summary-notes", table.notes.map((n) => el("li", {}, n)), "warning"),
         listView(`未汇总的文件（${rejected.length} 个）`, "summary-rejected-list", rejected, "error"),
         listView("已被更新的材料取代", "summary-superseded", answer.superseded.map((s) => el("li", {}, s)), "info"),
+        listView("重复的材料（只计一次）", "summary-copies", answer.copies.map((s) => el("li", {}, s)), "info"),
         listView("未纳入本表", "summary-left-out", answer.left_out.map((s) => el("li", {}, s)), "info"),
         listView("与已有汇总表不符", "summary-differences", answer.differences.map((s) => el("li", {}, s)), "error"),
       ].filter(Boolean)); // Element.append(null) would write "null"
