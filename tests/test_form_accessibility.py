@@ -231,3 +231,39 @@ def test_keys_typed_on_a_button_of_the_form_do_not_leave_the_page(site_server: s
     page.evaluate("document.activeElement.blur()")
     page.keyboard.press(".")  # Material's own shortcut, outside the form: the next page
     page.wait_for_url("**/framework.html")
+
+
+def test_a_table_wider_than_the_window_shows_a_shadow_where_columns_are_hidden(site_server: str,
+                                                                                page_logged: Any) -> None:
+    """QA: at 800 px the 附件6 table scrolled sideways with no cue that columns were cut off. A
+    shadow now darkens the edge that hides columns, and goes once that edge is reached. The
+    table's own text is hidden here, so each edge's pixels are the box's background alone, held
+    against the same edge with that background removed."""
+    page = page_logged
+    page.set_viewport_size({"width": 800, "height": 900})
+    open_form(page, site_server + "/fill.html")
+    wait_drafts(page)
+    wait_engine(page)  # nothing above the table moves any more
+    wrap = page.locator(".jx-table-wrap").first
+    wrap.scroll_into_view_if_needed()
+    assert wrap.evaluate("w => w.scrollWidth > w.clientWidth + 50")
+    page.add_style_tag(content=".jx-table-wrap > table { visibility: hidden; }")
+
+    def edges() -> tuple[bytes, bytes]:
+        """The box's left and right 6 px, as pixels (PNG)."""
+        page.wait_for_timeout(100)
+        box = wrap.bounding_box()
+        assert box is not None
+        return tuple(page.screenshot(clip={"x": x, "y": box["y"], "width": 6, "height": box["height"]})  # type: ignore[return-value]
+                     for x in (box["x"], box["x"] + box["width"] - 6))
+
+    wrap.evaluate("w => { w.style.background = 'none'; }")
+    blank = edges()
+    wrap.evaluate("w => { w.style.background = ''; }")
+    shaded = [(left != blank[0], right != blank[1]) for left, right in [edges()]]
+    wrap.evaluate("w => { w.scrollLeft = (w.scrollWidth - w.clientWidth) / 2; }")
+    shaded += [(left != blank[0], right != blank[1]) for left, right in [edges()]]
+    wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
+    shaded += [(left != blank[0], right != blank[1]) for left, right in [edges()]]
+    # at the start only the right edge hides columns; in the middle both; at the end only the left
+    assert shaded == [(False, True), (True, True), (True, False)], shaded
