@@ -269,6 +269,29 @@ def test_narrow_cells_name_the_problem_on_hover(site_server: str, page_logged: A
     assert (wide.locator(".jx-msg-text").bounding_box() or {"width": 0})["width"] > 50
 
 
+def test_a_subtotal_cell_names_its_problem_on_hover_and_keeps_its_row_short(site_server: str,
+                                                                           page_logged: Any) -> None:
+    """QA: a 小计 above its 权重 wrote the whole message into the narrow cell, a word a line, and
+    the 小计 row stood eight lines tall. It now shows 错误 as a 得分 cell does, the words on hover."""
+    page = page_logged
+    open_form(page, site_server + "/fill.html")
+    wait_engine(page)
+    row = page.locator("tr.jx-sub").first
+    plain = (row.bounding_box() or {"height": 0})["height"]
+    for item in range(2):
+        type_into(page, f"indicators.0.groups.0.items.{item}.score", "30")
+    cell = row.locator("td.jx-c-sum")
+    msg = cell.locator(".jx-msg-error").first
+    msg.wait_for(state="attached")
+    page.mouse.move(0, 0)
+    assert "得分小计" in (msg.get_attribute("title") or "")
+    assert (msg.locator(".jx-msg-text").bounding_box() or {"width": 0})["width"] <= 1
+    assert (row.bounding_box() or {"height": 0})["height"] <= plain + 40  # a line for 错误, not eight
+    cell.hover()
+    assert "得分小计" in msg.locator(".jx-msg-text").inner_text()
+    assert (msg.locator(".jx-msg-text").bounding_box() or {"width": 0})["width"] > 50
+
+
 def test_reload_straight_after_typing_loses_nothing(site_server: str, page_logged: Any) -> None:
     page = page_logged
     open_form(page, site_server + "/fill.html")
