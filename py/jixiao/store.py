@@ -352,7 +352,9 @@ class Store:
 
     def versions(self, unit_code: str, year: int) -> int:
         with self._lock:
-            return int(self._db.execute(f"SELECT count(*) FROM bundles WHERE {UNIT_KEY} = ? AND year = ?",
+            # One signed content sent as .zip, .json and .xlsx is one submission, not three.
+            return int(self._db.execute("SELECT count(DISTINCT CASE WHEN payload_sha256 = '' THEN sha256 "
+                                        f"ELSE payload_sha256 END) FROM bundles WHERE {UNIT_KEY} = ? AND year = ?",
                                         (unit_code.strip(), year)).fetchone()[0])
 
     # --- reviews ---

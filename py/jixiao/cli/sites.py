@@ -158,11 +158,17 @@ def _intake(store_path: str, token_file: str | None, review_key: str | None, ros
     if roster is not None:
         lines.append(f"公钥名册：{one_line(roster.doc.owner.name)}（单位公钥须登记在册才接收；"
                      f"用 jixiao roster 登记、停用或注销后即时生效，不必重新启动）")
+    else:
+        lines.append(click.style("注意：未给出 --roster：收件只核验材料的完整性，不核对签名公钥是否登记，"
+                                 "任何人都能以某单位的名义提交。建议用 jixiao roster 建立名册后以 --roster 启动",
+                                 fg="yellow"))
+    if signer is not None and roster is not None and roster.doc.owner.fingerprint != signer.public.fingerprint_hex:
+        # Its reviews would be refused by every 附件4 made against the roster, the dashboard's included.
+        raise InputError(f"--review-key 不是公钥名册所有者（{one_line(roster.doc.owner.name)}）的密钥："
+                         f"用它签署的复核意见对照名册汇总时不会被采用。请改用建立名册时用的主管部门密钥（公钥指纹 "
+                         f"{roster.doc.owner.fingerprint[:16]}…）")
     if signer is not None:
         lines.append(f"复核签名密钥：公钥指纹 {signer.public.fingerprint}")
-        if roster is not None and roster.doc.owner.fingerprint != signer.public.fingerprint_hex:
-            lines.append(click.style("注意：复核签名密钥不是名册所有者的密钥，对照名册汇总时这些复核意见不会被采用",
-                                     fg="yellow"))
     else:
         lines.append("未给出 --review-key：管理页面可查看和下载附件4，但不能签署复核意见")
     return intake_routes(store, token, review_key=signer, roster=roster,

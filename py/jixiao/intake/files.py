@@ -81,11 +81,13 @@ def default_token_path(store_path: Path) -> Path:
 
 
 def read_token_file(path: Path) -> str:
-    """The credential in a token file (first line, spaces trimmed); InputError in Chinese otherwise."""
+    """The credential in a token file (first line, spaces trimmed); InputError in Chinese otherwise.
+    A byte-order mark (Windows Notepad writes one) is not part of it: it once made the file's
+    credential one nobody could type."""
     try:
         if path.stat().st_size > TOKEN_FILE_LIMIT:
             raise InputError(f"管理口令文件 {path} 过大，不像是口令文件")
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"找不到管理口令文件 {path}") from None
     except IsADirectoryError:

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from ..bundle.keys import PrivateKey
+from ..bundle.keys import PrivateKey, group_hex
 from ..bundle.payload import beijing_time
 from ..bundle.roster import Roster
 from ..consolidate.check import Checked, UnitFacts, check_bundle
@@ -225,7 +225,17 @@ class Supervisor:
         return checked
 
     def _reviews(self, year: int) -> dict[tuple[str, int], Any]:
-        trusted = [self.review_key.public.fingerprint_hex] if self.review_key is not None else None
+        """The reviews 附件4 counts: with a roster, only its owner's, as `jixiao consolidate --roster`
+        counts them (a review signed by any other key once showed here, and in the dashboard's 附件4,
+        while the command refused it); else those of the key this server signs with, if any."""
+        try:
+            roster = self.current_roster()
+        except RosterProblem:
+            roster = None
+        if roster is not None:
+            trusted: list[str] | None = [roster.doc.owner.fingerprint]
+        else:
+            trusted = [self.review_key.public.fingerprint_hex] if self.review_key is not None else None
         return latest_reviews(self.store.reviews(year, trusted))
 
     def _summary(self, year: int, department: str | None, rule: str) -> DepartmentSummary:
@@ -399,6 +409,7 @@ class Supervisor:
         return bundle_environment().get_template("dashboard.html").render(
             year=year, years=years, departments=departments, recent=recent, token=self.form_token, local=beijing_time,
             can_review=self.review_key is not None, rules=SCORE_RULES, rule=self.rule, roster_problem=problem,
+            no_roster=problem is None and self._roster_or_none() is None,
             reviewer_fp=self.review_key.public.fingerprint if self.review_key is not None else "")
 
     def _in_force(self, year: int) -> tuple[list[tuple[BundleRow, str | None, list[str]]], str | None]:
@@ -421,14 +432,45 @@ class Supervisor:
                     f"签名时间 {beijing_time(row.signed_at)} 的较新材料现在核验不通过：{reasons[0]}，此份不计")
             elif row.unit_code not in shown:
                 shown[row.unit_code] = (row, reasons[0], [])
+        unchecked = self._roster_or_none() is None
         for row, facts in chosen:  # and what 附件4 lists under 需核对 for the row
-            shown[row.unit_code] = (row, None, [*newer.get(row.unit_code, []), *(f"需核对：{f}" for f in facts.flags)])
+            shown[row.unit_code] = (row, None, [*newer.get(row.unit_code, []), *(f"需核对：{f}" for f in facts.flags),
+                                                *_own_findings(facts),
+                                                *(self._key_notes(year, row, facts) if unchecked else [])])
         order = sorted(shown.values(), key=lambda s: (s[0].department, s[0].unit_kind != "本级",
                                                     code_order(s[0].unit_code)))
         return order, None
 
+    def _roster_or_none(self) -> Roster | None:
+        try:
+            return self.current_roster()
+        except RosterProblem:
+            return None
+
+    def _key_notes(self, year: int, row: BundleRow, facts: UnitFacts) -> list[str]:
+        """Without a roster anyone can sign as any unit: the key is named, and a key other than the one
+        the unit's earlier bundles were signed with is pointed out (QA: an impostor's bundle replaced a
+        unit's with a green 通过 and no word)."""
+        notes = [f"未对照公钥名册：签名公钥指纹 {group_hex(facts.signers[0])[:19]}…"] if facts.signers else []
+        earlier: set[str] = set()
+        for other in self.store.bundles(year):
+            if other.ok and other.unit_code == row.unit_code and other.payload_sha256 != row.payload_sha256:
+                checked = self._check_stored(other.sha256, None)
+                if checked is not None and checked.unit is not None:
+                    earlier.update(checked.unit.signers)
+        if earlier and not earlier & set(facts.signers):
+            notes.append("签名密钥与该单位此前提交的材料不同：请向单位核实（用 --roster 启动可只接收登记的公钥）")
+        return notes
+
     async def not_found(self, request: Request) -> Response:
         return json_reply(404, "没有这个管理功能")
+
+
+def _own_findings(facts: UnitFacts) -> list[str]:
+    """The unit's own 错误/警告 in its 附件6 (the dashboard said only 通过; QA)."""
+    if not facts.errors and not facts.warnings:
+        return []
+    return [f"自评表自查：{facts.errors} 个错误、{facts.warnings} 个警告（下载材料查看）"]
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -109,22 +109,27 @@ class Intake:
         if not data.strip():
             return json_reply(400, "提交的内容是空的", status="refused")
         sha = hashlib.sha256(data).hexdigest()
-        stored = await run_in_threadpool(self.store.get, sha)
-        if stored is not None:
-            return json_reply(200, "这份材料此前已收到，无需重复提交", status="already_stored", **row_facts(stored))
         name = unquote(request.headers.get("x-filename", ""))[:200]
         try:
             roster = await run_in_threadpool(self.current_roster)
         except RosterProblem as exc:
             print(f"收件暂停：{exc.message}", file=sys.stderr, flush=True)  # the operator's remedy, not the unit's
             return busy_response(ROSTER_BUSY)
+        stored = await run_in_threadpool(self.store.get, sha)
+        if stored is not None and roster is None:
+            return json_reply(200, "这份材料此前已收到，无需重复提交", status="already_stored", **row_facts(stored))
         checked = await run_in_threadpool(check_bundle, name or "upload", data, roster, deep=self.deep)
         if not checked.ok:
             status = 400 if not checked.readable else 422
             advice = _refusal_advice(checked.reasons)
             first = checked.reasons[0] if checked.reasons else "核验未通过"
-            return json_reply(status, f"未接收：{first}", status="refused", sha256=sha, reasons=checked.reasons,
+            # Sent again after its key was retired or revoked: "已收到" told the unit it was done while
+            # 附件4 no longer counted the bundle.
+            said = f"这份材料此前已收到，但现在核验不通过：{first}" if stored is not None else f"未接收：{first}"
+            return json_reply(status, said, status="refused", sha256=sha, reasons=checked.reasons,
                               **({"advice": advice} if advice else {}))
+        if stored is not None:
+            return json_reply(200, "这份材料此前已收到，无需重复提交", status="already_stored", **row_facts(stored))
         too_late = signed_after_receipt(checked, received)
         if too_late is not None:
             return json_reply(422, f"未接收：{too_late}", status="refused", sha256=sha, reasons=[too_late])
