@@ -183,7 +183,9 @@ def _intake(store_path: str, token_file: str | None, review_key: str | None, ros
                   "数据库中的（及命令行给出的）主管部门复核意见：只有该单位该年度最新的一份、且复核的正是所公开的那份材料时，"
                   "才在页面上公开其复核分数（复核意见的文字不公开）；给出 --roster 时还须由名册所有者签名。"
                   "公开的是删去联系人、电话等信息后由发布机关密钥重新签名的公开版，原件不公开。"
-                  "退出码：0 全部公开，1 有材料未通过核验或有复核意见未采用，2 无法生成。")
+                  "输出文件夹是之前发布的网站时整体替换（其中有本程序未生成的文件时，原网站移至旁边的“.上一版-时间”文件夹）；"
+                  "输入、密钥和名册不能放在输出文件夹中。"
+                  "退出码：0 全部公开，1 有材料未通过核验、有复核意见未采用或之前公开的单位本次不再公开，2 无法生成。")
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
 @click.option("-o", "--output", "output", metavar="DIR", required=True,
               help="输出文件夹（新建，或替换之前发布的网站）")
@@ -203,7 +205,8 @@ def publish(inputs: tuple[str, ...], output: str, keyfile: str, roster_path: str
     roster = load_roster_option(roster_path or None)
     when = signed_at_option(signed_at)
     key = load_key(keyfile, passphrase_env)
-    report = build_public_site([Path(p) for p in inputs], target, key, when, roster)
+    kept = [Path(keyfile), *([Path(roster_path)] if roster_path else [])]
+    report = build_public_site([Path(p) for p in inputs], target, key, when, roster, kept=kept)
     for entry in report.published:
         sub = entry.copy.submission
         review = f"，复核分数 {one_line(entry.review)}" if entry.review else ""
@@ -218,10 +221,17 @@ def publish(inputs: tuple[str, ...], output: str, keyfile: str, roster_path: str
             click.echo(click.style(f"{title}：{shown(rejected.source)}", fg="red", bold=True), err=True)
             for reason in rejected.reasons[:5]:
                 click.echo(f"  ✗ {one_line(reason)}", err=True)
+    for label in report.dropped:  # the site replaced had them: a unit left out by mistake would vanish unseen
+        click.echo(click.style(f"之前公开、本次不再公开：{one_line(label)}", fg="yellow"), err=True)
+    if report.publisher_before:
+        click.echo(click.style(f"注意：发布密钥与上次不同（上次公钥指纹 {one_line(report.publisher_before)}）："
+                               "读者据以核对的公钥指纹随之改变，请一并更新公布的指纹", fg="yellow"), err=True)
+    if report.backup is not None:
+        click.echo(f"原网站中有本程序未生成的文件，已整体移至 {shown(report.backup)}（核对后可删除）", err=True)
     reviewed = sum(1 for entry in report.published if entry.review)
     click.echo(f"公开网站：{shown(report.out_dir)}（{len(report.published)} 个单位，其中 {reviewed} 个附复核分数；"
                f"未公开 {len(report.rejected)} 份，复核意见未采用 {len(report.refused_reviews)} 份，"
                f"被更新材料取代 {len(report.superseded)} 份）；"
                f"公开版签名公钥指纹：{key.public.fingerprint}")
-    problems = report.rejected or report.refused_reviews
+    problems = report.rejected or report.refused_reviews or report.dropped
     sys.exit(EXIT_ERRORS if problems or not report.published else EXIT_OK)

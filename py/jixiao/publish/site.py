@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bundle.keys import PrivateKey
+from ..bundle.payload import beijing_time, parse_signed_at, signed_at_text
 from ..bundle.roster import Roster
 from ..io.errors import InputError
 from . import pages, reviews
@@ -87,6 +88,9 @@ class PublishReport:
     refused_reviews: list[Rejected] = field(default_factory=list)  # listed; publishing goes on
     removed: dict[str, list[str]] = field(default_factory=dict)  # slug → what redaction removed
     log: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # units the site replaced had published, not this one
+    backup: Path | None = None  # where the replaced site went, when it held files the publish did not write
+    publisher_before: str = ""  # the replaced site's publisher fingerprint, when another key signed it
 
 
 def _config(years: dict[int, dict[str, list[pages.Entry]]]) -> dict[str, Any]:
@@ -214,15 +218,82 @@ def check_site(site_dir: Path) -> list[str]:
     return []
 
 
-def _prepare_out(out_dir: Path) -> None:
+def _prepare_out(out_dir: Path, kept: Sequence[Path]) -> dict[str, Any]:
+    """Refuse an output folder whose replacement would take what must stay: the current folder (or
+    one above it), an input, the key or the roster inside it (QA: re-publishing deleted the signed
+    originals and the intake database kept there). Returns the manifest of the site it replaces."""
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MARKER).is_file())):
         raise InputError(f"{out_dir} 已存在且不是之前发布的网站：不会覆盖，请换一个文件夹")
+    resolved = out_dir.resolve()
+    here = Path.cwd().resolve()
+    if here == resolved or resolved in here.parents:
+        raise InputError(f"输出文件夹 {out_dir} 是当前文件夹或其上级：发布时会替换整个文件夹，请换一个文件夹")
+    for path in kept:
+        if resolved in path.resolve().parents or path.resolve() == resolved:
+            raise InputError(f"{path} 在输出文件夹 {out_dir} 之中：发布时会替换整个输出文件夹，"
+                             "请先把它移到输出文件夹之外")
+    try:
+        manifest = json.loads((out_dir / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
-def _manifest(entries: Sequence[pages.Entry], publisher: str) -> str:
-    units = [{"year": e.year, "unit_code": e.copy.submission.unit_code, "page": f"units/{e.slug}.html",
-              "download": f"downloads/{e.slug}.zip", "total": e.total, "grade": e.grade} for e in entries]
-    return json.dumps({"publisher_fingerprint": publisher, "units": units}, ensure_ascii=False, indent=1) + "\n"
+def _refuse_earlier(accepted: Sequence[Any], signed_at: str | datetime) -> None:
+    """A public copy signed before its original (`--signed-at 2000-…`, a slip of the year) would
+    tell every reader an order of events that cannot be."""
+    when = parse_signed_at(signed_at_text(signed_at))
+    for item in accepted:
+        original = item.content.signed_at
+        if parse_signed_at(original) > when:
+            raise InputError(f"公开版的签名时间 {beijing_time(signed_at_text(signed_at))} 早于单位签名原件的时间"
+                             f"（{Path(item.source).name}：{beijing_time(original)}）：请核对 --signed-at")
+
+
+def _site_files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir())
+
+
+def _unit_label(unit: dict[str, Any]) -> str:
+    name = str(unit.get("unit_name") or "")
+    code = str(unit.get("unit_code") or "")
+    return f"{unit.get('year')} 年度 {name}（{code}）" if name else f"{unit.get('year')} 年度 {code}"
+
+
+def _compare(report: PublishReport, before: dict[str, Any], publisher: str) -> None:
+    """What the replaced site published that this one does not, and a change of publisher key."""
+    now = {(e.year, e.copy.submission.unit_code) for e in report.published}
+    units = before.get("units")
+    for unit in units if isinstance(units, list) else []:
+        if isinstance(unit, dict) and (unit.get("year"), unit.get("unit_code")) not in now:
+            report.dropped.append(_unit_label(unit))
+    earlier = before.get("publisher_fingerprint")
+    if isinstance(earlier, str) and earlier and earlier != publisher:
+        report.publisher_before = earlier
+
+
+def _replace(target: Path, built: Path, before: dict[str, Any]) -> Path | None:
+    """Swap `built` in. The old site is deleted only when it holds exactly what its publish wrote;
+    anything else (files added by hand, a site from before the list was kept) moves aside, named."""
+    backup = None
+    if target.exists():
+        listed = before.get("files")
+        if isinstance(listed, list) and set(_site_files(target)) <= {*listed, MARKER}:
+            shutil.rmtree(target)
+        else:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            backup = target.with_name(f"{target.name}.上一版-{stamp}")
+            os.replace(target, backup)
+    os.replace(built, target)
+    return backup
+
+
+def _manifest(entries: Sequence[pages.Entry], publisher: str, files: list[str]) -> str:
+    units = [{"year": e.year, "unit_code": e.copy.submission.unit_code, "unit_name": e.copy.submission.unit_name,
+              "page": f"units/{e.slug}.html", "download": f"downloads/{e.slug}.zip", "total": e.total,
+              "grade": e.grade} for e in entries]
+    return json.dumps({"publisher_fingerprint": publisher, "units": units, "files": files},
+                      ensure_ascii=False, indent=1) + "\n"
 
 
 def _leave_out(report: PublishReport, leaked: dict[str, list[str]], out_dir: Path) -> None:
@@ -242,12 +313,14 @@ def _leave_out(report: PublishReport, leaked: dict[str, list[str]], out_dir: Pat
 
 
 def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: str | datetime,
-            roster: Roster | None = None, review_scores: reviews.Scores | None = None) -> PublishReport:
-    """Verify, redact, re-sign and build; `out_dir` is replaced only when all of it worked.
-    Review scores come from the signed reviews among the inputs; `review_scores` (keyed by year
-    and unit code) adds scores a caller has already matched to the published bundles."""
+            roster: Roster | None = None, review_scores: reviews.Scores | None = None,
+            kept: Sequence[Path] = ()) -> PublishReport:
+    """Verify, redact, re-sign and build; `out_dir` is replaced only when all of it worked, and
+    never when an input or a file of `kept` (the key, the roster) lies inside it. Review scores
+    come from the signed reviews among the inputs; `review_scores` (keyed by year and unit code)
+    adds scores a caller has already matched to the published bundles."""
     out_dir = Path(out_dir)
-    _prepare_out(out_dir)
+    before = _prepare_out(out_dir, [*map(Path, inputs), *kept])
     report = PublishReport(out_dir)
     found = collect(list(inputs), roster)
     report.rejected = found.rejected
@@ -256,10 +329,11 @@ def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: s
     report.refused_reviews = found.refused_reviews + refused
     scores.update(review_scores or {})
     if not found.accepted:  # an empty site must not replace a published one
-        kept = "（已有的网站未改动）" if out_dir.exists() else ""
+        unchanged = "（已有的网站未改动）" if out_dir.exists() else ""
         reasons = "；".join(f"{Path(r.source).name}：{r.reasons[0]}" for r in found.rejected[:3] if r.reasons)
-        raise InputError(f"没有通过核验、可以公开的材料：未生成网站{kept}"
+        raise InputError(f"没有通过核验、可以公开的材料：未生成网站{unchanged}"
                          + (f"。未通过的：{reasons}" if reasons else ""))
+    _refuse_earlier(found.accepted, signed_at)
     copies: list[PublicCopy] = [public_copy(a, key, signed_at) for a in found.accepted]
     for copy in copies:
         sub = copy.submission
@@ -279,8 +353,7 @@ def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: s
             if not leaked:
                 break
             _leave_out(report, leaked, out_dir)
-        (built / MARKER).write_text(_manifest(report.published, publisher), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(built, target)
+        (built / MARKER).write_text(_manifest(report.published, publisher, _site_files(built)), encoding="utf-8")
+        _compare(report, before, publisher)
+        report.backup = _replace(target, built, before)
     return report
