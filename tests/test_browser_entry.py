@@ -49,14 +49,19 @@ def test_a_number_too_long_for_any_form_is_named_at_its_field() -> None:
 
 
 def test_the_largest_and_finest_entries_are_scored() -> None:
-    """15 digits either side of the point are taken; a rate over a budget of 0.000000000000001
-    is a 32-digit number, rounded half up, never an error (nor written with an exponent)."""
+    """15 digits either side of the point are taken; a rate over the smallest budget an amount
+    can hold (0.01: amounts are read with two decimals, as signed) is a 22-digit number, rounded
+    half up, never an error (nor written with an exponent). A finer amount reads as 0.00, and its
+    box says so."""
     doc = load_example("jinxian-2021").model_dump(mode="json")
-    doc["funds"]["fiscal"].update(budget="0." + "0" * 14 + "1", executed="999999999999999")
+    doc["funds"]["fiscal"].update(budget="0.01", executed="999999999999999")
+    doc["funds"]["other"].update(budget="0." + "0" * 14 + "1")
     doc["indicators"][0]["groups"][0]["items"][0]["score"] = "0." + "0" * 14 + "1"
     ev = json.loads(evaluate_json(json.dumps(doc)))
     assert not [f for f in ev["findings"] if f["code"] == "INVALID_VALUE"]
-    assert ev["funds"]["fiscal"]["rate"] == "99999999999999900000000000000000.00"
+    assert ev["funds"]["fiscal"]["rate"] == "9999999999999990000.00"
+    assert [f["message"].split("填的是 ")[1] for f in ev["findings"] if f["code"] == "AMOUNT_ROUNDED"] == [
+        "0.000000000000001：金额保留两位小数，按 0.00 计算和签名"]
     assert ev["total"] == "96.000000000000001"
 
 
@@ -146,3 +151,33 @@ def test_a_percent_in_a_score_box_is_that_boxs_error_and_the_total_leaves_it_out
     assert [f["code"] for f in on_box] == ["INVALID_VALUE"]
     assert "“95%”带有“%”：这里填分数" in on_box[0]["message"]
     assert Decimal(ev["total"]) == Decimal(before["total"]) - lost
+
+
+def test_an_amount_with_more_decimals_is_scored_as_it_will_be_signed() -> None:
+    """QA: 100.005 + 99.995 added up to 200 in the form, but the bundle signs amounts with two
+    decimals (100.01 + 100.00): the signed 附件6 carried a fund-sum error the unit never saw. The
+    amount is now read rounded half up, the same figure everywhere, and its box says so."""
+    from jixiao.bundle import PrivateKey, build_bundle, verify_file
+
+    doc = load_example("jinxian-2021").model_dump(mode="json")
+    doc["funds"]["total"].update(budget="200", executed="200")
+    doc["funds"]["basic"].update(budget="100.005", executed="100.005")
+    doc["funds"]["project"].update(budget="99.995", executed="99.995")
+    doc["funds"]["fiscal"].update(budget="200", executed="200")
+    doc["funds"]["other"].update(budget="0", executed="0")
+    ev = json.loads(evaluate_json(json.dumps(doc, ensure_ascii=False)))
+    by_path = {f["path"]: f for f in ev["findings"]}
+    assert by_path["funds.basic.budget"]["code"] == "AMOUNT_ROUNDED"
+    assert by_path["funds.basic.budget"]["message"].endswith("填的是 100.005：金额保留两位小数，按 100.01 计算和签名")
+    assert by_path["funds.project.budget"]["message"].endswith("填的是 99.995：金额保留两位小数，按 100.00 计算和签名")
+    sums = [f["message"] for f in ev["findings"] if f["code"] == "FUND_SUM_MISMATCH"]
+    assert any("之和 200.01 不等于整体支出规模 200" in m for m in sums), sums  # as it will be signed
+    sub = Submission.model_validate(doc)
+    assert (str(sub.funds.basic.budget), str(sub.funds.project.budget)) == ("100.01", "100.00")
+    framework = load_framework("jinxian-2021")
+    name, data = build_bundle(sub, framework, PrivateKey("ed25519", b"k" * 32), "2022-03-01T10:00:00+08:00")
+    verdict = verify_file(name, data)
+    assert verdict.ok, [c.message for c in verdict.checks if c.status != "pass"]
+    signed = {(f.code, f.message) for f in evaluate(sub, framework).findings}
+    form = {(f["code"], f["message"]) for f in ev["findings"] if f["code"] != "AMOUNT_ROUNDED"}
+    assert form == signed  # the form showed what the bundle carries

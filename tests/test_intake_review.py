@@ -182,6 +182,7 @@ def test_rows_stored_with_the_code_as_signed_count_as_one_unit(client: TestClien
     submit(client, bundle("360124-TS", executed="9"))
     columns = [r[1] for r in store._db.execute("PRAGMA table_info(bundles)")]
     copied = ", ".join({"sha256": "'0' || substr(sha256, 2)", "unit_code": "unit_code || ' '",
+                        "payload_sha256": "'0' || substr(payload_sha256, 2)",  # another signed content
                         "signed_at": "'2022-03-05T00:00:00Z'"}.get(c, c) for c in columns)
     store._db.execute(f"INSERT INTO bundles ({', '.join(columns)}) SELECT {copied} FROM bundles")
     (latest,) = store.latest(2021)
@@ -192,7 +193,7 @@ def test_rows_stored_with_the_code_as_signed_count_as_one_unit(client: TestClien
 # --- 4. the 附件4 links of the units that named no department ------------------------------------
 
 def summary_links(page: str, group: str) -> list[str]:
-    start = page.index(f"<h2>{group}")
+    start = page.index(f"<h2><bdi>{group}")
     end = page.find("<h2>", start + 1)
     return [html.unescape(link) for link in re.findall(r'href="(/api/admin/summary[^"]*)"', page[start:end])]
 

@@ -16,6 +16,7 @@ from .catalog import UnknownName, load_framework
 from .model.base import ValidationError
 from .model.evaluation import Evaluation, Finding
 from .model.fields import describe, explain
+from .model.numbers import fixed2, parse_entry, plain, round2
 from .model.submission import Submission
 from .rules.evaluate import evaluate
 from .rules.findings import finding
@@ -72,9 +73,35 @@ def validate_leniently(doc: dict[str, Any]) -> tuple[Submission, list[Finding]]:
     raise ValueError("自评表数据无法读取：" + "；".join(f.message for f in problems[:3]))
 
 
+_AMOUNTS = (*(("funds", row, column) for row in ("total", "fiscal", "other", "basic", "project")
+              for column in ("budget", "executed")),
+            ("report", "figures", "budget"), ("report", "figures", "executed"))
+
+
+def rounded_amounts(doc: dict[str, Any]) -> list[Finding]:
+    """A warning on each amount typed with more than two decimals: it is scored and signed
+    rounded half up (`model.numbers`), which the box, still showing what was typed, does not say."""
+    out: list[Finding] = []
+    for loc in _AMOUNTS:
+        node: Any = doc
+        for key in loc:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, str | int) or isinstance(node, bool):
+            continue
+        try:
+            value = parse_entry(node)
+        except ValueError:
+            continue  # INVALID_VALUE says why
+        if value is not None and round2(value) != value:
+            out.append(finding("AMOUNT_ROUNDED", ".".join(loc), what=describe(loc, doc), typed=plain(value),
+                               kept=fixed2(value)))
+    return out
+
+
 def evaluate_document(doc: dict[str, Any], default_framework: str) -> Evaluation:
     if not isinstance(doc.get("framework_id"), str) or not doc["framework_id"].strip():
         doc = {**doc, "framework_id": default_framework}
+    rounded = rounded_amounts(doc)
     sub, problems = validate_leniently(doc)
     try:
         framework = load_framework(sub.framework_id)
@@ -87,6 +114,8 @@ def evaluate_document(doc: dict[str, Any], default_framework: str) -> Evaluation
         unreadable = {p.path for p in problems}
         kept = [f for f in ev.findings if not (f.code == "MISSING_REQUIRED" and f.path in unreadable)]
         ev = ev.model_copy(update={"findings": [*problems, *kept]})
+    if rounded:
+        ev = ev.model_copy(update={"findings": [*ev.findings, *rounded]})
     return ev
 
 

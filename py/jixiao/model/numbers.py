@@ -294,7 +294,15 @@ def _entry_of(kind: str, parse: Callable[[object], Decimal | None]) -> Callable[
     return read
 
 
-parse_money_entry = _entry_of("money", parse_entry_fixed2)
+def _money(raw: object) -> Decimal | None:
+    """An amount as the tables write it, rounded half up to two decimals when read: the form's
+    checks then see the figure the signed bundle holds. Scored unrounded, 100.005 + 99.995 was
+    200 in the form and 200.01 once signed, and the bundle carried errors the unit never saw."""
+    value = parse_entry_fixed2(raw)
+    return None if value is None else round2(value)
+
+
+parse_money_entry = _entry_of("money", _money)
 parse_rate_entry = _entry_of("rate", parse_entry)
 parse_score_entry = _entry_of("score", parse_entry)
 _FIXED2_LIMIT = Decimal(10) ** MAX_WHOLE_DIGITS - Decimal("0.005")

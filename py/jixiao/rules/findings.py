@@ -73,6 +73,8 @@ REGISTRY: dict[str, Code] = {
     "UNKNOWN_LEVEL1": Code(
         "error", "一级指标“{name}”不在指标体系“{framework}”中", "一级指标不在指标体系中"),
     "INVALID_VALUE": Code("error", "{what}：{problem}", "无法读取的填报值（如得分处填了文字）"),
+    "AMOUNT_ROUNDED": Code(
+        "warning", "{what}填的是 {typed}：金额保留两位小数，按 {kept} 计算和签名", "金额超过两位小数，按四舍五入计"),
     "FRAMEWORK_MISMATCH": Code(
         "error", "本表按指标体系“{declared}”填报，但评分使用的是“{used}”",
         "填报所用指标体系与评分所用指标体系不同"),
