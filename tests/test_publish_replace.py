@@ -122,3 +122,34 @@ def test_a_publishing_time_before_the_units_signature_is_refused(tmp_path: Path,
                          signed_at="2000-01-01T00:00:00+08:00")
     assert code == 2 and "公开版的签名时间 2000-01-01 00:00:00 早于单位签名原件的时间" in text, text
     assert "请核对 --signed-at" in text and not site.exists()
+
+
+def test_two_contents_signed_at_one_time_are_named_and_publish_and_consolidate_agree(
+        tmp_path: Path, bundles: dict[str, bytes]) -> None:
+    """QA: b.zip (98) and c.zip (97) of one unit, signed at the same second: publish showed the first
+    given, consolidate counted the last, and neither said the choice was a guess."""
+    import json
+
+    framework = load_framework("jinxian-2021")
+    seed = load_example("jinxian-2021")
+    key = PrivateKey("ed25519", b"seed".ljust(32, b"k"))
+    lower = seed.model_copy(update={"total": seed.total - 1})
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "b.zip").write_bytes(build_bundle(seed, framework, key, SIGNED_AT)[1])
+    (folder / "c.zip").write_bytes(build_bundle(lower, framework, key, SIGNED_AT)[1])
+    publisher = key_file(tmp_path / "keys")
+    for order in (["b.zip", "c.zip"], ["c.zip", "b.zip"]):
+        paths = [folder / name for name in order]
+        code, text = publish(*paths, "-o", tmp_path / f"site-{order[0]}", "--key", publisher)
+        assert code == 0 and "请向单位核实哪一份为准" in text, text
+        left_out = [line for line in text.splitlines() if line.startswith("已被更新的材料取代：")]
+        assert len(left_out) == 1 and str(paths[0]) in left_out[0] and "签名时间相同" in left_out[0], text
+        result = CliRunner().invoke(cli, ["consolidate", *map(str, paths), "-o", str(tmp_path / f"{order[0]}.xlsx"),
+                                          "--json", "-j", "1"])
+        answer = json.loads(result.output)
+        assert len(answer["superseded"]) == 1, answer["superseded"]
+        assert answer["superseded"][0].startswith(str(paths[0])), answer["superseded"]  # the same one left out
+        assert "签名时间相同" in answer["superseded"][0] and "请向单位核实哪一份为准" in answer["superseded"][0]
+        declared = answer["summary"]["rows"][0]["self_score"]
+        assert declared == str(seed.total if order[-1] == "b.zip" else lower.total)  # the later one given

@@ -341,6 +341,11 @@ def pick_latest(checked: Sequence[Checked]) -> tuple[list[Checked], list[str], l
         best[key] = newer
         # Both signing times, in Beijing time: a resubmission often keeps its file name.
         was, now = (beijing_time(x[1].unit.signed_at if x[1].unit else "") for x in (older, newer))
+        if older[0][0] == newer[0][0]:  # one signing time, two contents: which one counts is a guess
+            superseded.append(f"{older[1].source}：{unit.unit_name}（{unit.unit_code}）{unit.year} 年度与 "
+                              f"{newer[1].source} 签名时间相同（{now}）而内容不同：按收到或给出的顺序取后一份，"
+                              "此份不计，请向单位核实哪一份为准")
+            continue
         superseded.append(f"{older[1].source}（签名时间 {was}）：{unit.unit_name}（{unit.unit_code}）{unit.year} 年度"
                           f"已有更新的签名材料（{newer[1].source}，签名时间 {now}），此份不计")
     return [item for _, item in best.values()], superseded, copies

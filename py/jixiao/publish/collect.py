@@ -186,11 +186,17 @@ def collect(inputs: list[Path], roster: Roster | None) -> Collected:
         key = (sub.year or 0, sub.unit_code.strip() or sub.unit_name.strip())
         older = latest.get(key)
         if older is not None:
-            newer, stale = ((result, older) if result.content.signed_at > older.content.signed_at
+            if older.payload_sha256 == result.payload_sha256:
+                continue  # the same signed content again (a zip and its .json): published once
+            # As consolidation chooses (`pick_latest`): the later signing time, and on a tie the
+            # later input, so the public site and 附件4 never show different bundles of one unit.
+            newer, stale = ((result, older) if result.content.signed_at >= older.content.signed_at
                             else (older, result))
             now, was = beijing_time(newer.content.signed_at), beijing_time(stale.content.signed_at)
-            out.superseded.append(Rejected(stale.source, [
-                f"同一单位同一年度已有更新的签名材料（{newer.source}，签名时间 {now}；此份签名时间 {was}）"]))
+            reason = (f"与 {newer.source} 签名时间相同（{now}）而内容不同：按给出的顺序取后一份，请向单位核实哪一份为准"
+                      if now == was else
+                      f"同一单位同一年度已有更新的签名材料（{newer.source}，签名时间 {now}；此份签名时间 {was}）")
+            out.superseded.append(Rejected(stale.source, [reason]))
             result = newer
         latest[key] = result
     out.accepted = sorted(latest.values(), key=lambda a: (-(a.content.submission.year or 0),
