@@ -41,7 +41,7 @@ PHONE_LINES = [
 FIGURES = [
     "5479.62万元", "执行率100.00%", "2021年1-12月", "2021—2025年", "2021-12-31", "进财预〔2021〕12号",
     "服务企业1380013家", "54796200.00元", "13800138000.00元", "邮编330000", "12345政务服务热线", "热线12345",
-    "区号0791", "统一社会信用代码11360124MB1234567X", "身份证号360124198001011234", "第1、3、5、7、9、11、13项",
+    "区号0791", "统一社会信用代码11360124MB1234567X", "第1、3、5、7、9、11、13项", "编号360124202113991234",
     "实现产值13500000000元", "税收15800000000万元", "折合13800138000 亿元", "增长13800138000%", "增长13800138000％",
     "电话费86123456元", "2021年12月31日", "建立联系人制度",
 ]
@@ -99,6 +99,26 @@ def test_a_name_after_联系人_is_masked(seed: Submission, jinxian: Framework) 
     public, _, private = redact_submission(_with(seed, "\n联系人：李明，由李明负责。"), jinxian)
     assert public.report.sections[SECTION].endswith(f"\n联系人：{NAME_MASK}，由{NAME_MASK}负责。")
     assert "李明" in private.names  # looked for in the unit's own files
+
+
+def test_spaced_names_other_labels_id_numbers_and_emails_are_masked(tmp_path: Path, seed: Submission,
+                                                                    jinxian: Framework) -> None:
+    """QA found each of these on a published page: a name set with a space (`赵 六`, as documents
+    set two-character names), names after 填表人 and 经办人, an ID number and an e-mail address.
+    The leak check looks for each the same way."""
+    text = ("\n填表人：刘洋。经办人：张伟。联系人 财务科 孙丽。由赵　六（财务股）汇总，经办：赵 六。"
+            "身份证号码：36012419800101123X。邮箱：zhaoliu@example.com。")
+    public, _, private = redact_submission(_with(seed, text, ("赵六", "")), jinxian)
+    tail = public.report.sections[SECTION].rsplit("\n", 1)[1]
+    assert tail == (f"填表人：{NAME_MASK}。经办人：{NAME_MASK}。联系人 {NAME_MASK}。由{NAME_MASK}（财务股）汇总，"
+                    f"经办：{NAME_MASK}。身份证号码：（身份证号已删去）。邮箱：（邮箱已删去）。"), tail
+    assert {"36012419800101123X", "zhaoliu@example.com", "赵六"} <= private.texts
+    assert {"刘洋", "张伟", "孙丽"} <= private.names
+    _unit_files(tmp_path, public, jinxian)
+    assert scan(tmp_path, {"u": private}) == {}
+    for leaked in ("赵　六", "36012419800101123X", "zhaoliu@example.com"):
+        (tmp_path / "index.html").write_text(f"<p>{leaked}</p>", encoding="utf-8")
+        assert scan(tmp_path, {"u": private}) == {"u": ["index.html"]}, leaked
 
 
 @pytest.mark.parametrize(("line", "public"), PHONE_LINES)

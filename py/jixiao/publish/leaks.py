@@ -27,7 +27,7 @@ import zipfile
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
-from . import phones
+from . import names, phones
 from .redact import Private
 
 SEARCH_INDEX = "search/search_index.json"
@@ -110,7 +110,8 @@ def holders(text: str, values: Values) -> set[str]:
     texts, numbers = values
     out: set[str] = set()
     for value, slugs in texts.items():
-        if value in text:
+        pattern = names.spaced(value)
+        if value in text or (pattern is not None and pattern.search(text)):
             out |= slugs
     for _, _, number in phones.known_spans(phones.fold(text), numbers):
         out |= numbers[number]

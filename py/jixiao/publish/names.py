@@ -11,20 +11,22 @@ set aside (`财务科李明主任` → `李明`). An office named as the contact
 ordinary word, left everywhere else (the unit's own name may hold it) and never hunted on
 shared pages, where another unit's name may hold it too.
 
-Forms read: `联系人：`, `联系人姓名：`, `联系人及电话：`, `联系人为`, spaced `联 系 人：`; without a
-colon (`联系人张三`) only a person's name is taken, as `建立联系人制度` is prose.
+Forms read: `联系人：`, `联系人姓名：`, `联系人及电话：`, `联系人为`, spaced `联 系 人：`, and the same
+for 填表人 and 经办人; without a colon (`联系人张三`) only a person's name is taken, as `建立联系人制度`
+is prose. A name set with a space (`赵 六`, `赵　六`) is one name.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 MASK = "（姓名已删去）"
 
 _GAP = r"[ \u3000]{0,2}"
-LABEL = re.compile(rf"联{_GAP}系{_GAP}人(?:姓名)?(?:[及和与、/](?:联系)?(?:电话|手机|方式))?{_GAP}"
-                   rf"(?P<colon>[:：]|为|是)?{_GAP}")
+LABEL = re.compile(rf"(?:联{_GAP}系|填{_GAP}表|经{_GAP}办){_GAP}人(?:姓名)?"
+                   rf"(?:[及和与、/](?:联系)?(?:电话|手机|方式))?{_GAP}(?P<colon>[:：]|为|是)?{_GAP}")
 _NAME_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff·、/]")
 # where a name ends though the text goes on: the next label, or what the contact does
 _STOP = re.compile(r"办公电话|电话|手机|传真|座机|邮箱|邮件|邮编|地址|联系|号码|负责|填报|审核|同志")
@@ -64,18 +66,35 @@ def person(text: str) -> str | None:
     return None
 
 
+def _name_at(text: str, at: int) -> bool:
+    return bool(_NAME_CHAR.match(text, at)) and not _STOP.match(text, at)
+
+
+def _split(run: str) -> list[str]:
+    """The names in what a label points to: '李明、王芳', '李明 王芳', and '赵 六' (one name spaced
+    out, as documents set two-character names: every piece one character) as '赵六'."""
+    pieces = [p for p in re.split(r"[ \u3000]", run) if p]
+    if len(pieces) > 1 and all(len(p) == 1 for p in pieces):
+        return ["".join(pieces)]
+    return [p for piece in pieces for p in re.split(r"[、/]", piece) if p]
+
+
 def labelled(text: str) -> Iterator[tuple[int, int, list[str]]]:
-    """(start, end, the persons named) of what each 联系人 label points to."""
+    """(start, end, the persons named) of what each 联系人 (填表人, 经办人) label points to. A
+    single space between name characters belongs to the name (QA: `联系人：赵 六` kept 六)."""
     for match in LABEL.finditer(text):
         start = end = match.end()
-        while (end < len(text) and end - start < LONGEST and _NAME_CHAR.match(text, end)
-               and not _STOP.match(text, end)):
+        while end < len(text) and end - start < LONGEST and (
+                _name_at(text, end) or (text[end] in " \u3000" and end > start and _name_at(text, end + 1))):
             end += 1
-        if end - start == LONGEST and _NAME_CHAR.match(text, end) and not _STOP.match(text, end):
+        if end - start == LONGEST and _name_at(text, end):
             end = start + next((n for n in (3, 2) if is_person(text[start:start + n])), 0)
-        parts = [p for p in re.split(r"[、/]", text[start:end]) if p]
+        parts = _split(text[start:end])
         persons = [name for p in parts if (name := person(p)) is not None]
-        if end > start and (match.group("colon") or (persons and person(parts[0]) == parts[0])):
+        first = parts[0] if parts else ""
+        named = persons and (person(first) == first  # `联系人张三`; `联系人 财务科 孙丽` too
+                             or (len(parts) > 1 and _OFFICE_END.search(first) and person(parts[1]) == parts[1]))
+        if end > start and (match.group("colon") or named):
             yield start, end, persons
 
 
@@ -91,3 +110,12 @@ def mask_labelled(text: str) -> str:
 def persons(text: str) -> set[str]:
     """The persons named after a label in `text`: masked wherever the unit wrote them."""
     return {name for _, _, found in labelled(text) for name in found}
+
+
+@lru_cache(maxsize=1024)
+def spaced(value: str) -> re.Pattern[str] | None:
+    """A name as documents also set it, a space between its characters (`赵 六`, `赵　六`): the
+    pattern for a value of two to six Han characters, None for anything else (found as written)."""
+    if not 2 <= len(value) <= 6 or not all("\u3400" <= c <= "\u9fff" for c in value):
+        return None
+    return re.compile("[ \u3000]?".join(map(re.escape, value)))

@@ -59,6 +59,12 @@ PUBLIC_SUFFIX = "-公开版"  # on the zip and each of its files
 NAME_MASK = names.MASK  # the contact's name in the unit's texts
 TEXT_MASK = "（已删去）"  # any other private value a framework names
 _NAMES_APART = re.compile(r"[、,，;；/\s]+")  # '李明、王芳': each name is masked on its own too
+# Personal data no form field holds but a unit may type into its report (QA found both published):
+# a resident ID number (18 characters, a birth date at 7–14) and an e-mail address.
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+                       r"[0-9]{3}[0-9Xx](?![0-9A-Za-z])")
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+ID_MASK, EMAIL_MASK = "（身份证号已删去）", "（邮箱已删去）"
 
 
 @dataclass(frozen=True)
@@ -127,9 +133,10 @@ def _scrub(node: Any, path: str, removed: list[str], values: list[tuple[str, str
     if isinstance(node, list):
         return [_scrub(value, f"{path}{i}.", removed, values, numbers) for i, value in enumerate(node)]
     if isinstance(node, str):
-        masked = names.mask_labelled(node)
+        masked = EMAIL.sub(EMAIL_MASK, ID_NUMBER.sub(ID_MASK, names.mask_labelled(node)))
         for value, mask in values:
-            masked = masked.replace(value, mask)
+            pattern = names.spaced(value)  # '赵 六' too, as documents set two-character names
+            masked = pattern.sub(mask, masked) if pattern is not None else masked.replace(value, mask)
         masked, _ = phones.mask(masked, numbers)
         if masked != node:
             removed.append(path.rstrip("."))
@@ -165,6 +172,8 @@ def redact_submission(submission: Submission, framework: Framework
     for text in _strings(data):
         numbers.update(n for _, _, found in phones.find(phones.fold(text)) for n in found)
         persons |= names.persons(text)
+        texts.update({found: ID_MASK for found in ID_NUMBER.findall(text)})
+        texts.update({found: EMAIL_MASK for found in EMAIL.findall(text)})
     values = sorted({**dict.fromkeys(persons, NAME_MASK), **texts}.items(), key=lambda item: -len(item[0]))
     data = _scrub(data, "", removed, values, frozenset(numbers))
     return Submission.model_validate(data), removed, Private(frozenset(texts), frozenset(numbers),
