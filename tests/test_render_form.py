@@ -7,6 +7,8 @@ unit typed is escaped, and Markdown (as MkDocs runs it) leaves the fragment inta
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -458,3 +460,17 @@ def test_docs_pages_carry_the_build_markers() -> None:
     assert "<!-- jixiao:form -->" in (DOCS / "fill.md").read_text("utf-8")
     offline = (DOCS / "offline.md").read_text("utf-8")
     assert "HTTPS" in offline and "导出草稿" in offline
+
+
+def test_the_contact_hint_says_what_signing_does_with_the_contact(jinxian: Framework, seed: Submission) -> None:
+    """QA: the hint said the contact was "只供主管部门和财政部门联系使用", but signing blanks both
+    fields (a signed bundle may be published): the supervisor never received them."""
+    from jixiao.bundle.archive import prepare_bundle
+
+    html = render_form(jinxian, seed)
+    hint = re.search(r'data-testid="contact-hint">([^<]+)<', html)
+    assert hint is not None and "签名材料里不含这两项" in hint.group(1) and "只供主管部门" not in html
+    contact = seed.contact.model_copy(update={"name": "张三", "phone": "13800000000"})
+    filled = seed.model_copy(update={"contact": contact})
+    signed = prepare_bundle(filled, jinxian, "2022-03-01T02:00:00Z").payload  # what `bundle` and the portal sign
+    assert json.loads(signed)["submission"]["contact"] == {"name": "", "phone": ""}
