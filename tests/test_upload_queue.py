@@ -115,11 +115,15 @@ def test_submit_retry_reload_offline_refusal(context: Any, intake_site: tuple[st
     assert sent["attempts"] >= 2
     assert store.count() == 1 and store.get(sha) is not None
 
-    # The same bytes again: nothing new is sent or stored.
+    # The same bytes again: the server is asked (QA: the page answered from its own memory, so a
+    # store lost or replaced since could never get the bundle back), and nothing new is stored.
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/api/bundles" in r.url else None)
     page.set_input_files("[data-testid=upload-file]", str(zip_path))
     poll_until(page, "() => /无需重复提交/.test(document.querySelector('#jx-upload-status').textContent)",
                what="already submitted")
-    assert store.count() == 1
+    assert len(posts) == 1 and store.count() == 1, posts
+    assert item(page, sha)["state"] == "sent"
 
     # Offline: the bundle waits; back online, it goes at once.
     name, data = unit_bundle("360124-KGX-01")
@@ -147,6 +151,7 @@ def test_submit_retry_reload_offline_refusal(context: Any, intake_site: tuple[st
     refused = wait_item(page, bad_sha, "refused")
     assert "HTTP 422" in refused["message"] and "未接收" in refused["message"], refused
     assert "签名无效" in refused["text"], refused
+    assert refused["text"].count("签名无效") == 1, refused  # the reason once, not in the message and again below
     page.wait_for_timeout(5000)
     assert item(page, bad_sha)["attempts"] == 1 and item(page, bad_sha)["state"] == "refused"
     assert store.count() == 2

@@ -204,7 +204,9 @@ export function initUpload(root, { notify } = {}) {
       const lines = [el("span", { className: "jx-upload-state", "data-testid": "upload-item-state" }, STATE_WORDS[state] || state),
         el("span", { "data-testid": "upload-item-name" }, item.name)];
       const detail = el("div", { className: "jx-hint", "data-testid": "upload-item-message" }, item.message || "");
-      const reasons = item.reasons?.length ? el("ul", {}, ...item.reasons.slice(0, 8).map((r) => el("li", {}, r))) : null;
+      // The message already quotes the first reason: the list holds the others (QA: it was said twice).
+      const others = (item.reasons || []).filter((r) => !(item.message || "").includes(r));
+      const reasons = others.length ? el("ul", {}, ...others.slice(0, 8).map((r) => el("li", {}, r))) : null;
       return el("li", { "data-testid": "upload-item", dataset: { state, sha256: item.id, attempts: String(item.attempts || 0) } },
         ...lines, ...actions, detail, reasons);
     }));
@@ -240,17 +242,14 @@ export function initUpload(root, { notify } = {}) {
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
     const id = await sha256Hex(bytes);
     const known = items.get(id) || (await getItem(id));
-    if (known?.state === "sent") {
-      items.set(id, known);
-      render();
-      say(`“${name}”已于 ${when(known.sent_at)} 提交，主管部门已确认收到，无需重复提交。`, "success");
-      return;
-    }
+    // Sent before: it is sent again and the server answers (it keeps one copy). Answered from here,
+    // a store lost or replaced since could never get it back (QA), nor a key revoked since be told.
+    const again = known?.state === "sent";
     const item = { ...(known || {}), id, name, data: bytes, size: bytes.length, how,
       created_at: known?.created_at || new Date().toISOString(), state: "pending", attempts: 0, next_at: 0,
-      message: "等待提交", reasons: [] };
+      message: again ? `此前已于 ${when(known.sent_at)} 提交：再次向主管部门的服务器核对` : "等待提交", reasons: [] };
     await save(item);
-    say(`“${name}”已放入待提交列表。`);
+    say(again ? `“${name}”此前已于 ${when(known.sent_at)} 提交，正在向主管部门的服务器核对…` : `“${name}”已放入待提交列表。`);
     pump();
   }
 
