@@ -206,3 +206,17 @@ def test_a_view_only_server_does_not_offer_its_summary_as_signed(site: Path, sto
     assert "未签名的汇总表财政局不能采用" in page
     with TestClient(create_app(site, extra_routes=intake_routes(store, TOKEN, review_key=supervisor()))) as client:
         assert "签名汇总表（.json，报财政局）" in client.get("/admin/", headers=ADMIN).text
+
+
+def test_odd_review_fields_and_an_impossible_summary_are_answered_in_words(site: Path, store: Store) -> None:
+    """QA: `{"unit_code": ["a"]}` was answered with Python's spelling of a list (没有单位 ['a'] …), and a
+    附件4 link that could not be served showed the JSON answer as raw text in the browser."""
+    with TestClient(create_app(site, extra_routes=intake_routes(store, TOKEN, review_key=supervisor()))) as client:
+        response = client.post("/api/admin/reviews", headers=ADMIN, json={"unit_code": ["a"], "year": 2021,
+                                                                           "score": "90"})
+        assert response.status_code == 422 and response.json()["message"] == "unit_code 应为文字或数字", response.text
+        link = client.get("/api/admin/summary.xlsx?year=2021", headers={**ADMIN, "Accept": "text/html,*/*"})
+        assert link.status_code == 400 and link.headers["content-type"].startswith("text/html"), link.text
+        assert "<h1>无法生成附件4</h1>" in link.text and "返回主管部门工作台" in link.text
+        script = client.get("/api/admin/summary.json?year=2021", headers=ADMIN)
+        assert script.status_code == 400 and "message" in script.json()

@@ -83,6 +83,17 @@ def _form_refused(http_status: int, message: str, back: str = "/admin/") -> HTML
     return HTMLResponse(page, status_code=http_status, headers=ADMIN_HEADERS)
 
 
+def _summary_refused(request: Request, message: str) -> Response:
+    """附件4 cannot be made: a page for the dashboard's download links (a browser showed the JSON
+    answer as raw text; QA), JSON for a script."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return json_reply(400, message)
+    page = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>无法生成附件4</title></head>'
+            f'<body><h1>无法生成附件4</h1><p role="alert">{html.escape(message)}</p>'
+            f'<p><a href="/admin/">返回主管部门工作台</a></p></body></html>')
+    return HTMLResponse(page, status_code=400, headers=ADMIN_HEADERS)
+
+
 def _year(text: str | None) -> int | None:
     if text is None or not text.strip().isdigit():
         return None
@@ -269,7 +280,7 @@ class Supervisor:
         try:
             summary = await self._summary_from(request)
         except SummaryError as exc:
-            return json_reply(400, exc.message)
+            return _summary_refused(request, exc.message)
         data = await run_in_threadpool(write_summary_xlsx, summary)
         name = f"{summary.year}-{_department_part(summary)}-附件4部门整体支出自评情况汇总表.xlsx"
         return Response(data, media_type=XLSX, headers={
@@ -280,7 +291,7 @@ class Supervisor:
         try:
             summary = await self._summary_from(request)
         except SummaryError as exc:
-            return json_reply(400, exc.message)
+            return _summary_refused(request, exc.message)
         text = summary_json(summary, self.review_key)
         name = f"{summary.year}-{_department_part(summary)}-附件4汇总表.json"
         return Response(text.encode("utf-8"), media_type="application/json", headers={
@@ -349,6 +360,10 @@ class Supervisor:
         """Sign and store a review of the bundle in force, if it is still the one the page showed."""
         key = self.review_key
         assert key is not None
+        for name in ("unit_code", "year", "payload_sha256", "note", "reviewer", "score"):
+            if not isinstance(fields.get(name, ""), str | int | type(None)) or isinstance(fields.get(name), bool):
+                # str() of a list or dict put Python's own spelling into the reply (QA)
+                raise ReviewError(f"{name} 应为文字或数字")
         code = str(fields.get("unit_code", "")).strip()
         year = _year(str(fields.get("year", "")))
         if not code or year is None:
