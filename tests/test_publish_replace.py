@@ -153,3 +153,10 @@ def test_two_contents_signed_at_one_time_are_named_and_publish_and_consolidate_a
         assert "签名时间相同" in answer["superseded"][0] and "请向单位核实哪一份为准" in answer["superseded"][0]
         declared = answer["summary"]["rows"][0]["self_score"]
         assert declared == str(seed.total if order[-1] == "b.zip" else lower.total)  # the later one given
+
+
+def test_an_empty_folder_is_said_to_hold_no_bundles(tmp_path: Path) -> None:
+    """QA: it said 没有通过核验、可以公开的材料, as if bundles had failed."""
+    (tmp_path / "空").mkdir()
+    code, text = publish(tmp_path / "空", "-o", tmp_path / "site", "--key", key_file(tmp_path / "keys"))
+    assert code == 2 and "中没有找到签名材料（.zip、.json 或 .xlsx）" in text and "未通过" not in text, text

@@ -331,6 +331,9 @@ def publish(inputs: Sequence[Path], out_dir: Path, key: PrivateKey, signed_at: s
     if not found.accepted:  # an empty site must not replace a published one
         unchanged = "（已有的网站未改动）" if out_dir.exists() else ""
         reasons = "；".join(f"{Path(r.source).name}：{r.reasons[0]}" for r in found.rejected[:3] if r.reasons)
+        if not found.rejected and not found.superseded:  # QA: an empty folder read as "none verified"
+            where = "、".join(str(p) for p in list(inputs)[:3])
+            raise InputError(f"{where} 中没有找到签名材料（.zip、.json 或 .xlsx）：未生成网站{unchanged}")
         raise InputError(f"没有通过核验、可以公开的材料：未生成网站{unchanged}"
                          + (f"。未通过的：{reasons}" if reasons else ""))
     _refuse_earlier(found.accepted, signed_at)
