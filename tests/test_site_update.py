@@ -38,6 +38,12 @@ REPLACED_BUTTON = '#jx-notices [data-key="replaced"] button:not(.jx-dismiss)'
 GUIDE_TEXT = "(name) => fetch(name).then((r) => r.text())"
 ASKING_THE_SERVER = "() => { window.jxAsking = setInterval(() => fetch('api/intake?retry=' + Date.now()), 100); }"
 ENGINE_LOADING = "() => { setInterval(() => fetch(new URL('../../version.json', location.href)), 20); }"
+SWITCH_STATE = """async () => {
+  const registration = await navigator.serviceWorker.getRegistration();
+  return { status: document.querySelector('#jx-notices')?.textContent || '',
+           active: registration?.active?.state, waiting: registration?.waiting?.state,
+           installing: registration?.installing?.state, controlled: !!navigator.serviceWorker.controller };
+}"""
 # How Chromium's static routing answered each of those requests ("" if the worker's fetch handler ran).
 INTAKE_SOURCES = """() => performance.getEntriesByType("resource")
   .filter((e) => e.name.includes("/api/intake?retry=")).map((e) => e.workerMatchedSourceType || "")"""
@@ -123,8 +129,12 @@ def test_a_new_version_is_offered_then_taken_whole_and_other_tabs_are_told(
         poll_until(first, f"() => ({INTAKE_SOURCES})().length >= 10", what="the other tab asking the server")
         engine = next(worker for worker in third.workers if worker.url.endswith("/worker.js"))
         engine.evaluate(ENGINE_LOADING)
-        with third.expect_navigation(timeout=20_000):
-            third.click(UPDATE_BUTTON)
+        try:  # the bug this guards against held the switch for minutes; a loaded CI run once took > 20 s
+            with third.expect_navigation(timeout=60_000):
+                third.click(UPDATE_BUTTON)
+        except Exception as exc:  # say where the switch stood, for the next time it hangs
+            state = third.evaluate(SWITCH_STATE)
+            raise AssertionError(f"新版本 not taken within 60 s: {state}") from exc
         sources = first.evaluate(INTAKE_SOURCES)
         assert len(sources) >= 10 and set(sources) == {"network"}, sources
         first.evaluate("() => clearInterval(window.jxAsking)")
