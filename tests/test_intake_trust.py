@@ -167,6 +167,7 @@ def test_the_dashboard_shows_each_units_own_errors_and_counts_one_content_once(s
                            headers={"Content-Type": "application/json"}).status_code == 201
         row = dashboard_rows(client.get("/admin/", headers=ADMIN).text)["360124-KGX"]
     assert "自评表自查：2 个错误、" in row, row
+    assert '<td class="n">100.00%</td>' in row, row  # 执行率, as 附件4 prints it (QA: the column was missing)
     versions = re.findall(r'<td class="c">(\d+)</td>', row)
     assert versions[:1] == ["1"], row
     assert store.count() == 2

@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -36,7 +37,7 @@ from ..consolidate.summary import (
     code_order,
     summary_json,
 )
-from ..model.numbers import plain
+from ..model.numbers import percent, plain
 from ..render.text import file_part
 from ..store import BundleRow, ReviewRow, Store, StoreBusy
 from .files import RosterProblem
@@ -418,7 +419,7 @@ class Supervisor:
                 "row": row, "versions": self.store.versions(row.unit_code, row.year or 0),
                 "review": review, "review_score": plain(review.score) if review is not None else "",
                 "stale": stale, "history": len(self.store.review_rows(row.unit_code, row.year)),
-                "now_failed": now_failed, "notes": notes,
+                "now_failed": now_failed, "notes": notes, "rate": _rate_text(row.budget, row.executed),
             })
         recent = self.store.bundles()[:20]
         return bundle_environment().get_template("dashboard.html").render(
@@ -479,6 +480,15 @@ class Supervisor:
 
     async def not_found(self, request: Request) -> Response:
         return json_reply(404, "没有这个管理功能")
+
+
+def _rate_text(budget: str | None, executed: str | None) -> str:
+    """执行率 as 附件4 prints it (执行 ÷ 预算, two decimals, half up), or —."""
+    try:
+        rate = percent(Decimal(executed or ""), Decimal(budget or ""))
+    except ArithmeticError:  # InvalidOperation for a blank, as for 0 ÷ 0
+        return "—"
+    return "—" if rate is None else f"{rate:.2f}%"
 
 
 def _own_findings(facts: UnitFacts) -> list[str]:
