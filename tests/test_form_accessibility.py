@@ -267,3 +267,21 @@ def test_a_table_wider_than_the_window_shows_a_shadow_where_columns_are_hidden(s
     shaded += [(left != blank[0], right != blank[1]) for left, right in [edges()]]
     # at the start only the right edge hides columns; in the middle both; at the end only the left
     assert shaded == [(False, True), (True, True), (True, False)], shaded
+
+
+def test_notes_look_like_notes_and_no_empty_box_stands_for_a_missing_key(site_server: str,
+                                                                          page_logged: Any) -> None:
+    """QA: the framed "不公开" tags beside the contact boxes read as buttons to press, and an empty
+    grey code box followed "尚未生成签名密钥"."""
+    page = page_logged
+    open_form(page, site_server + "/fill.html")
+    wait_drafts(page)
+    tag = page.locator(".jx-private").first
+    style = tag.evaluate("""t => { const s = getComputedStyle(t);
+      return [s.borderTopStyle, getComputedStyle(t, '::before').content, getComputedStyle(t, '::after').content]; }""")
+    assert style == ["none", '"（"', '"）"'], style
+    assert page.locator("[data-testid=key-status]").inner_text() == "尚未生成签名密钥。"
+    assert page.locator("[data-testid=key-fingerprint]").is_hidden()
+    page.click("[data-testid=key-generate]")
+    poll_until(page, "() => document.querySelector('#jx-export').dataset.keyState !== 'none'", what="key made")
+    assert page.locator("[data-testid=key-fingerprint]").is_visible()

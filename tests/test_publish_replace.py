@@ -102,6 +102,10 @@ def test_files_added_by_hand_move_aside_with_the_old_site(tmp_path: Path, bundle
     backups = [p for p in tmp_path.iterdir() if p.name.startswith("site.上一版-")]
     assert len(backups) == 1 and (backups[0] / "公告.txt").read_text(encoding="utf-8") == "本单位的说明"
     assert (site / "index.html").is_file() and not (site / "公告.txt").exists()
+    (site / "公告.txt").write_text("第二份说明", encoding="utf-8")  # again, within the same second or not
+    assert publish(*inputs, "-o", site, "--key", key)[0] == 0
+    backups = sorted(p for p in tmp_path.iterdir() if p.name.startswith("site.上一版-"))
+    assert sorted((b / "公告.txt").read_text(encoding="utf-8") for b in backups) == ["本单位的说明", "第二份说明"]
 
 
 def test_a_new_publisher_key_is_pointed_out(tmp_path: Path, bundles: dict[str, bytes]) -> None:

@@ -283,6 +283,10 @@ def _replace(target: Path, built: Path, before: dict[str, Any]) -> Path | None:
         else:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             backup = target.with_name(f"{target.name}.上一版-{stamp}")
+            for again in itertools.count(2):  # two runs in one second: never onto the first's backup
+                if not backup.exists():
+                    break
+                backup = target.with_name(f"{target.name}.上一版-{stamp}-{again}")
             os.replace(target, backup)
     os.replace(built, target)
     return backup
