@@ -448,11 +448,16 @@ class Supervisor:
                     f"签名时间 {beijing_time(row.signed_at)} 的较新材料现在核验不通过：{reasons[0]}，此份不计")
             elif row.unit_code not in shown:
                 shown[row.unit_code] = (row, reasons[0], [])
-        unchecked = self._roster_or_none() is None
+        versions: dict[str, list[BundleRow]] | None = None
+        if self._roster_or_none() is None:  # each unit's stored versions, once: the keys they were signed with
+            versions = {}
+            for stored in self.store.bundles(year):
+                versions.setdefault(stored.unit_code, []).append(stored)
         for row, facts in chosen:  # and what 附件4 lists under 需核对 for the row
             shown[row.unit_code] = (row, None, [*newer.get(row.unit_code, []), *(f"需核对：{f}" for f in facts.flags),
                                                 *_own_findings(facts),
-                                                *(self._key_notes(year, row, facts) if unchecked else [])])
+                                                *(self._key_notes(versions.get(row.unit_code, []), row, facts)
+                                                  if versions is not None else [])])
         order = sorted(shown.values(), key=lambda s: (s[0].department, s[0].unit_kind != "本级",
                                                     code_order(s[0].unit_code)))
         return order, None
@@ -463,14 +468,14 @@ class Supervisor:
         except RosterProblem:
             return None
 
-    def _key_notes(self, year: int, row: BundleRow, facts: UnitFacts) -> list[str]:
+    def _key_notes(self, versions: list[BundleRow], row: BundleRow, facts: UnitFacts) -> list[str]:
         """Without a roster anyone can sign as any unit: the key is named, and a key other than the one
-        the unit's earlier bundles were signed with is pointed out (QA: an impostor's bundle replaced a
-        unit's with a green 通过 and no word)."""
+        the unit's other stored `versions` were signed with is pointed out (QA: an impostor's bundle
+        replaced a unit's with a green 通过 and no word)."""
         notes = [f"未对照公钥名册：签名公钥指纹 {group_hex(facts.signers[0])[:19]}…"] if facts.signers else []
         earlier: set[str] = set()
-        for other in self.store.bundles(year):
-            if other.ok and other.unit_code == row.unit_code and other.payload_sha256 != row.payload_sha256:
+        for other in versions:
+            if other.ok and other.payload_sha256 != row.payload_sha256:
                 checked = self._check_stored(other.sha256, None)
                 if checked is not None and checked.unit is not None:
                     earlier.update(checked.unit.signers)
