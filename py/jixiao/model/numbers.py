@@ -255,6 +255,7 @@ def parse_entry_fixed2(raw: object) -> Decimal | None:
 
 
 _TOO_LARGE = f"数值过大（整数部分超过 {MAX_WHOLE_DIGITS} 位），请核对"
+_FIXED2_LIMIT = Decimal(10) ** MAX_WHOLE_DIGITS - Decimal("0.005")
 
 
 # --- units a number is typed with ---------------------------------------------------------------
@@ -305,7 +306,6 @@ def _money(raw: object) -> Decimal | None:
 parse_money_entry = _entry_of("money", _money)
 parse_rate_entry = _entry_of("rate", parse_entry)
 parse_score_entry = _entry_of("score", parse_entry)
-_FIXED2_LIMIT = Decimal(10) ** MAX_WHOLE_DIGITS - Decimal("0.005")
 
 
 # The canonical texts within those bounds (the canonical reader takes them without `parse_entry`).
