@@ -26,6 +26,7 @@ from jixiao.intake import intake_routes
 from jixiao.render.summary_xlsx import SHEET
 from jixiao.server import create_app
 from jixiao.store import Store
+from jixiao_process import stand_in_site
 from test_intake import ADMIN, TOKEN, ZIP, dashboard_rows, roster_by_cli
 
 CODE, NAME = UNITS[0][0], UNITS[0][1]
@@ -33,11 +34,7 @@ CODE, NAME = UNITS[0][0], UNITS[0][1]
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text("<!doctype html><title>门户</title>", encoding="utf-8")
-    (site / "404.html").write_text("<!doctype html><title>页面不存在</title>", encoding="utf-8")
-    return site
+    return stand_in_site(tmp_path / "site")
 
 
 @pytest.fixture
