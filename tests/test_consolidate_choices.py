@@ -102,3 +102,13 @@ def test_the_same_bundle_twice_is_named_and_counted_once(tmp_path: Path) -> None
 
     code, text = consolidate(str(folder), "-o", str(tmp_path / "again.xlsx"), "--year", "2021", "--json")
     assert code == 0 and len(json.loads(text)["copies"]) == 1, text
+
+
+def test_a_bundle_behind_a_broken_link_is_named_not_passed_over(tmp_path: Path) -> None:
+    """QA: a link (快捷方式) in the input folder to a bundle on a drive no longer there was skipped
+    without a word, and the unit was missing from 附件4 with exit 0."""
+    folder = two_years(tmp_path / "in")
+    (folder / "U盘上的单位.zip").symlink_to(tmp_path / "不在了" / "单位.zip")
+    code, text = consolidate(str(folder), "-o", str(tmp_path / "2021.xlsx"), "--year", "2021")
+    assert code == 1, text
+    assert "U盘上的单位.zip：是指向不存在的文件的链接（快捷方式），无法读取" in text, text

@@ -164,3 +164,12 @@ def test_an_empty_folder_is_said_to_hold_no_bundles(tmp_path: Path) -> None:
     (tmp_path / "空").mkdir()
     code, text = publish(tmp_path / "空", "-o", tmp_path / "site", "--key", key_file(tmp_path / "keys"))
     assert code == 2 and "中没有找到签名材料（.zip、.json 或 .xlsx）" in text and "未通过" not in text, text
+
+
+def test_a_bundle_behind_a_broken_link_is_named(tmp_path: Path, bundles: dict[str, bytes]) -> None:
+    """As consolidation lists a folder: a link to a bundle that is not there is named, not passed over."""
+    folder = tmp_path / "in"
+    write(folder, bundles, "seed")
+    (folder / "U盘上的单位.zip").symlink_to(tmp_path / "不在了.zip")
+    code, text = publish(folder, "-o", tmp_path / "site", "--key", key_file(tmp_path / "keys"))
+    assert code == 1 and "U盘上的单位.zip" in text and "是指向不存在的文件的链接（快捷方式），无法读取" in text, text

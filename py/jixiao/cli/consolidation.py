@@ -356,8 +356,12 @@ def store_add(store_path: str, inputs: tuple[str, ...], roster_path: str | None,
     with Store(Path(store_path)) as db:
         for item in map(Path, inputs):
             how: Literal["cli", "folder"] = "folder" if item.is_dir() else "cli"
-            files = [path for path, _ in folder_files(item)] if item.is_dir() else [item]  # as consolidate lists it
-            if not files:
+            unread: list[tuple[Path, str]] = []
+            files = [path for path, _ in folder_files(item, unread)] if item.is_dir() else [item]  # as consolidate
+            for where, why in unread:
+                failed += 1
+                click.echo(f"✗ {shown(where)}：{why}")
+            if not files and not unread:
                 failed += 1
                 click.echo(f"✗ {shown(item)}：{EMPTY_FOLDER}")
             for path in files:

@@ -28,7 +28,7 @@ from ..bundle.envelope import SUBMISSION_TYPE, Envelope, parse_envelope
 from ..bundle.payload import SignedContent, beijing_time, parse_payload
 from ..bundle.roster import Roster
 from ..bundle.verify import MAX_BUNDLE_ENTRIES, MAX_FILE_BYTES, Verdict, verify_file
-from ..consolidate.collect import STORE_SUFFIXES, kind_of
+from ..consolidate.collect import STORE_SUFFIXES, folder_files, kind_of
 from ..consolidate.review import Review, ReviewError, read_review
 from ..io.files import read_at_most, read_problem
 from ..render.xlsx import envelope_from_book
@@ -75,8 +75,11 @@ def input_files(inputs: list[Path]) -> tuple[list[Path], list[Rejected]]:
     files: list[Path] = []
     missing: list[Rejected] = []
     for item in inputs:
-        if item.is_dir():
-            files += sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES)
+        if item.is_dir():  # as consolidation lists a folder, a broken link to a bundle named
+            unread: list[tuple[Path, str]] = []
+            files += [path for path, _ in folder_files(item, unread) if path.suffix.lower() in FOLDER_SUFFIXES]
+            missing += [Rejected(str(where), [why]) for where, why in unread
+                        if where.is_dir() or where.suffix.lower() in FOLDER_SUFFIXES]
         elif item.is_file():
             files.append(item)
         else:
