@@ -280,8 +280,11 @@ def test_notes_look_like_notes_and_no_empty_box_stands_for_a_missing_key(site_se
     style = tag.evaluate("""t => { const s = getComputedStyle(t);
       return [s.borderTopStyle, getComputedStyle(t, '::before').content, getComputedStyle(t, '::after').content]; }""")
     assert style == ["none", '"（"', '"）"'], style
-    assert page.locator("[data-testid=key-status]").inner_text() == "尚未生成签名密钥。"
-    assert page.locator("[data-testid=key-fingerprint]").is_hidden()
+    poll_until(page, "() => document.querySelector('#jx-export').dataset.keyState === 'none'", what="no key yet")
+    # (read from the style, not by layout: the section below the first screen is laid out lazily)
+    shown = "() => getComputedStyle(document.querySelector('[data-testid=key-fingerprint]')).display"
+    assert page.locator("[data-testid=key-status]").text_content() == "尚未生成签名密钥。"
+    assert page.evaluate(shown) == "none"
     page.click("[data-testid=key-generate]")
     poll_until(page, "() => document.querySelector('#jx-export').dataset.keyState !== 'none'", what="key made")
-    assert page.locator("[data-testid=key-fingerprint]").is_visible()
+    assert page.evaluate(shown) != "none" and page.locator("[data-testid=key-fingerprint]").text_content()
