@@ -64,6 +64,11 @@ def test_verify_files_with_and_without_roster() -> None:
     assert answer["roster"] is False
     answer = bb.verify_files([[name, data]], b"not json")
     assert answer["roster_problem"] and "JSON" in answer["roster_problem"]
+    # QA: a roster that could not be read was ignored, and every bundle passed as if none was chosen
+    (verdict,) = answer["verdicts"]
+    assert verdict["ok"] is False
+    assert [c["message"] for c in verdict["checks"] if c["code"] == "ROSTER"] == [
+        f"所选的公钥名册无法读取（{answer['roster_problem']}）：未能对照名册核对，请重新选择主管部门签发的名册文件"]
     assert base64.b64encode(data)  # bytes came back untouched
 
 

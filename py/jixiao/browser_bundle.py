@@ -157,5 +157,9 @@ def verify_files(files: list[Any], roster: bytes | None = None) -> dict[str, Any
     verdicts = []
     for name, data in files:
         verdict = verify_file(str(name), bytes(data), loaded)
+        if roster and loaded is None:  # QA: checked as if no roster was chosen, every bundle passed
+            verdict.checks = [c for c in verdict.checks if c.code != "ROSTER"]
+            verdict.add("ROSTER", "fail", f"所选的公钥名册无法读取（{roster_problem}）：未能对照名册核对，"
+                                          "请重新选择主管部门签发的名册文件")
         verdicts.append(verdict.to_json())
     return {"verdicts": verdicts, "roster": loaded is not None, "roster_problem": roster_problem}

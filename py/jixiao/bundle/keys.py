@@ -133,6 +133,14 @@ def _alg(alg: Any) -> Alg:
         raise KeyFileError(str(exc)) from None
 
 
+def qr_unit(text: str) -> str:
+    """The unit code the QR text of a 公钥登记表 names ('' for any other public key text)."""
+    text = text.strip()
+    if not text.startswith(QR_PREFIX + ";"):
+        return ""
+    return dict(part.partition("=")[::2] for part in text.split(";")[1:]).get("unit", "").strip()
+
+
 def public_key_from_text(text: str) -> PublicKey:
     """Read 'ed25519:BASE64', 'sm2:BASE64' or the QR text of a 公钥登记表."""
     text = text.strip()

@@ -153,11 +153,19 @@ def verify(files: tuple[str, ...], roster_path: str | None, as_json: bool) -> No
     from ..consolidate.collect import folder_files
 
     roster = read_roster(roster_path) if roster_path else None
-    paths: list[Path] = []
+    from ..bundle.verify import Verdict
+
+    verdicts: list[Verdict] = []
     for given in map(Path, files):  # a folder: its bundles, as consolidate reads it
-        found = [path for path, _ in folder_files(given)] if given.is_dir() else []
-        paths += found or [given]  # an empty folder stays, and is reported as unreadable
-    verdicts = [verify_path(path, roster) for path in paths]
+        unread: list[tuple[Path, str]] = []
+        found = [path for path, _ in folder_files(given, unread)] if given.is_dir() else []
+        for path in found:  # named by its path: 甲/材料.zip and 乙/材料.zip both read 材料.zip (QA)
+            verdict = verify_path(path, roster)
+            verdict.name = str(path)
+            verdicts.append(verdict)
+        verdicts += [Verdict(str(where)).unreadable(why) for where, why in unread]  # once passed over
+        if not found and not unread:  # a file, or an empty folder (reported as unreadable)
+            verdicts.append(verify_path(given, roster))
     if as_json:
         click.echo(dumps([v.to_json() for v in verdicts]))
     else:

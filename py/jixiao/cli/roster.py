@@ -91,7 +91,7 @@ def roster_init(path: str, keyfile: str, name: str, passphrase_env: str | None) 
 def roster_add(path: str, keyfile: str, unit_code: str, unit_name: str, public_key: str | None,
                unit_key_file: str | None, fingerprint: str | None, valid_from: str | None,
                valid_to: str | None, note: str, passphrase_env: str | None) -> None:
-    from ..bundle.keys import key_file_labels, parse_fingerprint, public_key_from_text, read_public_key_file
+    from ..bundle.keys import key_file_labels, parse_fingerprint, public_key_from_text, qr_unit, read_public_key_file
     from ..bundle.payload import in_china
     from ..bundle.roster import enrol
 
@@ -100,12 +100,16 @@ def roster_add(path: str, keyfile: str, unit_code: str, unit_name: str, public_k
     created = None
     if public_key is not None:
         unit_key = public_key_from_text(public_key)
+        named = qr_unit(public_key)  # the sheet's QR says whose key it is, as a key file does (QA)
+        if named and named != unit_code.strip():
+            raise InputError(f"登记表二维码中的单位编码是 {one_line(named)}，"
+                             f"与 --unit-code {one_line(unit_code)} 不符：请核对是否拿错了登记表")
     else:
         data = read_small(Path(str(unit_key_file)), "单位密钥文件")
         unit_key = read_public_key_file(data)
         labels = key_file_labels(data)
         made = in_china(labels["created_at"])
-        created = made.date() if made is not None else None
+        created = made.date() if made is not None else _day_or_none(labels["created_at"])
         if labels["unit_code"].strip() and labels["unit_code"].strip() != unit_code.strip():
             raise InputError(f"密钥文件是单位 {one_line(labels['unit_code'])} {one_line(labels['unit_name'])} 生成的，"
                              f"与 --unit-code {one_line(unit_code)} 不符：请核对是否拿错了密钥文件")
@@ -124,7 +128,8 @@ def roster_add(path: str, keyfile: str, unit_code: str, unit_name: str, public_k
     _save(path, doc, key)
     click.echo(f"已登记：{one_line(unit_code)} {one_line(unit_name)}，公钥指纹 {unit_key.fingerprint}，自 {start} 起")
     if valid_from is None and created is None:
-        click.echo(f"（公钥本身不含生成日期，启用日期取上一年 1 月 1 日 {start}；"
+        what = "公钥本身不含生成日期" if public_key is not None else "密钥文件未注明生成日期"
+        click.echo(f"（{what}，启用日期取上一年 1 月 1 日 {start}；"
                    f"可用 --valid-from 指定登记表上的日期）", err=True)
 
 
@@ -229,3 +234,11 @@ def _status_text(entry: Any) -> str:
     if entry.status == "retired":
         return f"已停用（停用日期 {entry.valid_to}；此后签署的不予通过）"
     return "有效"
+
+
+def _day_or_none(text: str) -> datetime.date | None:
+    """A date written alone ('2026-12-07', as the browser's key files give it), else None."""
+    try:
+        return datetime.date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
+    except ValueError:
+        return None
