@@ -245,3 +245,25 @@ def test_preloading_for_export_waits_for_a_pause_and_lets_edits_through(page_log
     assert float(section["warmStartedAt"]) < scored_at < float(section["warmDoneAt"]), section
     total = page.evaluate("() => document.querySelector('[data-testid=total-score]').textContent.trim()")
     assert total and total != "—"
+
+
+def test_the_verify_page_shows_direction_overrides_instead_of_obeying_them(page_logged: Any, site_server: str,
+                                                                           tmp_path: Path) -> None:
+    """QA: a unit name ending in U+202E drew the text after it backwards on the 核验 page (the CLI
+    shows such a character as \\u202e). Text the page writes shows it the CLI's way."""
+    from bundle_helpers import SIGNED_AT, framework
+    from consolidate_helpers import unit_key_for, unit_submission
+    from jixiao.bundle import build_bundle
+
+    sub = unit_submission("360124-ESC", "转义\u202e单位", "10", "10", 90)
+    _, data = build_bundle(sub, framework(), unit_key_for("360124-ESC"), SIGNED_AT)
+    path = tmp_path / "单位.zip"
+    path.write_bytes(data)
+    page = page_logged
+    page.goto(site_server + "/verify.html")
+    poll_until(page, "() => document.querySelector('#jx-verify')?.dataset.engineState === 'ready'", timeout=180,
+               what="verify page ready")
+    page.set_input_files("[data-testid=verify-files]", [str(path)])
+    poll_until(page, "() => document.querySelectorAll('[data-testid=verdict]').length === 1", what="the verdict")
+    text = page.locator("[data-testid=verdict]").text_content() or ""
+    assert "转义\\u202e单位" in text and "\u202e" not in text, text

@@ -288,3 +288,20 @@ def test_notes_look_like_notes_and_no_empty_box_stands_for_a_missing_key(site_se
     page.click("[data-testid=key-generate]")
     poll_until(page, "() => document.querySelector('#jx-export').dataset.keyState !== 'none'", what="key made")
     assert page.evaluate(shown) != "none" and page.locator("[data-testid=key-fingerprint]").text_content()
+
+
+def test_a_key_made_before_eight_in_the_morning_is_dated_that_beijing_day(site_server: str,
+                                                                          page_logged: Any) -> None:
+    """QA: at 04:53 Beijing time on 12-08 the key status and its 公钥登记表 said 生成于 2026-12-07 (the
+    UTC date), beside an export signed 2026-12-08 04:53."""
+    from datetime import UTC, datetime
+
+    page = page_logged
+    page.clock.set_fixed_time(datetime(2026, 12, 7, 20, 53, tzinfo=UTC))  # 2026-12-08 04:53 in Beijing
+    open_form(page, site_server + "/fill.html")
+    wait_drafts(page)
+    poll_until(page, "() => document.querySelector('#jx-export').dataset.keyState === 'none'", what="no key yet")
+    page.click("[data-testid=key-generate]")
+    poll_until(page, "() => document.querySelector('#jx-export').dataset.keyState !== 'none'", what="key made")
+    status = page.locator("[data-testid=key-status]").text_content() or ""
+    assert "生成于 2026-12-08" in status, status

@@ -57,7 +57,15 @@ function download(name, bytes, type) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-const today = () => new Date().toISOString().slice(0, 10);
+// Dates in Beijing time (UTC+8, no daylight saving), as every date the CLI prints: the UTC date
+// read "yesterday" from 00:00 to 08:00 (QA). A key file's time from the CLI ("…T20:52:15Z")
+// is shown as its Beijing date too.
+const beijingDay = (ms) => new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 10);
+const today = () => beijingDay(Date.now());
+const dayOf = (text) => {
+  const ms = /T/.test(text || "") ? Date.parse(text) : NaN;
+  return Number.isNaN(ms) ? (text || "") : beijingDay(ms);
+};
 
 /** WebCrypto Ed25519 key pair (non-extractable private key), or null where unavailable. */
 async function webCryptoKeyPair() {
@@ -107,10 +115,10 @@ export function initBundle(root, engine, { notify, config }) {
     if (!current) {
       keyStatus.textContent = "尚未生成签名密钥。";
     } else if (current.kind === "webcrypto") {
-      keyStatus.textContent = `已有签名密钥（Ed25519，保存在本浏览器中，不可导出；生成于 ${current.created_at}）。公钥指纹：`;
+      keyStatus.textContent = `已有签名密钥（Ed25519，保存在本浏览器中，不可导出；生成于 ${dayOf(current.created_at)}）。公钥指纹：`;
     } else {
       const alg = ALG_NAMES[current.alg] || "Ed25519"; // keys stored before `alg` was kept were all Ed25519
-      keyStatus.textContent = `已有签名密钥（${alg}，私钥用口令加密保存在本浏览器中；生成于 ${current.created_at}）。签名时需输入口令。公钥指纹：`;
+      keyStatus.textContent = `已有签名密钥（${alg}，私钥用口令加密保存在本浏览器中；生成于 ${dayOf(current.created_at)}）。签名时需输入口令。公钥指纹：`;
     }
     $("jx-key-sheet").disabled = !current;
     $("jx-key-export").disabled = !current || current.kind !== "python";
@@ -167,7 +175,7 @@ export function initBundle(root, engine, { notify, config }) {
   async function keySheet() {
     const { unitCode, unitName } = labels();
     const html = await call("key_sheet", [current.publicRaw, unitName || current.unit_name || "",
-      unitCode || current.unit_code || "", current.created_at, current.alg || "ed25519"]);
+      unitCode || current.unit_code || "", dayOf(current.created_at), current.alg || "ed25519"]);
     download(`${fileNamePart(unitCode) || "单位"}-公钥登记表.html`, new TextEncoder().encode(html), "text/html;charset=utf-8");
     say("已下载公钥登记表（HTML）：用浏览器打开后打印，盖章后交主管部门。", "success");
   }

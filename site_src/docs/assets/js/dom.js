@@ -5,15 +5,21 @@
 //   const store = objectStore("jixiao-keys", "keys");                    // { keyPath: "id" } optional
 //   await store("readwrite", (s) => s.put(value, key));                  // resolves with the request's result
 
+// Direction overrides (U+202A–U+202E, U+2066–U+2069) in text a unit typed would redraw what
+// follows them backwards: U+202E in a unit name showed the code after it reversed (QA). Shown
+// as the CLI shows them, "\u202e", they are seen and change nothing.
+const BIDI = /[\u202A-\u202E\u2066-\u2069]/g;
+const visible = (text) => text.replace(BIDI, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+
 /** An element with attributes and children; strings become text nodes, never markup. */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (k === "dataset") Object.assign(node.dataset, v);
     else if (k === "className") node.className = v;
-    else node.setAttribute(k, v);
+    else node.setAttribute(k, typeof v === "string" ? visible(v) : v);
   }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  for (const c of children) if (c !== null && c !== undefined) node.append(typeof c === "string" ? visible(c) : c);
   return node;
 }
 
