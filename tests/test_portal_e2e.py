@@ -474,3 +474,23 @@ def test_a_typist_who_never_pauses_is_saved_while_typing(site_server: str, page_
     page.reload()
     wait_drafts(page)
     assert page.locator(field(REASON)).input_value() == "因" * 45
+
+
+def test_the_printed_table_keeps_every_indicator_in_its_column(site_server: str, page_logged: Any) -> None:
+    """QA: printed (A4 landscape), the 添加三级指标 rows were taken out of the table while the 一级 and
+    二级 cells still spanned them: 三公经费控制率 landed in the 二级指标 column, targets under 全年完成值,
+    and 小计 rows stuck out past the table's right edge."""
+    page = page_logged
+    open_form(page, site_server + "/fill.html")
+    wait_engine(page)
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 1123, "height": 794})
+    lefts = page.evaluate("""() => [...document.querySelectorAll('#jx-table [data-path$=".name"]')]
+      .filter((e) => /\\.items\\.\\d+\\.name$/.test(e.dataset.path))
+      .map((e) => [e.dataset.path, Math.round(e.closest('td').getBoundingClientRect().left)])""")
+    assert len(lefts) > 10 and len({left for _, left in lefts}) == 1, lefts
+    right = page.evaluate("() => document.querySelector('#jx-table').getBoundingClientRect().right")
+    subtotal_rights = page.evaluate("""() => [...document.querySelectorAll('#jx-table tr.jx-sub')]
+      .map((tr) => tr.lastElementChild.getBoundingClientRect().right)""")
+    assert subtotal_rights and max(subtotal_rights) <= right + 1, (subtotal_rights, right)
+    page.emulate_media(media="screen")
