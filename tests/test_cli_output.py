@@ -115,7 +115,7 @@ def test_a_hostile_file_name_in_a_folder_is_shown_escaped(work: Path) -> None:
     bundle.rename(Path("bund") / "a\x1b[2Kb.zip")
     result = run("verify", "bund")
     assert result.exit_code == 0, result.output
-    assert inert(result.output).startswith("a\\x1b[2Kb.zip：通过")
+    assert inert(result.output).startswith("bund/a\\x1b[2Kb.zip：通过")  # named by its path in the folder
 
 
 # --- two outputs, one file ------------------------------------------------------------------------------

@@ -401,3 +401,18 @@ def test_whole_sheet_merge_is_refused_before_openpyxl_expands_it() -> None:
                 assert whole in content
             target.writestr(info, content)
     assert "合并单元格范围过大" in error_of(out.getvalue())
+
+
+def test_a_hidden_old_copy_of_the_table_is_not_read_over_the_visible_one() -> None:
+    """QA: the clerk hid the original 附件6 and edited a visible copy; the hidden one, first in the
+    workbook, was read (and `bundle` signed its figures)."""
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes()))
+    original = book["附件6 自评表"]
+    edited = book.copy_worksheet(original)
+    edited.title, original.title, original.sheet_state = "附件6（修改后）", "附件6（原稿）", "hidden"
+    name = read_xlsx(workbook_bytes()).indicators[0].groups[0].items[0].name
+    (row,) = [r for r in range(1, edited.max_row + 1) if any(c.value == name for c in edited[r])]
+    edited.cell(row, 8).value = 1  # H: 得分, changed in the visible copy only
+    out = io.BytesIO()
+    book.save(out)
+    assert str(read_xlsx(out.getvalue()).indicators[0].groups[0].items[0].score) == "1"

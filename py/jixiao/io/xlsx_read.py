@@ -183,7 +183,10 @@ def _open(data: bytes) -> list[Sheet]:
             book = openpyxl.load_workbook(BytesIO(data), data_only=True)
     except Exception as exc:  # openpyxl raises anything from KeyError to XML errors
         raise InputError(f"无法打开 .xlsx：文件已损坏或格式不受支持（{type(exc).__name__}）") from None
-    return [_sheet(ws) for ws in book.worksheets]
+    # Hidden sheets are not what the clerk sees and prints: an old 附件6 kept hidden before the
+    # edited copy was read, and signed, instead of it (QA). All hidden: read them all.
+    shown = [ws for ws in book.worksheets if ws.sheet_state == "visible"]
+    return [_sheet(ws) for ws in shown or book.worksheets]
 
 
 def _area(ref: bytes) -> int:
