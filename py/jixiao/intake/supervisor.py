@@ -361,7 +361,7 @@ class Supervisor:
         """Sign and store a review of the bundle in force, if it is still the one the page showed."""
         key = self.review_key
         assert key is not None
-        for name in ("unit_code", "year", "payload_sha256", "note", "reviewer", "score"):
+        for name in ("unit_code", "year", "payload_sha256", "note", "reviewer"):  # a score: make_review says
             if not isinstance(fields.get(name, ""), str | int | type(None)) or isinstance(fields.get(name), bool):
                 # str() of a list or dict put Python's own spelling into the reply (QA)
                 raise ReviewError(f"{name} 应为文字或数字")
