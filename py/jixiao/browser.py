@@ -17,7 +17,7 @@ from .model.base import ValidationError
 from .model.evaluation import Evaluation, Finding
 from .model.fields import describe, explain
 from .model.numbers import fixed2, parse_entry, plain, round2
-from .model.submission import Submission
+from .model.submission import FUND_ROWS, Submission
 from .rules.evaluate import evaluate
 from .rules.findings import finding
 
@@ -73,9 +73,9 @@ def validate_leniently(doc: dict[str, Any]) -> tuple[Submission, list[Finding]]:
     raise ValueError("自评表数据无法读取：" + "；".join(f.message for f in problems[:3]))
 
 
-_AMOUNTS = (*(("funds", row, column) for row in ("total", "fiscal", "other", "basic", "project")
-              for column in ("budget", "executed")),
-            ("report", "figures", "budget"), ("report", "figures", "executed"))
+_MONEY = ("budget", "executed")  # the amounts (`EntryMoney`) of a fund row and of the report's figures
+_AMOUNTS = (*(("funds", row, column) for row in FUND_ROWS for column in _MONEY),
+            *(("report", "figures", column) for column in _MONEY))
 
 
 def rounded_amounts(doc: dict[str, Any]) -> list[Finding]:

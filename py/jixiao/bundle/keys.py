@@ -133,19 +133,24 @@ def _alg(alg: Any) -> Alg:
         raise KeyFileError(str(exc)) from None
 
 
-def qr_unit(text: str) -> str:
-    """The unit code the QR text of a 公钥登记表 names ('' for any other public key text)."""
+def _qr_fields(text: str) -> dict[str, str] | None:
+    """The fields of a 公钥登记表's QR text ('JIXIAO-KEY:1;alg=…;unit=…;fp=…;pk=…'), None for other text."""
     text = text.strip()
     if not text.startswith(QR_PREFIX + ";"):
-        return ""
-    return dict(part.partition("=")[::2] for part in text.split(";")[1:]).get("unit", "").strip()
+        return None
+    return dict(part.partition("=")[::2] for part in text.split(";")[1:])
+
+
+def qr_unit(text: str) -> str:
+    """The unit code the QR text of a 公钥登记表 names ('' for any other public key text)."""
+    return (_qr_fields(text) or {}).get("unit", "").strip()
 
 
 def public_key_from_text(text: str) -> PublicKey:
     """Read 'ed25519:BASE64', 'sm2:BASE64' or the QR text of a 公钥登记表."""
     text = text.strip()
-    if text.startswith(QR_PREFIX + ";"):
-        fields = dict(part.partition("=")[::2] for part in text.split(";")[1:])
+    fields = _qr_fields(text)
+    if fields is not None:
         key = PublicKey(_alg(fields.get("alg", "")), unb64(fields.get("pk", ""), "二维码中的公钥"))
         if fields.get("fp") and parse_fingerprint(fields["fp"]) != key.fingerprint_hex:
             raise KeyFileError("二维码中的公钥与其指纹不符")

@@ -149,12 +149,10 @@ _COLOURS = {"ok": "green", "fail": "red", "skip": "yellow", "warn": "yellow"}
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 数组输出核验结果")
 @guard(lambda kw: "无法核验：")
 def verify(files: tuple[str, ...], roster_path: str | None, as_json: bool) -> None:
-    from ..bundle.verify import verify_path
+    from ..bundle.verify import Verdict, verify_path
     from ..consolidate.collect import folder_files
 
     roster = read_roster(roster_path) if roster_path else None
-    from ..bundle.verify import Verdict
-
     verdicts: list[Verdict] = []
     for given in map(Path, files):  # a folder: its bundles, as consolidate reads it
         unread: list[tuple[Path, str]] = []
