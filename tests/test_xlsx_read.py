@@ -300,12 +300,17 @@ def test_word_in_score_cell_names_indicator_and_column() -> None:
     assert "预算完成率（2分）" in message and "得分" in message and "优秀" in message
 
 
-def test_word_in_fund_cell_names_row_and_column() -> None:
-    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes()))
-    book["附件6 自评表"]["C7"] = "待定"
+def with_fiscal_budget(text: str, rows: list[list[str]] | None = None) -> bytes:
+    """The workbook with 财政拨款's 全年预算数 (C7) typed as `text`."""
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(rows=rows) if rows is not None else workbook_bytes()))
+    book["附件6 自评表"]["C7"] = text
     out = io.BytesIO()
     book.save(out)
-    message = error_of(out.getvalue())
+    return out.getvalue()
+
+
+def test_word_in_fund_cell_names_row_and_column() -> None:
+    message = error_of(with_fiscal_budget("待定"))
     assert "财政拨款" in message and "全年预算数" in message and "待定" in message
 
 
@@ -316,35 +321,23 @@ def test_a_number_beyond_the_entry_bounds_names_its_row_and_column() -> None:
     rows[2][6] = "7" * 20
     message = error_of(workbook_bytes(rows=rows))
     assert "预算完成率（2分）" in message and "“分值”" in message and "数值过大" in message
-    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes()))
-    book["附件6 自评表"]["C7"] = "0." + "0" * 15 + "1"
-    out = io.BytesIO()
-    book.save(out)
-    message = error_of(out.getvalue())
+    message = error_of(with_fiscal_budget("0." + "0" * 15 + "1"))
     assert "财政拨款" in message and "全年预算数" in message and "小数位数过多" in message
 
 
 def test_a_unit_of_another_box_names_its_row_and_column() -> None:
     """"95%" in a 得分 cell was read as 95, and "98分" in an amount as 98 万元: each is refused
-    with its row and column; a cell's own unit (95分, 100%, 万元) and a 权重 of 20% are still read."""
+    with its row and column; a cell's own unit (1.5分 in a 得分, 万元 in an amount) is still read."""
     rows = table_rows()
     rows[2][7] = "2%"
     message = error_of(workbook_bytes(rows=rows))
     assert "预算完成率（2分）" in message and "“得分”" in message and "带有“%”" in message
-    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes()))
-    book["附件6 自评表"]["C7"] = "5462.67分"
-    out = io.BytesIO()
-    book.save(out)
-    message = error_of(out.getvalue())
+    message = error_of(with_fiscal_budget("5462.67分"))
     assert "财政拨款" in message and "全年预算数" in message and "带有“分”" in message
     rows = table_rows()
-    rows[2][7] = "2分"
-    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(rows=rows)))
-    book["附件6 自评表"]["C7"] = "5462.67万元"
-    out = io.BytesIO()
-    book.save(out)
-    sub = read_xlsx(out.getvalue())
-    assert str(sub.indicators[0].groups[0].items[0].score) == "2"
+    rows[2][7] = "1.5分"
+    sub = read_xlsx(with_fiscal_budget("5462.67万元", rows))
+    assert str(sub.indicators[0].groups[1].items[0].score) == "1.5"  # 预算完成率, typed 1.5分
     assert str(sub.funds.fiscal.budget) == "5462.67"
 
 
